@@ -1,0 +1,8 @@
+//! Loop-level kernels: the IR (`kir`), the lowering of graph ops into it
+//! (`lower`, one module per op family), and the `Program` that backends consume.
+
+pub mod kir;
+pub mod program;
+
+pub use kir::{Kernel, Scalar};
+pub use program::{BufRef, IoTensor, Program, Step};

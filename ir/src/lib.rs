@@ -1,0 +1,17 @@
+//! onnxc's graph IR. See ARCHITECTURE.md for the invariants.
+
+pub mod dtype;
+pub mod error;
+pub mod eval;
+pub mod graph;
+pub mod infer;
+pub mod op;
+pub mod tensor;
+pub mod text;
+pub mod verify;
+
+pub use dtype::{DType, TensorType};
+pub use error::{IrError, OpError};
+pub use graph::{Graph, Node, Value, ValueId};
+pub use op::Op;
+pub use tensor::Tensor;

@@ -1,0 +1,258 @@
+//! The operator set of the graph IR. One enum variant (or one family enum) per
+//! ONNX op, with attributes as typed fields. The frontend normalizes every
+//! opset version onto these definitions (e.g. Squeeze-1's `axes` attribute
+//! becomes Squeeze-13's constant `axes` input), so the rest of the compiler
+//! sees one form per op.
+//!
+//! Optional inputs are `None` in `Node::inputs`; the input order is always
+//! ONNX's for the newest opset.
+
+use crate::dtype::DType;
+use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Elementwise ops with one input and no attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UnaryOp {
+    Abs,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Reciprocal,
+    Floor,
+    Ceil,
+    /// Round half to even.
+    Round,
+    Sign,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Erf,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softsign,
+    Softplus,
+    HardSwish,
+    Mish,
+    Not,
+    BitwiseNot,
+    IsNaN,
+    Identity,
+}
+
+/// Elementwise ops with one input and scalar attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Activation {
+    LeakyRelu { alpha: f32 },
+    Elu { alpha: f32 },
+    Selu { alpha: f32, gamma: f32 },
+    Celu { alpha: f32 },
+    HardSigmoid { alpha: f32, beta: f32 },
+    ThresholdedRelu { alpha: f32 },
+    Shrink { bias: f32, lambd: f32 },
+    /// `tanh_approx` is Gelu's `approximate="tanh"`.
+    Gelu { tanh_approx: bool },
+    IsInf { detect_positive: bool, detect_negative: bool },
+}
+
+/// Elementwise ops with two inputs and numpy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    /// `fmod = true` is C fmod (sign of dividend); false is Python's mod (sign of divisor).
+    Mod { fmod: bool },
+    Max,
+    Min,
+    And,
+    Or,
+    Xor,
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    BitShiftLeft,
+    BitShiftRight,
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
+    PRelu,
+}
+
+impl BinaryOp {
+    /// Comparison and logical ops produce bool.
+    pub fn returns_bool(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, And | Or | Xor | Equal | Less | LessOrEqual | Greater | GreaterOrEqual)
+    }
+}
+
+/// Variadic elementwise ops (Sum, Max, Min, Mean) with broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VariadicOp {
+    Sum,
+    Max,
+    Min,
+    Mean,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReduceOp {
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Prod,
+    L1,
+    L2,
+    LogSum,
+    LogSumExp,
+    SumSquare,
+}
+
+/// Spatial attributes shared by Conv and the pooling ops. `pads` is
+/// `[x1_begin, x2_begin, ..., x1_end, x2_end, ...]` as in ONNX; the frontend
+/// resolves `auto_pad` into explicit pads once input shapes are known.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Window {
+    pub kernel_shape: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub pads: Vec<usize>,
+    pub dilations: Vec<usize>,
+}
+
+impl Window {
+    pub fn spatial_rank(&self) -> usize {
+        self.kernel_shape.len()
+    }
+    /// Output extent along spatial axis `i` for input extent `n`.
+    pub fn out_dim(&self, i: usize, n: usize, ceil_mode: bool) -> usize {
+        let r = self.spatial_rank();
+        let eff = self.dilations[i] * (self.kernel_shape[i] - 1) + 1;
+        let padded = n + self.pads[i] + self.pads[i + r];
+        if padded < eff {
+            return 0;
+        }
+        let span = padded - eff;
+        let s = self.strides[i];
+        if ceil_mode {
+            let mut o = span.div_ceil(s) + 1;
+            // The last window must start inside the (left-padded) input.
+            if (o - 1) * s >= n + self.pads[i] {
+                o -= 1;
+            }
+            o
+        } else {
+            span / s + 1
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    Unary(UnaryOp),
+    Activation(Activation),
+    Binary(BinaryOp),
+    Variadic(VariadicOp),
+    /// inputs: x, min?, max? (Clip-6's attributes become constant inputs).
+    Clip,
+    /// inputs: cond, x, y.
+    Where,
+    Cast { to: DType },
+
+    /// inputs: X, W, B?.
+    Conv { window: Window, group: usize },
+    /// Inference form. inputs: X, scale, B, mean, var.
+    BatchNormalization { epsilon: f32 },
+    /// outputs: Y, Indices? (Indices unsupported by the compiled path).
+    MaxPool { window: Window, ceil_mode: bool },
+    AveragePool { window: Window, ceil_mode: bool, count_include_pad: bool },
+    GlobalAveragePool,
+    GlobalMaxPool,
+    Lrn { size: usize, alpha: f32, beta: f32, bias: f32 },
+    /// inputs: A, B, C?.
+    Gemm { alpha: f32, beta: f32, trans_a: bool, trans_b: bool },
+    MatMul,
+    Softmax { axis: i64 },
+    LogSoftmax { axis: i64 },
+    Hardmax { axis: i64 },
+    /// Inference: identity. inputs: data, ratio?, training_mode?; outputs: output, mask?.
+    Dropout,
+
+    /// inputs: data, shape.
+    Reshape { allowzero: bool },
+    Flatten { axis: i64 },
+    /// `perm = None` reverses the axes.
+    Transpose { perm: Option<Vec<usize>> },
+    /// inputs: data, axes? (i64).
+    Squeeze,
+    /// inputs: data, axes (i64).
+    Unsqueeze,
+    Concat { axis: i64 },
+    Shape { start: i64, end: Option<i64> },
+    Size,
+    Gather { axis: i64 },
+    /// input: shape (i64). `value` is a one-element tensor (default f32 0).
+    ConstantOfShape { value: Tensor },
+    /// inputs: data, starts, ends, axes?, steps?.
+    Slice,
+    /// inputs: input, shape.
+    Expand,
+    /// inputs: input, split?; `num_outputs` is the node's output count.
+    Split { axis: i64, num_outputs: usize },
+    /// inputs: data, pads, constant_value?, axes?.
+    Pad { mode: PadMode },
+    /// inputs: data, axes? (Reduce-18 form; older axes attributes become inputs).
+    Reduce { op: ReduceOp, keepdims: bool, noop_with_empty_axes: bool },
+    ArgMax { axis: i64, keepdims: bool, select_last_index: bool },
+    ArgMin { axis: i64, keepdims: bool, select_last_index: bool },
+    /// inputs: input, repeats.
+    Tile,
+    /// inputs: start, limit, delta.
+    Range,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PadMode {
+    Constant,
+    Reflect,
+    Edge,
+    Wrap,
+}
+
+impl Op {
+    /// The ONNX op type this op came from, for diagnostics and histograms.
+    pub fn onnx_name(&self) -> String {
+        match self {
+            Op::Unary(u) => format!("{u:?}"),
+            Op::Activation(a) => {
+                let s = format!("{a:?}");
+                s.split([' ', '{']).next().unwrap_or("").to_string()
+            }
+            Op::Binary(BinaryOp::Mod { .. }) => "Mod".into(),
+            Op::Binary(BinaryOp::BitShiftLeft | BinaryOp::BitShiftRight) => "BitShift".into(),
+            Op::Binary(b) => format!("{b:?}"),
+            Op::Variadic(v) => format!("{v:?}"),
+            Op::Reduce { op, .. } => format!("Reduce{op:?}"),
+            Op::Lrn { .. } => "LRN".into(),
+            other => {
+                let s = format!("{other:?}");
+                s.split([' ', '{', '(']).next().unwrap_or("").to_string()
+            }
+        }
+    }
+}

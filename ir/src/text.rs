@@ -1,0 +1,1 @@
+//! Textual form of the IR (printer and parser). See `print` and `parse`.
