@@ -3,6 +3,8 @@
 
 pub mod kir;
 pub mod program;
+pub mod target;
 
 pub use kir::{Kernel, Scalar};
 pub use program::{BufRef, IoTensor, Program, Step};
+pub use target::{Arch, Target};
