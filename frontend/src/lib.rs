@@ -1,1 +1,76 @@
+//! ONNX protobuf → onnxc graph IR.
+//!
+//! [`load_model`] / [`import_bytes`] decode a model, normalize every supported
+//! opset (7..=23) onto `onnxc_ir::Op`, turn initializers (raw, typed, external)
+//! and `Constant` nodes into constants, bind symbolic input dims from
+//! [`ImportOptions::input_shapes`], and fold constant subgraphs eagerly so that
+//! shape-carrying inputs (Reshape's shape, ...) are constants.
+//! [`summarize`] describes a model for `onnxc inspect`, even one that cannot
+//! be imported.
 
+mod error;
+mod import;
+mod ops;
+pub mod proto;
+mod summary;
+mod tensor;
+
+pub use error::{FrontendError, UnsupportedNode};
+pub use summary::{summarize, Dim, IoSummary, ModelSummary};
+pub use tensor::MAX_TENSOR_BYTES;
+
+use bytes::Bytes;
+use onnxc_ir::Graph;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Input name → concrete dims, for inputs with symbolic or missing dims
+    /// (`--input-shape name=1x3x224x224`).
+    pub input_shapes: HashMap<String, Vec<usize>>,
+    /// Evaluate nodes whose inputs are all constant at import (default true).
+    pub fold_constants: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { input_shapes: HashMap::new(), fold_constants: true }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub graph: Graph,
+    /// Version of the default (`ai.onnx`) opset the model was written for.
+    pub opset: i64,
+    pub producer: String,
+    pub ir_version: i64,
+}
+
+/// Reads the model file once and imports it; external data is resolved
+/// relative to the file's directory.
+pub fn load_model(path: &Path, opts: &ImportOptions) -> Result<Model, FrontendError> {
+    let data = std::fs::read(path)
+        .map_err(|e| FrontendError::Io { path: path.to_path_buf(), source: e })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    import_bytes(Bytes::from(data), Some(dir), opts)
+}
+
+/// Imports a serialized `ModelProto`. `base_dir` locates external data
+/// (`None`: models with external data are rejected).
+pub fn import_bytes(
+    data: Bytes,
+    base_dir: Option<&Path>,
+    opts: &ImportOptions,
+) -> Result<Model, FrontendError> {
+    import::import(data, base_dir, opts)
+}
+
+/// True if the frontend can import `op_type` of `domain` (`""`/`"ai.onnx"`).
+pub fn is_supported_op(domain: &str, op_type: &str) -> bool {
+    ops::is_supported(domain, op_type)
+}

@@ -1,7 +1,12 @@
 //! Loop-level kernels: the IR (`kir`), the lowering of graph ops into it
 //! (`lower`, one module per op family), and the `Program` that backends consume.
 
+pub mod cabi;
+pub mod builder;
+pub mod interp;
 pub mod kir;
+pub mod lower;
+pub mod math;
 pub mod program;
 pub mod target;
 

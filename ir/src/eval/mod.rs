@@ -1,5 +1,18 @@
 //! Reference evaluator: straightforward, obviously-correct semantics of every
 //! op, used for constant folding, `onnxc run --interpret` and as a test oracle.
+//!
+//! Semantics follow the newest ONNX opset and the ONNX reference
+//! implementation (numpy): NaN propagates through Max/Min, integer ops are
+//! exact and wrap in their own type, f16/bf16 compute in f32. Where ONNX
+//! leaves a result undefined (integer division by zero, out-of-range
+//! float-to-int casts) the evaluator follows the kernel IR's rules (`kir.rs`)
+//! so folded constants and compiled code agree.
+
+mod elementwise;
+mod nn;
+mod reduce;
+mod shape;
+pub(crate) mod util;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -7,14 +20,66 @@ use crate::graph::Graph;
 use crate::op::Op;
 use crate::tensor::Tensor;
 
-/// Evaluates one op. `out_types` are the node's inferred output types.
+/// Evaluates one op. `out_types` are the node's inferred output types; the
+/// evaluator computes shapes itself and only reads how many outputs the node
+/// has (MaxPool indices, Dropout mask, Split).
 pub fn eval_op(
     op: &Op,
     inputs: &[Option<&Tensor>],
     out_types: &[TensorType],
 ) -> Result<Vec<Tensor>, OpError> {
-    let _ = (inputs, out_types);
-    Err(OpError::new(format!("the reference evaluator has no rule for {}", op.onnx_name())))
+    let n_out = out_types.len().max(1);
+    match op {
+        Op::Unary(u) => elementwise::unary(*u, inputs),
+        Op::Activation(a) => elementwise::activation(a, inputs),
+        Op::Binary(b) => elementwise::binary(*b, inputs),
+        Op::Variadic(v) => elementwise::variadic(*v, inputs),
+        Op::Clip => elementwise::clip(inputs),
+        Op::Where => elementwise::where_(inputs),
+        Op::Cast { to } => elementwise::cast(*to, inputs),
+        Op::Conv { window, group } => nn::conv(window, *group, inputs),
+        Op::BatchNormalization { epsilon } => nn::batch_norm(*epsilon, inputs),
+        Op::MaxPool { window, ceil_mode } => nn::max_pool(window, *ceil_mode, inputs, n_out),
+        Op::AveragePool { window, ceil_mode, count_include_pad } => {
+            nn::avg_pool(window, *ceil_mode, *count_include_pad, inputs)
+        }
+        Op::GlobalAveragePool => nn::global_pool(false, inputs),
+        Op::GlobalMaxPool => nn::global_pool(true, inputs),
+        Op::Lrn { size, alpha, beta, bias } => nn::lrn(*size, *alpha, *beta, *bias, inputs),
+        Op::Gemm { alpha, beta, trans_a, trans_b } => {
+            nn::gemm(*alpha, *beta, *trans_a, *trans_b, inputs)
+        }
+        Op::MatMul => nn::matmul(inputs),
+        Op::Softmax { axis } => nn::softmax(*axis, nn::SoftKind::Softmax, inputs),
+        Op::LogSoftmax { axis } => nn::softmax(*axis, nn::SoftKind::LogSoftmax, inputs),
+        Op::Hardmax { axis } => nn::softmax(*axis, nn::SoftKind::Hardmax, inputs),
+        Op::Dropout => nn::dropout(inputs, n_out),
+        Op::Reshape { allowzero } => shape::reshape(*allowzero, inputs),
+        Op::Flatten { axis } => shape::flatten(*axis, inputs),
+        Op::Transpose { perm } => shape::transpose(perm.as_deref(), inputs),
+        Op::Squeeze => shape::squeeze(inputs),
+        Op::Unsqueeze => shape::unsqueeze(inputs),
+        Op::Concat { axis } => shape::concat(*axis, inputs),
+        Op::Shape { start, end } => shape::shape(*start, *end, inputs),
+        Op::Size => shape::size(inputs),
+        Op::Gather { axis } => shape::gather(*axis, inputs),
+        Op::ConstantOfShape { value } => shape::constant_of_shape(value, inputs),
+        Op::Slice => shape::slice(inputs),
+        Op::Expand => shape::expand(inputs),
+        Op::Split { axis, num_outputs } => shape::split(*axis, *num_outputs, inputs, n_out),
+        Op::Pad { mode } => shape::pad(*mode, inputs),
+        Op::Tile => shape::tile(inputs),
+        Op::Range => shape::range(inputs),
+        Op::Reduce { op, keepdims, noop_with_empty_axes } => {
+            reduce::reduce(*op, *keepdims, *noop_with_empty_axes, inputs)
+        }
+        Op::ArgMax { axis, keepdims, select_last_index } => {
+            reduce::arg_extreme(true, *axis, *keepdims, *select_last_index, inputs)
+        }
+        Op::ArgMin { axis, keepdims, select_last_index } => {
+            reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs)
+        }
+    }
 }
 
 /// Evaluates the whole graph on `inputs` (in graph-input order).
@@ -38,21 +103,33 @@ pub fn eval_graph(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, IrError> 
         }
         env[id.0 as usize] = Some(t.clone());
     }
+    let undefined = |id: crate::graph::ValueId| {
+        IrError::Other(format!("value `{}` is used before it is defined", g.display_name(id)))
+    };
     for n in &g.nodes {
-        let args: Vec<Option<&Tensor>> = n
-            .inputs
-            .iter()
-            .map(|i| i.map(|id| env[id.0 as usize].as_ref().expect("topological order")))
-            .collect();
+        let mut args: Vec<Option<&Tensor>> = Vec::with_capacity(n.inputs.len());
+        for i in &n.inputs {
+            args.push(match i {
+                Some(id) => Some(env[id.0 as usize].as_ref().ok_or_else(|| undefined(*id))?),
+                None => None,
+            });
+        }
         let types: Vec<TensorType> = n.outputs.iter().map(|o| g.ty(*o).clone()).collect();
-        let outs = eval_op(&n.op, &args, &types).map_err(|e| IrError::Node {
+        let node_err = |msg: String| IrError::Node {
             node: n.name.clone(),
             op: n.op.onnx_name(),
-            msg: e.0,
-        })?;
+            msg,
+        };
+        let outs = eval_op(&n.op, &args, &types).map_err(|e| node_err(e.0))?;
+        if outs.len() < n.outputs.len() {
+            return Err(node_err(format!("evaluator produced {} outputs", outs.len())));
+        }
         for (o, t) in n.outputs.iter().zip(outs) {
             env[o.0 as usize] = Some(t);
         }
     }
-    Ok(g.outputs.iter().map(|o| env[o.0 as usize].clone().expect("output defined")).collect())
+    g.outputs
+        .iter()
+        .map(|o| env[o.0 as usize].clone().ok_or_else(|| undefined(*o)))
+        .collect()
 }

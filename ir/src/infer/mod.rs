@@ -1,5 +1,16 @@
 //! Shape and dtype rules, one module per op family. `infer` is the single
 //! entry point used by `Graph::add_node`, the verifier and the passes.
+//!
+//! Rules follow the newest ONNX opset. Every rule validates arity, dtypes and
+//! ranks and reports problems as `OpError`s naming the input and what was
+//! expected; nothing here may panic on a malformed graph, since graphs come
+//! from untrusted model files.
+
+mod elementwise;
+mod nn;
+mod reduce;
+mod shape;
+mod util;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -14,14 +25,89 @@ pub struct InputInfo<'a> {
     pub value: Option<&'a Tensor>,
 }
 
+/// Largest tensor the compiler accepts. Anything bigger is almost certainly a
+/// corrupt or hostile model, and refusing it here keeps later stages from
+/// attempting absurd allocations or overflowing offset arithmetic.
+pub const MAX_TENSOR_BYTES: usize = 1 << 40;
+
 /// Output types of `op` applied to `inputs` (`None` = omitted optional input).
 pub fn infer(
     op: &Op,
     inputs: &[Option<InputInfo<'_>>],
     num_outputs: usize,
 ) -> Result<Vec<TensorType>, OpError> {
-    let _ = (inputs, num_outputs);
-    Err(OpError::new(format!("no shape rule for {}", op.onnx_name())))
+    let out = dispatch(op, inputs, num_outputs)?;
+    if out.len() != num_outputs {
+        return Err(OpError::new(format!(
+            "the node has {num_outputs} outputs, but the op produces {}",
+            out.len()
+        )));
+    }
+    for ty in &out {
+        util::check_size(ty)?;
+    }
+    Ok(out)
+}
+
+fn dispatch(
+    op: &Op,
+    inputs: &[Option<InputInfo<'_>>],
+    num_outputs: usize,
+) -> Result<Vec<TensorType>, OpError> {
+    // Ops with several (or optional) outputs check the count themselves;
+    // everything else produces exactly one.
+    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. });
+    if !multi && num_outputs != 1 {
+        return Err(OpError::new(format!("expected 1 output, got {num_outputs}")));
+    }
+    use elementwise as ew;
+    let one = |t: TensorType| Ok(vec![t]);
+    match op {
+        Op::Unary(u) => one(ew::unary(*u, inputs)?),
+        Op::Activation(a) => one(ew::activation(a, inputs)?),
+        Op::Binary(b) => one(ew::binary(*b, inputs)?),
+        Op::Variadic(v) => one(ew::variadic(*v, inputs)?),
+        Op::Clip => one(ew::clip(inputs)?),
+        Op::Where => one(ew::where_(inputs)?),
+        Op::Cast { to } => one(ew::cast(*to, inputs)?),
+
+        Op::Conv { window, group } => one(nn::conv(window, *group, inputs)?),
+        Op::BatchNormalization { .. } => one(nn::batch_norm(inputs)?),
+        Op::MaxPool { window, ceil_mode } => nn::max_pool(window, *ceil_mode, inputs, num_outputs),
+        Op::AveragePool { window, ceil_mode, .. } => one(nn::average_pool(window, *ceil_mode, inputs)?),
+        Op::GlobalAveragePool | Op::GlobalMaxPool => one(nn::global_pool(inputs)?),
+        Op::Lrn { size, .. } => one(nn::lrn(*size, inputs)?),
+        Op::Gemm { trans_a, trans_b, .. } => one(nn::gemm(*trans_a, *trans_b, inputs)?),
+        Op::MatMul => one(nn::matmul(inputs)?),
+        Op::Softmax { axis } | Op::LogSoftmax { axis } | Op::Hardmax { axis } => {
+            one(nn::softmax(*axis, inputs)?)
+        }
+        Op::Dropout => nn::dropout(inputs, num_outputs),
+
+        Op::Reshape { allowzero } => one(shape::reshape(*allowzero, inputs)?),
+        Op::Flatten { axis } => one(shape::flatten(*axis, inputs)?),
+        Op::Transpose { perm } => one(shape::transpose(perm.as_deref(), inputs)?),
+        Op::Squeeze => one(shape::squeeze(inputs)?),
+        Op::Unsqueeze => one(shape::unsqueeze(inputs)?),
+        Op::Concat { axis } => one(shape::concat(*axis, inputs)?),
+        Op::Shape { start, end } => one(shape::shape(*start, *end, inputs)?),
+        Op::Size => one(shape::size(inputs)?),
+        Op::Gather { axis } => one(shape::gather(*axis, inputs)?),
+        Op::ConstantOfShape { value } => one(shape::constant_of_shape(value, inputs)?),
+        Op::Slice => one(shape::slice(inputs)?),
+        Op::Expand => one(shape::expand(inputs)?),
+        Op::Split { axis, num_outputs: n } => shape::split(*axis, *n, inputs, num_outputs),
+        Op::Pad { mode } => one(shape::pad(*mode, inputs)?),
+        Op::Tile => one(shape::tile(inputs)?),
+        Op::Range => one(shape::range(inputs)?),
+
+        Op::Reduce { op, keepdims, noop_with_empty_axes } => {
+            one(reduce::reduce(*op, *keepdims, *noop_with_empty_axes, inputs)?)
+        }
+        Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
+            one(reduce::arg(*axis, *keepdims, inputs)?)
+        }
+    }
 }
 
 /// Numpy multidirectional broadcasting of two shapes.

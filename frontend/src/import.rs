@@ -1,0 +1,356 @@
+//! The import driver: decode, check the opset and op support, add
+//! initializers and graph inputs, import nodes in order (folding constants
+//! eagerly), then bind graph outputs.
+
+use crate::error::{FrontendError, UnsupportedNode};
+use crate::ops::{self, NodeCtx};
+use crate::proto::{type_proto, ModelProto, NodeProto, ValueInfoProto};
+use crate::tensor::{checked_type, dtype_from_code, tensor_from_proto, MAX_TENSOR_BYTES};
+use crate::{ImportOptions, Model};
+use bytes::Bytes;
+use onnxc_ir::eval::eval_op;
+use onnxc_ir::{Graph, Op, Tensor, TensorType, ValueId};
+use prost::Message;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+pub const MIN_OPSET: i64 = 7;
+pub const MAX_OPSET: i64 = 23;
+
+/// Folding materializes tensors; above this size a folded value would cost
+/// more memory than it saves, so the node is kept instead. Large enough for
+/// the ConstantOfShape-generated FC weights of the light VGG-19 (411 MB).
+const MAX_FOLD_BYTES: usize = 1 << 30;
+
+/// Import state shared by the node importers.
+pub(crate) struct Builder<'a> {
+    pub graph: Graph,
+    /// ONNX value name → IR value.
+    pub names: HashMap<String, ValueId>,
+    pub opts: &'a ImportOptions,
+    pub opset: i64,
+    pub base_dir: Option<&'a Path>,
+}
+
+pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
+    ModelProto::decode(data).map_err(|e| FrontendError::Decode(e.to_string()))
+}
+
+/// The default-domain opset version (`None` if the model imports none).
+pub(crate) fn default_opset(m: &ModelProto) -> Option<i64> {
+    m.opset_import
+        .iter()
+        .find(|o| matches!(o.domain.as_deref().unwrap_or(""), "" | "ai.onnx"))
+        .map(|o| o.version.unwrap_or(0))
+}
+
+/// A node's name for diagnostics: its own, or `op_type#index` if unnamed.
+pub(crate) fn node_name(n: &NodeProto, index: usize) -> String {
+    match n.name.as_deref() {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => format!("{}#{index}", n.op_type.as_deref().unwrap_or("?")),
+    }
+}
+
+/// Every node the frontend cannot import, in graph order.
+pub(crate) fn unsupported_nodes(nodes: &[NodeProto]) -> Vec<UnsupportedNode> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let domain = n.domain.as_deref().unwrap_or("");
+            let op_type = n.op_type.as_deref().unwrap_or("");
+            let ok = op_type == "Constant" && matches!(domain, "" | "ai.onnx")
+                || ops::is_supported(domain, op_type);
+            (!ok).then(|| UnsupportedNode {
+                name: node_name(n, i),
+                op_type: op_type.to_string(),
+                domain: domain.to_string(),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn import(
+    data: Bytes,
+    base_dir: Option<&Path>,
+    opts: &ImportOptions,
+) -> Result<Model, FrontendError> {
+    let model = decode(data)?;
+    let opset = default_opset(&model).ok_or_else(|| {
+        FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
+    })?;
+    if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
+        return Err(FrontendError::UnsupportedOpset { domain: "ai.onnx".into(), version: opset });
+    }
+    let g = model.graph.as_ref().ok_or_else(|| FrontendError::Invalid("the model has no graph".into()))?;
+    let bad = unsupported_nodes(&g.node);
+    if !bad.is_empty() {
+        return Err(FrontendError::Unsupported { nodes: bad });
+    }
+    if !g.sparse_initializer.is_empty() {
+        return Err(FrontendError::Invalid("sparse initializers are not supported".into()));
+    }
+    let mut b = Builder { graph: Graph::new(), names: HashMap::new(), opts, opset, base_dir };
+    for t in &g.initializer {
+        let name = t.name.clone().unwrap_or_default();
+        let tensor = tensor_from_proto(t, base_dir)?;
+        let id = b.graph.add_const(name.clone(), tensor);
+        b.define(&name, id)?;
+    }
+    let inits: HashSet<&str> = g.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
+    let mut real_inputs = HashSet::new();
+    for vi in &g.input {
+        let name = vi.name.clone().unwrap_or_default();
+        // An initializer that is also an input is a default value: a constant.
+        if inits.contains(name.as_str()) {
+            continue;
+        }
+        let ty = bind_input(vi, opts)?;
+        let id = b.graph.add_input(name.clone(), ty);
+        b.define(&name, id)?;
+        real_inputs.insert(name);
+    }
+    if let Some(unknown) = opts.input_shapes.keys().find(|k| !real_inputs.contains(*k)) {
+        let mut names: Vec<&String> = real_inputs.iter().collect();
+        names.sort();
+        return Err(FrontendError::BadInputShape {
+            input: unknown.clone(),
+            msg: format!("the model has no such input (inputs: {names:?})"),
+        });
+    }
+    for (i, n) in g.node.iter().enumerate() {
+        import_node(&mut b, n, i)?;
+    }
+    for vi in &g.output {
+        let name = vi.name.clone().unwrap_or_default();
+        let id = *b.names.get(&name).ok_or_else(|| FrontendError::MissingInput {
+            node: "<graph output>".into(),
+            name: name.clone(),
+        })?;
+        b.graph.outputs.push(id);
+    }
+    Ok(Model {
+        graph: b.graph,
+        opset,
+        producer: model.producer_name.clone().unwrap_or_default(),
+        ir_version: model.ir_version.unwrap_or(0),
+    })
+}
+
+fn import_node(b: &mut Builder<'_>, n: &NodeProto, index: usize) -> Result<(), FrontendError> {
+    let name = node_name(n, index);
+    let op_type = n.op_type.clone().unwrap_or_default();
+    let mut inputs = Vec::with_capacity(n.input.len());
+    for i in &n.input {
+        if i.is_empty() {
+            inputs.push(None);
+        } else {
+            let id = b.names.get(i).copied().ok_or_else(|| FrontendError::MissingInput {
+                node: name.clone(),
+                name: i.clone(),
+            })?;
+            inputs.push(Some(id));
+        }
+    }
+    // Omitted trailing optional outputs are not produced at all.
+    let used = n.output.iter().rposition(|o| !o.is_empty()).map_or(0, |p| p + 1);
+    let out_names: Vec<String> = n.output[..used].to_vec();
+    let outs = {
+        let mut ctx = NodeCtx { b, node: n, name: name.clone(), op_type, inputs, out_names };
+        ops::import(&mut ctx)?
+    };
+    for (o, id) in n.output[..used].iter().zip(outs) {
+        if !o.is_empty() {
+            b.define(o, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// The static type of a graph input, with symbolic/missing dims taken from
+/// `--input-shape`.
+fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, FrontendError> {
+    let name = vi.name.clone().unwrap_or_default();
+    let what = format!("graph input `{name}`");
+    let tt = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t)) => t,
+        _ => return Err(FrontendError::Invalid(format!("{what} is not a tensor"))),
+    };
+    let dtype = dtype_from_code(tt.elem_type.unwrap_or(0), &what)?;
+    let declared: Option<Vec<Option<i64>>> = tt.shape.as_ref().map(|s| {
+        s.dim
+            .iter()
+            .map(|d| match d.value {
+                Some(crate::proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => Some(v),
+                _ => None,
+            })
+            .collect()
+    });
+    let dims: Vec<i64> = match (opts.input_shapes.get(&name), &declared) {
+        (Some(bound), decl) => check_binding(&name, bound, decl.as_deref())?,
+        (None, Some(decl)) => match decl.iter().position(|d| d.is_none()) {
+            None => decl.iter().map(|d| d.unwrap_or(1)).collect(),
+            Some(i) => return Err(unbound(vi, &name, i, decl)),
+        },
+        (None, None) => {
+            return Err(FrontendError::UnboundDim {
+                input: name.clone(),
+                dim: 0,
+                symbol: "the model declares no shape".into(),
+                suggestion: format!("{name}=1x3x224x224"),
+            })
+        }
+    };
+    if dims.contains(&0) {
+        return Err(FrontendError::Invalid(format!("{what} has a dim of 0 in {dims:?}")));
+    }
+    checked_type(dtype, &dims, &what)
+}
+
+fn check_binding(
+    name: &str,
+    bound: &[usize],
+    declared: Option<&[Option<i64>]>,
+) -> Result<Vec<i64>, FrontendError> {
+    let err = |msg: String| FrontendError::BadInputShape { input: name.to_string(), msg };
+    if let Some(decl) = declared {
+        if decl.len() != bound.len() {
+            return Err(err(format!("the model declares rank {}, got {:?}", decl.len(), bound)));
+        }
+        for (i, (d, &b)) in decl.iter().zip(bound).enumerate() {
+            if let Some(d) = d {
+                if *d as u64 != b as u64 {
+                    return Err(err(format!("dim {i} is fixed to {d} by the model, got {b}")));
+                }
+            }
+        }
+    }
+    bound
+        .iter()
+        .map(|&d| match i64::try_from(d) {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(err(format!("dim {d} is not a positive size"))),
+        })
+        .collect()
+}
+
+fn unbound(vi: &ValueInfoProto, name: &str, i: usize, decl: &[Option<i64>]) -> FrontendError {
+    use crate::proto::tensor_shape_proto::dimension::Value;
+    let symbol = vi
+        .r#type
+        .as_ref()
+        .and_then(|t| match &t.value {
+            Some(type_proto::Value::TensorType(t)) => t.shape.as_ref(),
+            _ => None,
+        })
+        .and_then(|s| s.dim.get(i))
+        .and_then(|d| match &d.value {
+            Some(Value::DimParam(p)) if !p.is_empty() => Some(format!("`{p}`")),
+            _ => None,
+        })
+        .unwrap_or_else(|| "unknown".into());
+    // Suggest the declared dims with 1 for each unknown one.
+    let dims: Vec<String> = decl.iter().map(|d| d.unwrap_or(1).to_string()).collect();
+    FrontendError::UnboundDim {
+        input: name.to_string(),
+        dim: i,
+        symbol,
+        suggestion: format!("{name}={}", dims.join("x")),
+    }
+}
+
+impl Builder<'_> {
+    /// Binds an ONNX name; each value must be defined once.
+    pub fn define(&mut self, name: &str, id: ValueId) -> Result<(), FrontendError> {
+        if name.is_empty() {
+            return Ok(());
+        }
+        if self.names.insert(name.to_string(), id).is_some() {
+            return Err(FrontendError::Invalid(format!("value `{name}` is defined more than once")));
+        }
+        Ok(())
+    }
+
+    /// Adds a node (running its shape rule) and folds it if it can.
+    pub fn emit(
+        &mut self,
+        name: &str,
+        op: Op,
+        inputs: Vec<Option<ValueId>>,
+        out_names: &[String],
+    ) -> Result<Vec<ValueId>, FrontendError> {
+        let outs = self.graph.add_node(name, op, inputs, out_names)?;
+        for &o in &outs {
+            let ty = self.graph.ty(o);
+            if ty.byte_size().is_none_or(|n| n > MAX_TENSOR_BYTES) {
+                let op = self.graph.nodes.last().map(|n| n.op.onnx_name()).unwrap_or_default();
+                return Err(FrontendError::BadNode {
+                    node: name.to_string(),
+                    op,
+                    msg: format!("output type {ty} is absurdly large"),
+                });
+            }
+        }
+        if self.opts.fold_constants {
+            self.fold_last();
+        }
+        Ok(outs)
+    }
+
+    /// Replaces the last node by constants if its value is known now: all
+    /// inputs constant, or Shape/Size (static shapes). A failing evaluation
+    /// just keeps the node: folding is an optimization here.
+    fn fold_last(&mut self) {
+        let Some(node) = self.graph.nodes.last() else { return };
+        let types: Vec<TensorType> = node.outputs.iter().map(|o| self.graph.ty(*o).clone()).collect();
+        if types.iter().map(|t| t.byte_size().unwrap_or(usize::MAX)).sum::<usize>() > MAX_FOLD_BYTES {
+            return;
+        }
+        let values = match &node.op {
+            Op::Shape { .. } | Op::Size => node.input(0).and_then(|x| {
+                shape_value(&node.op, &self.graph.ty(x).shape, types.first()?).map(|t| vec![t])
+            }),
+            op => {
+                let args: Option<Vec<Option<&Tensor>>> = node
+                    .inputs
+                    .iter()
+                    .map(|i| match i {
+                        None => Some(None),
+                        Some(id) => self.graph.const_value(*id).map(Some),
+                    })
+                    .collect();
+                args.and_then(|a| eval_op(op, &a, &types).ok())
+            }
+        };
+        let Some(values) = values else { return };
+        if values.len() != types.len() || values.iter().zip(&types).any(|(v, t)| v.ty() != t) {
+            return;
+        }
+        let outputs = node.outputs.clone();
+        self.graph.nodes.pop();
+        for (o, v) in outputs.into_iter().zip(values) {
+            self.graph.value_mut(o).konst = Some(v);
+        }
+    }
+
+    pub fn konst(&mut self, name: String, t: Tensor) -> ValueId {
+        self.graph.add_const(name, t)
+    }
+}
+
+/// The value of Shape/Size from the input's static shape; `out` is the
+/// inferred output type, which already encodes Shape's start/end clamping.
+fn shape_value(op: &Op, dims: &[usize], out: &TensorType) -> Option<Tensor> {
+    match op {
+        Op::Size => Some(Tensor::scalar(dims.iter().product::<usize>() as i64)),
+        Op::Shape { start, .. } => {
+            let r = dims.len() as i64;
+            let s = if *start < 0 { start + r } else { *start }.clamp(0, r) as usize;
+            let n = *out.shape.first()?;
+            let vals: Vec<i64> = dims.get(s..s.checked_add(n)?)?.iter().map(|&d| d as i64).collect();
+            Some(Tensor::from_vec(vec![vals.len()], vals))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,261 @@
+//! Command-line interface (clap). Each subcommand is a thin layer over the
+//! library so everything here is also reachable from Rust.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use onnxc::{Backend, CompileOptions, Error};
+use onnxc_kernel::Target;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "onnxc",
+    version,
+    about = "Ahead-of-time ONNX model compiler",
+    long_about = "onnxc compiles an ONNX model into a native object file and a C header.\n\
+The object runs the model with no interpreter and no allocation; link it into any C or Rust program.\n\n\
+Examples:\n  \
+onnxc compile model.onnx -o out/m.o --name m        # writes out/m.o and out/m.h\n  \
+onnxc compile model.onnx --target riscv64 --emit obj,asm,ir\n  \
+onnxc inspect model.onnx                             # inputs, outputs, ops, FLOPs\n  \
+onnxc run model.onnx --input x=in.npy --output-dir out/"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compile a model to an object file and a C header.
+    Compile(CompileArgs),
+    /// Describe a model: inputs, outputs, op histogram, parameters, FLOPs, unsupported ops.
+    Inspect(InspectArgs),
+    /// Compile a model for this machine, run it on .npy inputs and write .npy outputs.
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// Fast compiles, no system dependencies.
+    Cranelift,
+    /// Optimizing LLVM backend (needs the `llvm` cargo feature).
+    Llvm,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// The .onnx model file.
+    model: PathBuf,
+    /// Bind a symbolic input shape, e.g. `--input-shape data=1x3x224x224` (repeatable).
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    input_shapes: Vec<String>,
+}
+
+#[derive(Args)]
+struct CompileArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Output object path; the header is written beside it with a .h extension.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Symbol prefix of the generated functions (default: the model's file stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// x86_64, aarch64, riscv64, or a triple such as riscv64gc-unknown-linux-gnu (default: this machine).
+    #[arg(long)]
+    target: Option<String>,
+    /// CPU name passed to the backend (`native` = this machine's).
+    #[arg(long)]
+    cpu: Option<String>,
+    /// Target features, comma separated, e.g. `+v` or `+avx2,+fma`.
+    #[arg(long = "target-features", value_delimiter = ',')]
+    target_features: Vec<String>,
+    #[arg(long, value_enum, default_value = "cranelift")]
+    backend: BackendArg,
+    /// Extra stages to write beside the object: ir (optimized graph IR, .onnxir), asm (.s), obj, header.
+    #[arg(long, value_delimiter = ',', value_name = "STAGES")]
+    emit: Vec<String>,
+    /// Print the graph IR after every pass to stderr.
+    #[arg(long)]
+    print_ir_after_all: bool,
+    /// No progress messages.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// An input as NAME=FILE.npy (or just FILE.npy, in graph order); repeatable.
+    #[arg(long = "input", value_name = "NAME=FILE")]
+    inputs: Vec<String>,
+    /// Where to write the outputs, one .npy per output named after it.
+    #[arg(long, default_value = ".")]
+    output_dir: PathBuf,
+    /// Run the reference interpreter instead of compiled code.
+    #[arg(long)]
+    interpret: bool,
+}
+
+pub fn main() -> Result<(), Error> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Compile(a) => compile(a),
+        Cmd::Inspect(a) => crate_inspect(a),
+        Cmd::Run(a) => run(a),
+    }
+}
+
+/// Parses `name=1x3x224x224` bindings.
+fn parse_shapes(specs: &[String]) -> Result<HashMap<String, Vec<usize>>, Error> {
+    let mut out = HashMap::new();
+    for s in specs {
+        let (name, dims) = s
+            .rsplit_once('=')
+            .ok_or_else(|| Error::Usage(format!("--input-shape `{s}`: expected NAME=DIMS like data=1x3x224x224")))?;
+        let dims = dims
+            .split(['x', ','])
+            .map(|d| d.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| Error::Usage(format!("--input-shape `{s}`: dims must be positive integers separated by x")))?;
+        out.insert(name.to_string(), dims);
+    }
+    Ok(out)
+}
+
+fn default_name(model: &Path) -> String {
+    let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    onnxc_kernel::cabi::sanitize_ident(stem)
+}
+
+fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::write(path, data).map_err(|e| Error::io(path, e))
+}
+
+fn compile(a: CompileArgs) -> Result<(), Error> {
+    let mut target = match &a.target {
+        Some(t) => Target::parse(t).map_err(|e| Error::Usage(e.to_string()))?,
+        None => Target::host(),
+    };
+    target.cpu = a.cpu.clone();
+    target.features = a.target_features.clone();
+    let emit: Vec<&str> = a.emit.iter().map(|s| s.trim()).collect();
+    for e in &emit {
+        if !["obj", "asm", "ir", "header", "llvm-ir"].contains(e) {
+            return Err(Error::Usage(format!("--emit {e}: unknown stage (expected obj, asm, ir, header, llvm-ir)")));
+        }
+    }
+    if emit.contains(&"llvm-ir") && !matches!(a.backend, BackendArg::Llvm) {
+        return Err(Error::Usage("--emit llvm-ir needs --backend llvm".into()));
+    }
+    let name = a.name.clone().unwrap_or_else(|| default_name(&a.model.model));
+    let opts = CompileOptions {
+        name: name.clone(),
+        target,
+        backend: match a.backend {
+            BackendArg::Cranelift => Backend::Cranelift,
+            BackendArg::Llvm => Backend::Llvm,
+        },
+        input_shapes: parse_shapes(&a.model.input_shapes)?,
+        print_ir_after_all: a.print_ir_after_all,
+        want_asm: emit.contains(&"asm"),
+    };
+    let progress = |msg: &str, t: Instant| {
+        if !a.quiet {
+            eprintln!("onnxc: {msg} ({:.2} s)", t.elapsed().as_secs_f64());
+        }
+    };
+    let t = Instant::now();
+    let mut graph = onnxc::import_file(&a.model.model, &opts)?;
+    progress(&format!("imported {} ({} nodes)", a.model.model.display(), graph.nodes.len()), t);
+    let t = Instant::now();
+    onnxc::optimize(&mut graph, &opts)?;
+    progress(&format!("optimized ({} nodes)", graph.nodes.len()), t);
+    let t = Instant::now();
+    let art = onnxc::compile_optimized(graph, &opts)?;
+    progress(
+        &format!(
+            "generated code: {} kernels, workspace {} bytes, object {} bytes",
+            art.program.kernels.len(),
+            art.program.workspace_size,
+            art.object.len()
+        ),
+        t,
+    );
+    let obj_path = a.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.o")));
+    write_file(&obj_path, &art.object)?;
+    write_file(&obj_path.with_extension("h"), art.header.as_bytes())?;
+    if emit.contains(&"ir") {
+        write_file(&obj_path.with_extension("onnxir"), onnxc_ir::text::print(&art.graph).as_bytes())?;
+    }
+    if let Some(asm) = &art.asm {
+        write_file(&obj_path.with_extension("s"), asm.as_bytes())?;
+    }
+    if !a.quiet {
+        eprintln!("onnxc: wrote {} and {}", obj_path.display(), obj_path.with_extension("h").display());
+    }
+    Ok(())
+}
+
+fn crate_inspect(a: InspectArgs) -> Result<(), Error> {
+    let shapes = parse_shapes(&a.model.input_shapes)?;
+    print!("{}", onnxc::inspect::report(&a.model.model, &shapes)?);
+    Ok(())
+}
+
+fn run(a: RunArgs) -> Result<(), Error> {
+    let opts = CompileOptions {
+        name: default_name(&a.model.model),
+        input_shapes: parse_shapes(&a.model.input_shapes)?,
+        ..Default::default()
+    };
+    let graph = onnxc::import_file(&a.model.model, &opts)?;
+    let input_names: Vec<String> = graph.inputs.iter().map(|i| graph.value(*i).name.clone()).collect();
+    let mut inputs: Vec<Option<onnxc_ir::Tensor>> = vec![None; input_names.len()];
+    for (pos, spec) in a.inputs.iter().enumerate() {
+        let (idx, file) = match spec.split_once('=') {
+            Some((n, f)) => {
+                let idx = input_names.iter().position(|x| x == n).ok_or_else(|| {
+                    Error::Usage(format!("--input {n}: the model has no such input (inputs: {})", input_names.join(", ")))
+                })?;
+                (idx, f)
+            }
+            None => (pos, spec.as_str()),
+        };
+        if idx >= inputs.len() {
+            return Err(Error::Usage(format!("--input {spec}: the model has only {} inputs", inputs.len())));
+        }
+        let data = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        inputs[idx] = Some(onnxc::npy::read(&data).map_err(|e| Error::Usage(format!("{file}: {e}")))?);
+    }
+    let inputs: Vec<onnxc_ir::Tensor> = inputs
+        .into_iter()
+        .zip(&input_names)
+        .map(|(t, n)| t.ok_or_else(|| Error::Usage(format!("missing --input {n}=FILE.npy"))))
+        .collect::<Result<_, _>>()?;
+    let output_names: Vec<String> = graph.outputs.iter().map(|o| graph.display_name(*o)).collect();
+    let outputs = if a.interpret {
+        onnxc_ir::eval::eval_graph(&graph, &inputs)?
+    } else {
+        let art = onnxc::compile_graph(graph, &opts)?;
+        onnxc::host::LoadedModel::load(&art)?.run(&inputs)?
+    };
+    for (t, n) in outputs.iter().zip(output_names) {
+        let path = a.output_dir.join(format!("{}.npy", onnxc_kernel::cabi::sanitize_ident(&n)));
+        write_file(&path, &onnxc::npy::write(t).map_err(|e| Error::Run(e.to_string()))?)?;
+        println!("{}: {}{:?} -> {}", n, t.dtype(), t.shape(), path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The onnxc driver: runs the whole pipeline (frontend → passes → lowering →
+//! backend) for the CLI, the build helper and the tests.
+
+pub mod error;
+pub mod host;
+pub mod inspect;
+pub mod npy;
+
+pub use error::Error;
+
+use onnxc_frontend::ImportOptions;
+use onnxc_ir::Graph;
+use onnxc_kernel::{Program, Target};
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Fast builds, no system dependencies (the default).
+    #[default]
+    Cranelift,
+    /// Optimizing backend; needs onnxc built with the `llvm` feature.
+    Llvm,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Symbol prefix of the generated functions (a C identifier).
+    pub name: String,
+    pub target: Target,
+    pub backend: Backend,
+    /// Bindings for symbolic input dims: input name → dims.
+    pub input_shapes: HashMap<String, Vec<usize>>,
+    /// Print the IR after every pass to stderr.
+    pub print_ir_after_all: bool,
+    /// Also produce a disassembly listing (`--emit asm`).
+    pub want_asm: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            name: "model".into(),
+            target: Target::host(),
+            backend: Backend::Cranelift,
+            input_shapes: HashMap::new(),
+            print_ir_after_all: false,
+            want_asm: false,
+        }
+    }
+}
+
+/// Everything a compile produces.
+pub struct Artifacts {
+    /// ELF relocatable object.
+    pub object: Vec<u8>,
+    /// C header describing the object's ABI.
+    pub header: String,
+    /// Disassembly, when `want_asm` was set.
+    pub asm: Option<String>,
+    pub program: Program,
+    /// The graph after all passes.
+    pub graph: Graph,
+}
+
+/// Imports `path` with the options' input shapes.
+pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
+    let import = ImportOptions { input_shapes: opts.input_shapes.clone(), ..Default::default() };
+    Ok(onnxc_frontend::load_model(path, &import)?.graph)
+}
+
+/// Compiles the model file at `path`.
+pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Artifacts, Error> {
+    compile_graph(import_file(path, opts)?, opts)
+}
+
+/// Runs the pass pipeline on `graph`, printing the IR after each pass if asked.
+pub fn optimize(graph: &mut Graph, opts: &CompileOptions) -> Result<(), Error> {
+    let popts = onnxc_passes::pipeline::PipelineOptions {
+        print_ir_after_all: opts.print_ir_after_all,
+        ..Default::default()
+    };
+    onnxc_passes::pipeline::run(graph, &popts)?;
+    Ok(())
+}
+
+/// Compiles an imported graph.
+pub fn compile_graph(mut graph: Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
+    optimize(&mut graph, opts)?;
+    compile_optimized(graph, opts)
+}
+
+/// Plans memory, lowers and generates code for a graph that already went through `optimize`.
+pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
+    let plan = onnxc_passes::plan(&graph);
+    let name = onnxc_kernel::cabi::sanitize_ident(&opts.name);
+    let program = onnxc_kernel::lower::lower_graph(&graph, &plan, &name)?;
+    let (object, asm) = match opts.backend {
+        Backend::Cranelift => {
+            if opts.want_asm {
+                let (o, a) = onnxc_cranelift::compile_with_asm(&program, &opts.target)?;
+                (o, Some(a))
+            } else {
+                (onnxc_cranelift::compile(&program, &opts.target)?, None)
+            }
+        }
+        Backend::Llvm => return Err(Error::BackendUnavailable("llvm")),
+    };
+    let header = onnxc_kernel::cabi::c_header(&program);
+    Ok(Artifacts { object, header, asm, program, graph })
+}

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Write the official ONNX node test suite into a cache folder.
+
+    scripts/gen_conformance.py --out .cache/conformance [--force]
+
+For every case of `onnx.backend.test.case.node.collect_testcases()` (about
+1,900) this writes `<case>/model.onnx`, `<case>/input_K.npy` and
+`<case>/output_K.npy` (the first data set), plus one `manifest.json` that the
+Rust harness (tests/tests/conformance.rs) reads:
+
+    {"format": 1, "onnx_version": "1.23.2", "num_cases": N,
+     "cases": [{"name": "test_abs", "op": "Abs", "ops": ["Abs"], "opset": 13,
+                "rtol": 0.001, "atol": 1e-07,
+                "inputs":  [{"name": "x", "dtype": 1, "dtype_name": "float",
+                             "shape": [3, 4, 5], "file": "input_0.npy"}],
+                "outputs": [{... same, "rtol": 0.001, "atol": 1e-07}],
+                "unsupported": null}]}
+
+`dtype` is the ONNX TensorProto.DataType code. npy files hold the plain
+little-endian element bytes: bfloat16 is stored as uint16 and the 8/4-bit
+float and int types as (u)int8, one element per byte, because numpy has no
+native descr for them; the manifest's dtype says what the bits mean.
+
+Nothing is skipped silently: a case whose data cannot be written as a dense
+tensor (strings, sequences, optionals, maps) is still listed, with
+`"unsupported": "<reason>"`, so the harness counts it as a failure.
+
+Idempotent: does nothing when the manifest already exists for the installed
+onnx version (and this script's format), unless --force.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+
+FORMAT = 1
+
+# The suite's runner compares with rtol=1e-3, atol=1e-7 unless a case sets its
+# own; for bfloat16 outputs it widens rtol to two bfloat16 ULPs
+# (onnx/backend/test/runner/__init__.py, assert_similar_outputs).
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-7
+BF16_MIN_RTOL = 2.0**-6
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=".cache/conformance", help="cache folder")
+    p.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    return p.parse_args()
+
+
+def up_to_date(out, onnx_version):
+    try:
+        with open(os.path.join(out, "manifest.json")) as f:
+            m = json.load(f)
+        return m.get("format") == FORMAT and m.get("onnx_version") == onnx_version
+    except (OSError, ValueError):
+        return False
+
+
+def collect_op_types(graph, domain_of_node=True):
+    """All op types of a graph, subgraphs included (If/Loop/Scan bodies)."""
+    import onnx
+
+    ops = set()
+    for node in graph.node:
+        name = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        ops.add(name)
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                ops |= collect_op_types(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    ops |= collect_op_types(g)
+    return ops
+
+
+def base_case_name(name):
+    """`test_x_expanded` / `test_x_expanded_ver18` -> `test_x`."""
+    i = name.find("_expanded")
+    return name[:i] if i >= 0 else name
+
+
+def value_kind(value_info):
+    """'tensor' or a reason why the value is not a dense tensor."""
+    t = value_info.type
+    which = t.WhichOneof("value")
+    if which == "tensor_type":
+        return "tensor"
+    return {"sequence_type": "sequence value", "optional_type": "optional value",
+            "map_type": "map value", "sparse_tensor_type": "sparse tensor value"}.get(
+        which, f"value of type {which}")
+
+
+def to_dense(arr, elem_type):
+    """numpy array with a dtype np.save writes portably, or a reason string."""
+    import numpy as np
+    import onnx
+
+    if arr is None:
+        return "absent (None) value"
+    if isinstance(arr, (list, tuple, dict)):
+        return "sequence/map value"
+    if isinstance(arr, onnx.TensorProto):
+        # Cases for types numpy lacks (float8, int4, ...) carry TensorProtos.
+        arr = onnx.numpy_helper.to_array(arr)
+    elif not isinstance(arr, np.ndarray) and hasattr(arr, "SerializeToString"):
+        return f"{type(arr).__name__} value"
+    arr = np.asarray(arr)
+    if arr.dtype == object or arr.dtype.kind in ("U", "S"):
+        return "string tensor" if elem_type == onnx.TensorProto.STRING else f"{arr.dtype} array"
+    if elem_type == onnx.TensorProto.STRING:
+        return "string tensor"
+    name = arr.dtype.name
+    if name == "bfloat16":
+        return np.ascontiguousarray(arr).view(np.uint16)
+    if arr.dtype.kind == "V" or name.startswith(("float8", "float4", "int4", "uint4", "int2", "uint2")):
+        # ml_dtypes 1-byte types: keep the raw byte of each element.
+        if arr.dtype.itemsize != 1:
+            return f"unsupported numpy dtype {name}"
+        signed = name.startswith(("int4", "int2"))
+        return np.ascontiguousarray(arr).view(np.int8 if signed else np.uint8)
+    if arr.dtype.kind == "c":
+        return "complex tensor"
+    return np.ascontiguousarray(arr)
+
+
+def describe(value_info, arr, file_name):
+    import onnx
+
+    elem = value_info.type.tensor_type.elem_type if value_info.type.HasField("tensor_type") else 0
+    return {
+        "name": value_info.name,
+        "dtype": elem,
+        "dtype_name": onnx.TensorProto.DataType.Name(elem).lower() if elem else "none",
+        "shape": [int(d) for d in arr.shape] if hasattr(arr, "shape") else None,
+        "file": file_name,
+    }
+
+
+def write_side(case_dir, prefix, value_infos, arrays, rtol, atol, reasons):
+    """Write input_K.npy / output_K.npy; returns the manifest entries."""
+    import numpy as np
+    import onnx
+
+    entries = []
+    if len(arrays) != len(value_infos):
+        reasons.append(f"{len(arrays)} {prefix} values for {len(value_infos)} graph {prefix}s")
+    for k, (vi, arr) in enumerate(zip(value_infos, arrays)):
+        kind = value_kind(vi)
+        if kind != "tensor":
+            reasons.append(f"{prefix} {vi.name!r}: {kind}")
+            entries.append({"name": vi.name, "dtype": 0, "dtype_name": "none", "shape": None, "file": None})
+            continue
+        dense = to_dense(arr, vi.type.tensor_type.elem_type)
+        if isinstance(dense, str):
+            reasons.append(f"{prefix} {vi.name!r}: {dense}")
+            entries.append({"name": vi.name, "dtype": vi.type.tensor_type.elem_type,
+                            "dtype_name": "none", "shape": None, "file": None})
+            continue
+        file_name = f"{prefix}_{k}.npy"
+        np.save(os.path.join(case_dir, file_name), dense, allow_pickle=False)
+        entry = describe(vi, dense, file_name)
+        if prefix == "output":
+            bf16 = entry["dtype"] == onnx.TensorProto.BFLOAT16
+            entry["rtol"] = max(rtol, BF16_MIN_RTOL) if bf16 else rtol
+            entry["atol"] = atol
+        entries.append(entry)
+    return entries
+
+
+def write_case(out, case, base_ops):
+    graph = case.model.graph
+    case_dir = os.path.join(out, case.name)
+    os.makedirs(case_dir, exist_ok=True)
+    with open(os.path.join(case_dir, "model.onnx"), "wb") as f:
+        f.write(case.model.SerializeToString())
+
+    inputs, outputs = case.data_sets[0]
+    rtol = float(case.rtol if case.rtol is not None else DEFAULT_RTOL)
+    atol = float(case.atol if case.atol is not None else DEFAULT_ATOL)
+    reasons = []
+    ins = write_side(case_dir, "input", list(graph.input), list(inputs), rtol, atol, reasons)
+    outs = write_side(case_dir, "output", list(graph.output), list(outputs), rtol, atol, reasons)
+
+    ops = sorted(collect_op_types(graph))
+    base = base_case_name(case.name)
+    op = base_ops.get(base) or (ops[0] if len(ops) == 1 else "+".join(ops))
+    opset = next((o.version for o in case.model.opset_import if o.domain in ("", "ai.onnx")), None)
+    return {
+        "name": case.name,
+        "op": op,
+        "ops": ops,
+        "opset": opset,
+        "rtol": rtol,
+        "atol": atol,
+        "inputs": ins,
+        "outputs": outs,
+        "unsupported": "; ".join(reasons) if reasons else None,
+    }
+
+
+def main():
+    args = parse_args()
+    import onnx
+
+    if up_to_date(args.out, onnx.__version__):
+        print(f"gen_conformance: {args.out} is up to date (onnx {onnx.__version__})")
+        return 0
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        # The case generators compute expected outputs with numpy and warn on
+        # intended overflows/NaNs; the warnings are noise here.
+        warnings.simplefilter("ignore")
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            cases = collect_testcases()
+
+    # The op a case is "about" is its single node's op; expanded (function
+    # body) variants are credited to the op of their non-expanded case.
+    base_ops = {}
+    for c in cases:
+        ops = collect_op_types(c.model.graph)
+        if "_expanded" not in c.name and len(c.model.graph.node) == 1:
+            base_ops[c.name] = next(iter(ops))
+
+    # Build into a temp folder beside the target, then swap, so an interrupted
+    # run never leaves a manifest that describes missing files.
+    parent = os.path.dirname(os.path.abspath(args.out)) or "."
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".conformance-", dir=parent)
+    try:
+        entries = [write_case(tmp, c, base_ops) for c in sorted(cases, key=lambda c: c.name)]
+        manifest = {
+            "format": FORMAT,
+            "onnx_version": onnx.__version__,
+            "num_cases": len(entries),
+            "default_rtol": DEFAULT_RTOL,
+            "default_atol": DEFAULT_ATOL,
+            "cases": entries,
+        }
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+        if os.path.exists(args.out):
+            shutil.rmtree(args.out)
+        os.rename(tmp, args.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    unsupported = sum(1 for e in entries if e["unsupported"])
+    print(f"gen_conformance: wrote {len(entries)} cases to {args.out} "
+          f"({unsupported} with non-tensor data, listed as unsupported)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
