@@ -99,25 +99,25 @@ pub(crate) fn import(
         b.define(&name, id)?;
     }
     let inits: HashSet<&str> = g.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
-    let mut real_inputs = HashSet::new();
-    for vi in &g.input {
-        let name = vi.name.clone().unwrap_or_default();
-        // An initializer that is also an input is a default value: a constant.
-        if inits.contains(name.as_str()) {
-            continue;
-        }
-        let ty = bind_input(vi, opts)?;
-        let id = b.graph.add_input(name.clone(), ty);
-        b.define(&name, id)?;
-        real_inputs.insert(name);
-    }
-    if let Some(unknown) = opts.input_shapes.keys().find(|k| !real_inputs.contains(*k)) {
-        let mut names: Vec<&String> = real_inputs.iter().collect();
-        names.sort();
+    // An initializer that is also an input is a default value: a constant.
+    let real_inputs: Vec<_> =
+        g.input.iter().filter(|vi| !inits.contains(vi.name.as_deref().unwrap_or(""))).collect();
+    if let Some(unknown) = opts
+        .input_shapes
+        .keys()
+        .find(|k| !real_inputs.iter().any(|vi| vi.name.as_deref() == Some(k.as_str())))
+    {
+        let names: Vec<&str> = real_inputs.iter().filter_map(|vi| vi.name.as_deref()).collect();
         return Err(FrontendError::BadInputShape {
             input: unknown.clone(),
             msg: format!("the model has no such input (inputs: {names:?})"),
         });
+    }
+    for vi in real_inputs {
+        let name = vi.name.clone().unwrap_or_default();
+        let ty = bind_input(vi, opts)?;
+        let id = b.graph.add_input(name.clone(), ty);
+        b.define(&name, id)?;
     }
     for (i, n) in g.node.iter().enumerate() {
         import_node(&mut b, n, i)?;

@@ -2,15 +2,16 @@
 //! transitively, for a graph output. Ops have no side effects, so liveness is
 //! all that matters.
 //!
-//! Constants that no node or graph output reads any more (weights that were
-//! folded into new constants, say) lose their data: ids stay stable, the
-//! arena keeps the value, but the tensor bytes are released and the value is
-//! no longer a definition anyone can see. Graph inputs are never removed:
-//! they are part of the compiled function's ABI.
+//! Afterwards the value arena is compacted: values nothing defines or reads
+//! any more (results of removed nodes, constants that were folded into new
+//! constants, ...) are dropped and the rest renumbered in their old order.
+//! That releases dead weights' bytes and keeps the printed IR free of dead
+//! declarations. Graph inputs are never removed: they are the compiled
+//! function's ABI. `ValueId`s do not survive this pass.
 
 use crate::error::PassError;
 use crate::pipeline::Pass;
-use onnxc_ir::Graph;
+use onnxc_ir::{Graph, ValueId};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Dce;
@@ -25,7 +26,8 @@ impl Pass for Dce {
     }
 }
 
-/// Returns the number of nodes removed.
+/// Removes dead nodes, compacts the arena, and returns the number of nodes
+/// removed.
 pub fn eliminate_dead_code(g: &mut Graph) -> usize {
     let mut live = vec![false; g.values.len()];
     for o in &g.outputs {
@@ -48,10 +50,31 @@ pub fn eliminate_dead_code(g: &mut Graph) -> usize {
         k += 1;
         keep[k - 1]
     });
-    for (v, is_live) in g.values.iter_mut().zip(&live) {
-        if !is_live {
-            v.konst = None;
+    compact(g);
+    before - g.nodes.len()
+}
+
+/// Drops every value that is not a graph input or output nor mentioned by a
+/// node, renumbering the others in order.
+pub fn compact(g: &mut Graph) {
+    let mut used = vec![false; g.values.len()];
+    let mentioned = g.nodes.iter().flat_map(|n| n.inputs.iter().flatten().chain(&n.outputs));
+    for id in g.inputs.iter().chain(&g.outputs).chain(mentioned) {
+        used[id.0 as usize] = true;
+    }
+    let mut remap = vec![ValueId(u32::MAX); g.values.len()];
+    let old = std::mem::take(&mut g.values);
+    for (i, v) in old.into_iter().enumerate() {
+        if used[i] {
+            remap[i] = ValueId(g.values.len() as u32);
+            g.values.push(v);
         }
     }
-    before - g.nodes.len()
+    let re = |id: &mut ValueId| *id = remap[id.0 as usize];
+    g.inputs.iter_mut().for_each(re);
+    g.outputs.iter_mut().for_each(re);
+    for n in &mut g.nodes {
+        n.inputs.iter_mut().flatten().for_each(re);
+        n.outputs.iter_mut().for_each(re);
+    }
 }

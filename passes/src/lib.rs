@@ -1,5 +1,15 @@
 //! Graph-to-graph passes, one file each, and the pipeline that runs them.
 
+pub mod const_fold;
+pub mod dce;
+pub mod error;
+pub mod identity;
 pub mod memory_plan;
+pub mod pipeline;
 
-pub use memory_plan::{plan, MemoryPlan};
+pub use const_fold::ConstFold;
+pub use dce::Dce;
+pub use error::PassError;
+pub use identity::IdentityElim;
+pub use memory_plan::{plan, validate, MemoryPlan};
+pub use pipeline::{Pass, PipelineOptions};

@@ -1,9 +1,14 @@
 //! Static memory plan: every intermediate value gets a fixed byte offset in
 //! one workspace buffer whose size is known at compile time. Values whose
 //! lifetimes do not overlap share bytes.
+//!
+//! Lifetimes are measured in node indices (the graph's topological order is
+//! the execution order). A value is live from the node that defines it to its
+//! last reader, both inclusive, so a node's outputs never share bytes with its
+//! inputs (kernels need not support in-place operation) nor with each other.
 
 use onnxc_ir::{Graph, ValueId};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Alignment of every workspace offset (and of the workspace itself).
 pub const ALIGN: usize = 64;
@@ -18,19 +23,205 @@ pub struct MemoryPlan {
     pub offsets: HashMap<ValueId, usize>,
 }
 
-/// Plans `g`. Placeholder: gives every value its own slot (no reuse).
-pub fn plan(g: &Graph) -> MemoryPlan {
-    let outputs: std::collections::HashSet<ValueId> = g.outputs.iter().copied().collect();
-    let mut p = MemoryPlan::default();
-    for n in &g.nodes {
-        for o in &n.outputs {
-            if outputs.contains(o) {
-                continue;
-            }
-            let bytes = g.ty(*o).byte_size().unwrap_or(0);
-            p.offsets.insert(*o, p.size);
-            p.size += bytes.div_ceil(ALIGN) * ALIGN;
+/// A workspace value's lifetime `[def, last]` in node indices and its
+/// reserved (aligned) byte count.
+#[derive(Clone, Copy, Debug)]
+struct Interval {
+    id: ValueId,
+    def: usize,
+    last: usize,
+    bytes: usize,
+}
+
+/// Bytes reserved for a value: its size rounded up to `ALIGN`, at least one
+/// unit so that empty tensors still get a distinct, valid offset. A type too
+/// large to address reserves nothing; compiling such a graph fails elsewhere.
+fn reserved_bytes(g: &Graph, id: ValueId) -> usize {
+    let b = g.ty(id).byte_size().unwrap_or(0);
+    b.max(1).div_ceil(ALIGN) * ALIGN
+}
+
+/// Lifetimes of all workspace values, in definition order.
+fn intervals(g: &Graph) -> Vec<Interval> {
+    let outputs: HashSet<ValueId> = g.outputs.iter().copied().collect();
+    let mut last_use: HashMap<ValueId, usize> = HashMap::new();
+    for (k, n) in g.nodes.iter().enumerate() {
+        for i in n.inputs.iter().flatten() {
+            last_use.insert(*i, k);
         }
     }
-    p
+    let mut out = Vec::new();
+    for (k, n) in g.nodes.iter().enumerate() {
+        for o in &n.outputs {
+            if outputs.contains(o) || g.const_value(*o).is_some() {
+                continue;
+            }
+            // Unread outputs (an unused Split part, say) are still written by
+            // their kernel, so they live for the defining node.
+            let last = last_use.get(o).copied().unwrap_or(k).max(k);
+            out.push(Interval { id: *o, def: k, last, bytes: reserved_bytes(g, *o) });
+        }
+    }
+    out
+}
+
+/// Free ranges of the workspace, keyed by offset; adjacent ranges are always
+/// merged so that a large value can reuse several freed small ones.
+#[derive(Default)]
+struct FreeList {
+    ranges: BTreeMap<usize, usize>,
+    top: usize,
+}
+
+impl FreeList {
+    /// Best fit: the smallest free range that holds `bytes` (lowest offset on
+    /// ties). Without one, a free range at the top of the workspace is grown,
+    /// else the workspace is.
+    fn alloc(&mut self, bytes: usize) -> usize {
+        let best = self
+            .ranges
+            .iter()
+            .filter(|(_, &len)| len >= bytes)
+            .min_by_key(|(&off, &len)| (len, off))
+            .map(|(&off, &len)| (off, len));
+        if let Some((off, len)) = best {
+            self.ranges.remove(&off);
+            if len > bytes {
+                self.ranges.insert(off + bytes, len - bytes);
+            }
+            return off;
+        }
+        let tail = self.ranges.iter().next_back().map(|(&o, &l)| (o, l));
+        if let Some((off, len)) = tail.filter(|(o, l)| o + l == self.top) {
+            self.ranges.remove(&off);
+            self.top = off + bytes.max(len);
+            return off;
+        }
+        let off = self.top;
+        self.top += bytes;
+        off
+    }
+
+    fn free(&mut self, mut off: usize, mut len: usize) {
+        if let Some((&prev, &plen)) = self.ranges.range(..off).next_back() {
+            if prev + plen == off {
+                self.ranges.remove(&prev);
+                off = prev;
+                len += plen;
+            }
+        }
+        if let Some(&nlen) = self.ranges.get(&(off + len)) {
+            self.ranges.remove(&(off + len));
+            len += nlen;
+        }
+        self.ranges.insert(off, len);
+    }
+}
+
+/// Plans `g`: walks the nodes in order, allocating each workspace value when
+/// its node runs and releasing it after its last reader.
+pub fn plan(g: &Graph) -> MemoryPlan {
+    let ivs = intervals(g);
+    // Values to release after node k, by node index.
+    let mut dies: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
+    for (j, iv) in ivs.iter().enumerate() {
+        dies[iv.last].push(j);
+    }
+    let mut fl = FreeList::default();
+    let mut offsets = HashMap::with_capacity(ivs.len());
+    let mut next = 0;
+    for (k, released) in dies.iter().enumerate() {
+        // Allocate node k's outputs while its inputs are still held.
+        while next < ivs.len() && ivs[next].def == k {
+            offsets.insert(ivs[next].id, fl.alloc(ivs[next].bytes));
+            next += 1;
+        }
+        for &j in released {
+            fl.free(offsets[&ivs[j].id], ivs[j].bytes);
+        }
+    }
+    MemoryPlan { size: fl.top, offsets }
+}
+
+/// Checks `p` against `g`: every workspace value has an aligned offset inside
+/// the workspace, nothing else is planned, and no two values that are live at
+/// the same time share a byte.
+pub fn validate(g: &Graph, p: &MemoryPlan) -> Result<(), String> {
+    let ivs = intervals(g);
+    if p.size % ALIGN != 0 {
+        return Err(format!("workspace size {} is not {ALIGN}-byte aligned", p.size));
+    }
+    if p.offsets.len() != ivs.len() {
+        return Err(format!("plan has {} values, the graph {} workspace values", p.offsets.len(), ivs.len()));
+    }
+    let mut placed = Vec::with_capacity(ivs.len());
+    for iv in &ivs {
+        let off = *p.offsets.get(&iv.id).ok_or_else(|| format!("value {} has no offset", iv.id))?;
+        if off % ALIGN != 0 {
+            return Err(format!("value {} at offset {off} is not {ALIGN}-byte aligned", iv.id));
+        }
+        let end = off + g.ty(iv.id).byte_size().unwrap_or(0);
+        if end > p.size {
+            return Err(format!("value {} [{off}, {end}) exceeds the workspace ({} bytes)", iv.id, p.size));
+        }
+        placed.push((iv, off, end));
+    }
+    // Sweep in definition order, keeping the values still live.
+    let mut active: Vec<(&Interval, usize, usize)> = Vec::new();
+    for cur in placed {
+        active.retain(|(a, _, _)| a.last >= cur.0.def);
+        for &(a, s, e) in &active {
+            if s < cur.2 && cur.1 < e {
+                return Err(format!(
+                    "values {} [{s}, {e}) and {} [{}, {}) are live together but overlap",
+                    a.id, cur.0.id, cur.1, cur.2
+                ));
+            }
+        }
+        active.push(cur);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_list_coalesces_and_best_fits() {
+        let mut fl = FreeList::default();
+        let a = fl.alloc(64);
+        let b = fl.alloc(128);
+        let c = fl.alloc(64);
+        assert_eq!((a, b, c, fl.top), (0, 64, 192, 256));
+        fl.free(a, 64);
+        fl.free(c, 64);
+        fl.free(b, 128);
+        assert_eq!(fl.ranges.len(), 1, "all three ranges merge");
+        assert_eq!(fl.alloc(256), 0);
+        assert_eq!(fl.top, 256);
+    }
+
+    #[test]
+    fn free_list_grows_a_free_tail() {
+        let mut fl = FreeList::default();
+        let a = fl.alloc(64);
+        let b = fl.alloc(64);
+        fl.free(b, 64);
+        assert_eq!(fl.alloc(192), 64);
+        assert_eq!(fl.top, 256);
+        let _ = a;
+    }
+
+    #[test]
+    fn best_fit_prefers_the_smallest_hole() {
+        let mut fl = FreeList::default();
+        let big = fl.alloc(256);
+        let _sep1 = fl.alloc(64);
+        let small = fl.alloc(64);
+        let _sep2 = fl.alloc(64);
+        fl.free(big, 256);
+        fl.free(small, 64);
+        assert_eq!(fl.alloc(64), small);
+    }
 }

@@ -296,6 +296,12 @@ impl From<i64> for Expr {
         ci(v)
     }
 }
+/// Integer literals are I64 (loop bounds and indices).
+impl From<i32> for Expr {
+    fn from(v: i32) -> Expr {
+        ci(v as i64)
+    }
+}
 impl From<usize> for Expr {
     fn from(v: usize) -> Expr {
         ci(v as i64)

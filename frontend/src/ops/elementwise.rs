@@ -212,7 +212,7 @@ fn clip(ctx: &mut NodeCtx<'_, '_>) -> R {
         return ctx.emit(Op::Clip, inputs);
     }
     let dtype = ctx.ty(x).dtype;
-    let mut bound = |ctx: &mut NodeCtx<'_, '_>, attr: &str| -> Result<Option<ValueId>, FrontendError> {
+    let bound = |ctx: &mut NodeCtx<'_, '_>, attr: &str| -> Result<Option<ValueId>, FrontendError> {
         Ok(ctx.float(attr)?.map(|v| ctx.konst(attr, Tensor::from_f64(dtype, Vec::new(), &[v as f64]))))
     };
     let min = bound(ctx, "min")?;

@@ -15,7 +15,6 @@ type Out = Result<Vec<Tensor>, OpError>;
 
 /// Bit operations of the integer types.
 pub(crate) trait Int: Num {
-    const BITS: u32;
     fn shl(self, s: Self) -> Self;
     fn shr(self, s: Self) -> Self;
     fn and(self, o: Self) -> Self;
@@ -27,7 +26,6 @@ pub(crate) trait Int: Num {
 macro_rules! int_impl {
     ($($t:ident),*) => {$(
         impl Int for $t {
-            const BITS: u32 = $t::BITS;
             // numpy gives 0 for shifts of the bit width or more (and the
             // ONNX BitShift op is only defined on unsigned types).
             fn shl(self, s: Self) -> Self {
@@ -49,6 +47,11 @@ int_impl!(i8, i16, i32, i64, u8, u16, u32, u64);
 fn map_tensor(t: &Tensor, f: impl FnOnce(Data) -> Result<Data, OpError>) -> Out {
     let d = f(Data::of(t))?;
     Ok(vec![d.into_tensor(t.dtype(), t.shape())?])
+}
+
+/// `r` converted to the type of `_like` (names the type inside dispatch macros).
+fn f64_like<T: CastTo>(_like: T, r: f64) -> T {
+    T::cast_f64(r)
 }
 
 fn map<T: Copy, R>(v: &[T], f: impl Fn(T) -> R) -> Vec<R> {
@@ -139,7 +142,7 @@ pub(crate) fn activation(a: &Activation, inputs: &[Option<&Tensor>]) -> Out {
             num_dispatch!(d, v => Ok(Num::wrap(map(&v, |e| {
                 let f = e.as_f64();
                 let r = if f < -l { f + b } else if f > l { f - b } else { 0.0 };
-                CastTo::cast_f64(r)
+                f64_like(e, r)
             }))))
         }),
         _ => map_tensor(x, |d| float_dispatch!(d, v => Ok(Num::wrap(float_activation(a, &v)?)))),
@@ -217,14 +220,6 @@ pub(crate) fn binary(op: BinaryOp, inputs: &[Option<&Tensor>]) -> Out {
     use BinaryOp::*;
     let d: Data = match op {
         BitShiftLeft | BitShiftRight | BitwiseAnd | BitwiseOr | BitwiseXor => {
-            let f = match op {
-                BitShiftLeft => Int::shl,
-                BitShiftRight => Int::shr,
-                BitwiseAnd => Int::and,
-                BitwiseOr => Int::or,
-                _ => Int::xor,
-            };
-            let _ = f::<u8>;
             int_binary(op, &da, sa, &db, sb, &out)?
         }
         _ => num_dispatch2!(&da, &db, x, y => Ok(Num::wrap(arith(op, x, sa, y, sb, &out)?)))?,
@@ -330,7 +325,7 @@ fn pow(a: &Tensor, b: &Tensor) -> Out {
     } else {
         let e = Data::of(b).cast::<f64>();
         num_dispatch!(&da, x => Ok(Num::wrap(zip_bcast(x, sa, &e, sb, &out, |v, p| {
-            CastTo::cast_f64(v.as_f64().powf(p))
+            f64_like(v, v.as_f64().powf(p))
         }))))?
     };
     Ok(vec![d.into_tensor(a.dtype(), &out)?])
@@ -343,7 +338,7 @@ fn int_pow<T: Num>(x: T, e: i64) -> T {
         let one = T::one();
         return if x == one {
             one
-        } else if x == one.neg() && x != one.neg().add(one).add(one) {
+        } else if one.neg() < T::zero() && x == one.neg() {
             if e % 2 == 0 { one } else { x }
         } else {
             T::zero()
@@ -382,8 +377,6 @@ pub(crate) fn variadic(op: VariadicOp, inputs: &[Option<&Tensor>]) -> Out {
     if op == VariadicOp::Mean {
         let n = ts.len() as f64;
         acc = float_dispatch!(acc, v => Ok(Num::wrap(map(&v, |x| x.div(Float::of(n))))))?;
-    } else if matches!(acc, Data::Bool(_)) {
-        return Err(op_err!("{op:?} is not defined on bool"));
     }
     Ok(vec![acc.into_tensor(first.dtype(), &shape)?])
 }
@@ -417,11 +410,7 @@ pub(crate) fn clip(inputs: &[Option<&Tensor>]) -> Out {
 
 /// The single element of `b`, typed like the elements of `_like`.
 fn scalar_like<T: Num>(_like: &[T], b: &Data) -> Result<T, OpError> {
-    let v: Vec<T> = match b {
-        Data::F32(_) | Data::F64(_) => b.cast(),
-        _ if T::FLOAT => b.cast(),
-        _ => b.cast(),
-    };
+    let v: Vec<T> = b.cast();
     v.first().copied().ok_or_else(|| op_err!("empty scalar"))
 }
 

@@ -10,6 +10,7 @@
 
 mod elementwise;
 mod nn;
+mod pool;
 mod reduce;
 mod shape;
 pub(crate) mod util;
@@ -39,13 +40,13 @@ pub fn eval_op(
         Op::Cast { to } => elementwise::cast(*to, inputs),
         Op::Conv { window, group } => nn::conv(window, *group, inputs),
         Op::BatchNormalization { epsilon } => nn::batch_norm(*epsilon, inputs),
-        Op::MaxPool { window, ceil_mode } => nn::max_pool(window, *ceil_mode, inputs, n_out),
+        Op::MaxPool { window, ceil_mode } => pool::max_pool(window, *ceil_mode, inputs, n_out),
         Op::AveragePool { window, ceil_mode, count_include_pad } => {
-            nn::avg_pool(window, *ceil_mode, *count_include_pad, inputs)
+            pool::avg_pool(window, *ceil_mode, *count_include_pad, inputs)
         }
-        Op::GlobalAveragePool => nn::global_pool(false, inputs),
-        Op::GlobalMaxPool => nn::global_pool(true, inputs),
-        Op::Lrn { size, alpha, beta, bias } => nn::lrn(*size, *alpha, *beta, *bias, inputs),
+        Op::GlobalAveragePool => pool::global_pool(false, inputs),
+        Op::GlobalMaxPool => pool::global_pool(true, inputs),
+        Op::Lrn { size, alpha, beta, bias } => pool::lrn(*size, *alpha, *beta, *bias, inputs),
         Op::Gemm { alpha, beta, trans_a, trans_b } => {
             nn::gemm(*alpha, *beta, *trans_a, *trans_b, inputs)
         }

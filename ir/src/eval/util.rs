@@ -351,7 +351,6 @@ num_float!(f32 => F32, f64 => F64);
 /// Float math for f32 and f64 (f16/bf16 arrive here as f32).
 pub(crate) trait Float: Num + Copy {
     fn of(v: f64) -> Self;
-    fn nan() -> Self;
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn sqrt(self) -> Self;
@@ -361,7 +360,6 @@ pub(crate) trait Float: Num + Copy {
     fn ceil(self) -> Self;
     fn round_even(self) -> Self;
     fn is_inf(self) -> bool;
-    fn is_sign_negative(self) -> bool;
     /// Applies `f` (an f64 function) to one element; used where std lacks
     /// the function (erf) or a single code path keeps things short.
     fn via_f64(self, f: impl Fn(f64) -> f64) -> Self {
@@ -374,7 +372,6 @@ macro_rules! float_impl {
     ($($t:ident),*) => {$(
         impl Float for $t {
             #[inline] fn of(v: f64) -> Self { v as $t }
-            fn nan() -> Self { $t::NAN }
             #[inline] fn exp(self) -> Self { $t::exp(self) }
             #[inline] fn ln(self) -> Self { $t::ln(self) }
             #[inline] fn sqrt(self) -> Self { $t::sqrt(self) }
@@ -384,7 +381,6 @@ macro_rules! float_impl {
             fn ceil(self) -> Self { $t::ceil(self) }
             fn round_even(self) -> Self { $t::round_ties_even(self) }
             fn is_inf(self) -> bool { $t::is_infinite(self) }
-            fn is_sign_negative(self) -> bool { $t::is_sign_negative(self) }
             float_impl!(@via $t);
         }
     )*};

@@ -1,1 +1,370 @@
-//! stub
+//! Graph → `Program`: every value gets a buffer (input, output, constant or
+//! workspace offset from the memory plan), then every node becomes one or
+//! more KIR kernels plus `Step::Call`s, in graph order. One module per op
+//! family; this file holds the buffer assignment and the shared helpers
+//! (dtype mapping, broadcasting strides, loop nests).
+
+mod elementwise;
+mod nn;
+mod reduce;
+mod shape;
+
+use crate::builder::*;
+use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
+use crate::math;
+use crate::program::{BufRef, IoTensor, Program, Step};
+use bytes::Bytes;
+use onnxc_ir::{DType, Graph, Node, Op, Tensor, TensorType, ValueId};
+use onnxc_passes::MemoryPlan;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LowerError {
+    #[error("node `{node}` ({op}): not supported by the compiler: {msg}")]
+    Unsupported { node: String, op: String, msg: String },
+    #[error("node `{node}` ({op}): {msg}")]
+    Invalid { node: String, op: String, msg: String },
+    #[error("value `{0}` has no buffer: it is not a graph input, constant, graph output or planned workspace value")]
+    NoBuffer(String),
+}
+
+/// Lowers `g` (already planned by `plan`) into a `Program` named `name`.
+pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, LowerError> {
+    let mut cx = Cx { g, plan, bufs: HashMap::new(), consts: Vec::new(), kernels: Vec::new(), steps: Vec::new(), node: None, node_idx: 0 };
+    let io = |v: &ValueId| IoTensor { name: g.display_name(*v), dtype: g.ty(*v).dtype, shape: g.ty(*v).shape.clone() };
+    for (i, v) in g.inputs.iter().enumerate() {
+        cx.bufs.entry(*v).or_insert(BufRef::Input(i));
+    }
+    // Node outputs that are graph outputs are written in place; any other
+    // output (an input, a constant, or a value listed twice) is copied at the end.
+    let mut late_copies = Vec::new();
+    for (i, v) in g.outputs.iter().enumerate() {
+        if cx.bufs.contains_key(v) || g.const_value(*v).is_some() {
+            late_copies.push((i, *v));
+        } else {
+            cx.bufs.insert(*v, BufRef::Output(i));
+        }
+    }
+    for (idx, n) in g.nodes.iter().enumerate() {
+        cx.node = Some(n);
+        cx.node_idx = idx;
+        lower_node(&mut cx, n)?;
+    }
+    cx.node = None;
+    for (i, v) in late_copies {
+        let src = cx.buf(v)?;
+        let bytes = byte_size(g.ty(v));
+        cx.steps.push(Step::Copy { dst: BufRef::Output(i), src, bytes });
+    }
+    Ok(Program {
+        name: name.to_string(),
+        inputs: g.inputs.iter().map(io).collect(),
+        outputs: g.outputs.iter().map(io).collect(),
+        consts: cx.consts,
+        workspace_size: plan.size,
+        kernels: cx.kernels,
+        steps: cx.steps,
+    })
+}
+
+fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
+    match &n.op {
+        Op::Unary(_) | Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Where | Op::Cast { .. } => {
+            elementwise::lower(cx, n)
+        }
+        Op::Conv { .. }
+        | Op::BatchNormalization { .. }
+        | Op::MaxPool { .. }
+        | Op::AveragePool { .. }
+        | Op::GlobalAveragePool
+        | Op::GlobalMaxPool
+        | Op::Lrn { .. }
+        | Op::Gemm { .. }
+        | Op::MatMul
+        | Op::Softmax { .. }
+        | Op::LogSoftmax { .. }
+        | Op::Hardmax { .. }
+        | Op::Dropout => nn::lower(cx, n),
+        Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::lower(cx, n),
+        _ => shape::lower(cx, n),
+    }
+}
+
+pub(crate) fn byte_size(t: &TensorType) -> usize {
+    t.byte_size().unwrap_or(0)
+}
+
+/// Buffer element type of a dtype (f16/bf16 live in `U16` buffers).
+pub(crate) fn scalar(d: DType) -> Scalar {
+    match d {
+        DType::F32 => Scalar::F32,
+        DType::F64 => Scalar::F64,
+        DType::F16 | DType::BF16 | DType::U16 => Scalar::U16,
+        DType::U8 => Scalar::U8,
+        DType::I8 => Scalar::I8,
+        DType::I16 => Scalar::I16,
+        DType::I32 => Scalar::I32,
+        DType::I64 => Scalar::I64,
+        DType::U32 => Scalar::U32,
+        DType::U64 => Scalar::U64,
+        DType::Bool => Scalar::Bool,
+    }
+}
+
+/// Type arithmetic is done in: f16/bf16 compute in f32.
+pub(crate) fn compute_ty(d: DType) -> Scalar {
+    match d {
+        DType::F16 | DType::BF16 => Scalar::F32,
+        d => scalar(d),
+    }
+}
+
+/// `buf[idx]` converted to `compute_ty(d)`.
+pub(crate) fn load_val(b: &mut KernelBuilder, d: DType, buf: ParamId, idx: Expr) -> Expr {
+    match d {
+        DType::F16 => math::f16_to_f32(b, load(buf, idx)),
+        DType::BF16 => math::bf16_to_f32(b, load(buf, idx)),
+        _ => load(buf, idx),
+    }
+}
+
+/// Converts a `compute_ty(d)` value to `d`'s buffer representation.
+pub(crate) fn to_storage(b: &mut KernelBuilder, d: DType, v: Expr) -> Expr {
+    match d {
+        DType::F16 => math::f32_to_f16(b, v),
+        DType::BF16 => math::f32_to_bf16(b, v),
+        _ => v,
+    }
+}
+
+/// Stores a `compute_ty(d)` value into a buffer of dtype `d`.
+pub(crate) fn store_val(b: &mut KernelBuilder, d: DType, buf: ParamId, idx: Expr, v: Expr) {
+    let v = to_storage(b, d, v);
+    b.store(buf, idx, v);
+}
+
+/// Converts `v` (of KIR type `from`) to `compute_ty(to)` with KIR cast rules.
+pub(crate) fn convert(b: &KernelBuilder, v: Expr, to: DType) -> Expr {
+    let t = compute_ty(to);
+    if b.ty(&v) == t {
+        v
+    } else {
+        cast(t, v)
+    }
+}
+
+/// Row-major strides (in elements) of `shape`.
+pub(crate) fn strides(shape: &[usize]) -> Vec<i64> {
+    let mut s = vec![1i64; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1] as i64;
+    }
+    s
+}
+
+/// Strides of an input of shape `inp` broadcast to `out` (0 on broadcast axes).
+pub(crate) fn bcast_strides(inp: &[usize], out: &[usize]) -> Vec<i64> {
+    let s = strides(inp);
+    let off = out.len() - inp.len().min(out.len());
+    (0..out.len())
+        .map(|i| {
+            if i < off {
+                0
+            } else {
+                let j = i - off;
+                if inp[j] == 1 && out[i] != 1 {
+                    0
+                } else {
+                    s[j]
+                }
+            }
+        })
+        .collect()
+}
+
+/// Merges adjacent axes that every operand walks contiguously, so that
+/// e.g. same-shape elementwise ops become a single flat loop.
+pub(crate) fn coalesce(shape: &[usize], ops: &[Vec<i64>]) -> (Vec<usize>, Vec<Vec<i64>>) {
+    let mut sh: Vec<usize> = Vec::new();
+    let mut st: Vec<Vec<i64>> = vec![Vec::new(); ops.len()];
+    for d in 0..shape.len() {
+        if shape[d] == 1 {
+            continue; // size-1 axes contribute nothing to any index
+        }
+        let merge = !sh.is_empty()
+            && ops.iter().enumerate().all(|(k, s)| st[k].last().copied() == Some(s[d] * shape[d] as i64));
+        if merge {
+            let last = sh.len() - 1;
+            sh[last] *= shape[d];
+            for (k, s) in ops.iter().enumerate() {
+                *st[k].last_mut().expect("merged axis exists") = s[d];
+            }
+        } else {
+            sh.push(shape[d]);
+            for (k, s) in ops.iter().enumerate() {
+                st[k].push(s[d]);
+            }
+        }
+    }
+    (sh, st)
+}
+
+/// `sum(vars[i] * strides[i])`.
+pub(crate) fn lin(vars: &[Expr], strides: &[i64]) -> Expr {
+    vars.iter().zip(strides).fold(ci(0), |acc, (v, s)| add(acc, mul(v.clone(), ci(*s))))
+}
+
+/// Nested loops over `dims` (outermost marked parallel when `par`); `f`
+/// receives the loop variables, outermost first.
+pub(crate) fn nest(b: &mut KernelBuilder, dims: &[usize], par: bool, f: &mut dyn FnMut(&mut KernelBuilder, &[Expr])) {
+    fn go(b: &mut KernelBuilder, dims: &[usize], vars: &mut Vec<Expr>, par: bool, f: &mut dyn FnMut(&mut KernelBuilder, &[Expr])) {
+        if vars.len() == dims.len() {
+            f(b, vars);
+            return;
+        }
+        let d = dims[vars.len()] as i64;
+        let body = |b: &mut KernelBuilder, i: Expr| {
+            vars.push(i);
+            go(b, dims, vars, par, f);
+            vars.pop();
+        };
+        if par && vars.is_empty() {
+            b.par_for(0, d, body)
+        } else {
+            b.for_loop(0, d, body)
+        }
+    }
+    go(b, dims, &mut Vec::new(), par, f)
+}
+
+/// Lowering state; `node` is the node being lowered (for error messages).
+pub(crate) struct Cx<'a> {
+    pub g: &'a Graph,
+    plan: &'a MemoryPlan,
+    bufs: HashMap<ValueId, BufRef>,
+    consts: Vec<Bytes>,
+    kernels: Vec<Kernel>,
+    steps: Vec<Step>,
+    node: Option<&'a Node>,
+    node_idx: usize,
+}
+
+impl<'a> Cx<'a> {
+    fn node_name(&self) -> (String, String) {
+        match self.node {
+            Some(n) => (n.name.clone(), n.op.onnx_name()),
+            None => (String::new(), String::new()),
+        }
+    }
+    pub fn unsupported(&self, msg: impl Into<String>) -> LowerError {
+        let (node, op) = self.node_name();
+        LowerError::Unsupported { node, op, msg: msg.into() }
+    }
+    pub fn invalid(&self, msg: impl Into<String>) -> LowerError {
+        let (node, op) = self.node_name();
+        LowerError::Invalid { node, op, msg: msg.into() }
+    }
+
+    pub fn ty(&self, v: ValueId) -> &'a TensorType {
+        self.g.ty(v)
+    }
+    /// The node's `i`th input, which must be present.
+    pub fn input(&self, n: &Node, i: usize) -> Result<ValueId, LowerError> {
+        n.input(i).ok_or_else(|| self.invalid(format!("missing input {i}")))
+    }
+    pub fn output(&self, n: &Node, i: usize) -> Result<ValueId, LowerError> {
+        n.outputs.get(i).copied().ok_or_else(|| self.invalid(format!("missing output {i}")))
+    }
+    pub fn konst(&self, v: ValueId) -> Option<&'a Tensor> {
+        self.g.const_value(v)
+    }
+    /// Constant integer input `i` (shape-carrying inputs must be constants).
+    pub fn const_ints(&self, n: &Node, i: usize) -> Result<Option<Vec<i64>>, LowerError> {
+        match n.input(i) {
+            None => Ok(None),
+            Some(v) => match self.konst(v) {
+                Some(t) => Ok(Some(t.to_i64_vec())),
+                None => Err(self.unsupported(format!("input {i} must be a constant"))),
+            },
+        }
+    }
+
+    /// The buffer holding `v`, registering constants on first use.
+    pub fn buf(&mut self, v: ValueId) -> Result<BufRef, LowerError> {
+        if let Some(b) = self.bufs.get(&v) {
+            return Ok(*b);
+        }
+        let b = if let Some(t) = self.g.const_value(v) {
+            self.consts.push(t.bytes().clone());
+            BufRef::Const(self.consts.len() - 1)
+        } else if let Some(off) = self.plan.offsets.get(&v) {
+            BufRef::Workspace(*off)
+        } else if byte_size(self.g.ty(v)) == 0 {
+            // Empty tensors need no storage; the plan may skip them.
+            BufRef::Workspace(0)
+        } else {
+            return Err(LowerError::NoBuffer(self.g.display_name(v)));
+        };
+        self.bufs.insert(v, b);
+        Ok(b)
+    }
+
+    /// A builder for this node's next kernel, with a unique C-identifier name.
+    pub fn builder(&self, kind: &str) -> KernelBuilder {
+        KernelBuilder::new(format!("k{}_{}_{}", self.node_idx, self.kernels.len(), kind))
+    }
+
+    /// Adds `k` and a call to it with `args` (one per kernel parameter).
+    pub fn emit(&mut self, k: Kernel, args: Vec<BufRef>) {
+        self.kernels.push(k);
+        self.steps.push(Step::Call { kernel: self.kernels.len() - 1, args });
+    }
+
+    /// Copies all of `src` into `dst` (same byte size); nothing if they alias.
+    pub fn copy_value(&mut self, dst: ValueId, src: ValueId) -> Result<(), LowerError> {
+        let (d, s) = (self.buf(dst)?, self.buf(src)?);
+        let bytes = byte_size(self.ty(dst));
+        if d != s && bytes > 0 {
+            self.steps.push(Step::Copy { dst: d, src: s, bytes });
+        }
+        Ok(())
+    }
+
+    /// Writes constant bytes into `dst` (Shape/Size and the like).
+    pub fn store_const(&mut self, dst: ValueId, bytes: Bytes) -> Result<(), LowerError> {
+        let d = self.buf(dst)?;
+        let n = bytes.len();
+        if n == 0 {
+            return Ok(());
+        }
+        self.consts.push(bytes);
+        self.steps.push(Step::Copy { dst: d, src: BufRef::Const(self.consts.len() - 1), bytes: n });
+        Ok(())
+    }
+}
+
+/// A KIR constant holding one element of `t` (element `i`), in `t`'s
+/// buffer representation (f16 stays as its bits).
+pub(crate) fn elem_const(t: &Tensor, i: usize) -> Expr {
+    let w = t.dtype().size();
+    let mut b = [0u8; 8];
+    b[..w].copy_from_slice(&t.bytes()[i * w..(i + 1) * w]);
+    Expr::Const(Const { ty: scalar(t.dtype()), bits: u64::from_le_bytes(b) })
+}
+
+/// The lowest (for max) or highest (for min) value of a compute type.
+pub(crate) fn extreme(t: Scalar, lowest: bool) -> Expr {
+    let c = match (t, lowest) {
+        (Scalar::F32 | Scalar::F64, true) => return cf(t, f64::NEG_INFINITY),
+        (Scalar::F32 | Scalar::F64, false) => return cf(t, f64::INFINITY),
+        (Scalar::Bool, l) => return cbool(!l),
+        (Scalar::U64, true) => 0u64,
+        (Scalar::U64, false) => u64::MAX,
+        (t, true) if t.is_signed() => (-1i64 << (t.size() * 8 - 1)) as u64,
+        (t, false) if t.is_signed() => ((1u64 << (t.size() * 8 - 1)) - 1),
+        (_, true) => 0,
+        (t, false) => (1u64 << (t.size() * 8)) - 1,
+    };
+    let bits = if t.size() == 8 { c } else { c & ((1u64 << (t.size() * 8)) - 1) };
+    Expr::Const(Const { ty: t, bits })
+}

@@ -1,0 +1,99 @@
+//! Running compiled models natively, the two ways a user would: loaded into
+//! this process as a shared library (`run_compiled`), or linked with the
+//! generic C driver `tests/c/run_model.c` through the generated header
+//! (`build_driver` + `run_driver`).
+
+use onnxc_ir::{Tensor, TensorType};
+use onnxc_kernel::IoTensor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The C compiler (`$CC`, else `cc`).
+pub fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+/// Links the artifacts' object into a temporary shared library, calls
+/// `<name>_run` through the C ABI with 64-byte aligned buffers, and returns
+/// the outputs. The library is unloaded before returning.
+pub fn run_compiled(art: &onnxc::Artifacts, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
+    let model = onnxc::host::LoadedModel::load(art).map_err(|e| e.to_string())?;
+    model.run(inputs).map_err(|e| e.to_string())
+}
+
+/// `tests/c/run_model.c`.
+pub fn driver_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("c").join("run_model.c")
+}
+
+fn run_cc(args: &[&std::ffi::OsStr], what: &str) -> Result<(), String> {
+    let out = Command::new(cc()).args(args).output().map_err(|e| format!("cannot run `{}`: {e}", cc()))?;
+    if !out.status.success() {
+        return Err(format!("{what} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
+}
+
+/// Compiles the generic driver against `header` and links it with `objects`
+/// into `exe`: `cc -O2 -DPREFIX=<prefix> -include <header> run_model.c <objects> -o <exe>`.
+pub fn build_driver(prefix: &str, header: &Path, objects: &[&Path], exe: &Path) -> Result<(), String> {
+    let define = format!("-DPREFIX={prefix}");
+    let src = driver_source();
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["-O2".as_ref(), "-std=c11".as_ref(), define.as_ref(), "-include".as_ref(), header.as_os_str()];
+    args.push(src.as_os_str());
+    args.extend(objects.iter().map(|o| o.as_os_str()));
+    args.extend(["-o".as_ref(), exe.as_os_str()]);
+    run_cc(&args, "building the C driver")
+}
+
+/// What one driver run produced.
+pub struct DriverRun {
+    pub outputs: Vec<Tensor>,
+    /// Mean milliseconds per `<p>_run` call, as the driver measured it.
+    pub run_ms: f64,
+    /// Wall time of the whole process (I/O included).
+    pub wall_ms: f64,
+}
+
+/// Writes each input as a raw file in `dir`, runs the driver `repeat` times
+/// over them and reads the outputs (described by `outputs`) back.
+pub fn run_driver(
+    exe: &Path,
+    inputs: &[Tensor],
+    outputs: &[IoTensor],
+    dir: &Path,
+    repeat: usize,
+) -> Result<DriverRun, String> {
+    let mut cmd = Command::new(exe);
+    cmd.arg("-r").arg(repeat.max(1).to_string());
+    for (i, t) in inputs.iter().enumerate() {
+        let p = dir.join(format!("in_{i}.bin"));
+        std::fs::write(&p, t.bytes()).map_err(|e| format!("{}: {e}", p.display()))?;
+        cmd.arg(p);
+    }
+    let out_paths: Vec<PathBuf> = (0..outputs.len()).map(|i| dir.join(format!("out_{i}.bin"))).collect();
+    cmd.args(&out_paths);
+    let start = Instant::now();
+    let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{} exited with {}: {}", exe.display(), out.status, stderr.trim()));
+    }
+    let run_ms = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("run_ms="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let tensors = outputs
+        .iter()
+        .zip(&out_paths)
+        .map(|(o, p)| {
+            let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Tensor::from_bytes(TensorType::new(o.dtype, o.shape.clone()), data.into()).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(DriverRun { outputs: tensors, run_ms, wall_ms })
+}
