@@ -35,9 +35,11 @@ pub enum FrontendError {
     Decode(String),
     #[error("{} unsupported node(s): {}", nodes.len(), list_nodes(nodes))]
     Unsupported { nodes: Vec<UnsupportedNode> },
-    #[error("unsupported opset {version} for domain `{domain}` (supported: ai.onnx 7..=23)")]
+    #[error("unsupported opset {version} for domain `{domain}` (supported: ai.onnx 7..=28)")]
     UnsupportedOpset { domain: String, version: i64 },
-    #[error("node `{node}` reads `{name}`, which is not defined (missing initializer or graph input?)")]
+    #[error(
+        "node `{node}` reads `{name}`, which is not defined (missing initializer or graph input?)"
+    )]
     MissingInput { node: String, name: String },
     #[error("node `{node}` ({op}): attribute `{attr}`: {msg}")]
     BadAttribute { node: String, op: String, attr: String, msg: String },

@@ -4,7 +4,7 @@
 
 use crate::error::{FrontendError, UnsupportedNode};
 use crate::ops::{self, NodeCtx};
-use crate::proto::{type_proto, ModelProto, NodeProto, ValueInfoProto};
+use crate::proto::{type_proto, GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use crate::tensor::{checked_type, dtype_from_code, tensor_from_proto, MAX_TENSOR_BYTES};
 use crate::{ImportOptions, Model};
 use bytes::Bytes;
@@ -15,7 +15,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub const MIN_OPSET: i64 = 7;
-pub const MAX_OPSET: i64 = 23;
+/// Opsets 24..=28 changed none of the supported ops' semantics for the IR's
+/// dtypes (they added float8/float4/int2 types, Cast's float8 `round_mode`
+/// and Range's `stash_type` precision hint), so they are accepted too:
+/// exporters built on recent onnx write them by default.
+pub const MAX_OPSET: i64 = 28;
 
 /// Folding materializes tensors; above this size a folded value would cost
 /// more memory than it saves, so the node is kept instead. Large enough for
@@ -77,20 +81,7 @@ pub(crate) fn import(
     opts: &ImportOptions,
 ) -> Result<Model, FrontendError> {
     let model = decode(data)?;
-    let opset = default_opset(&model).ok_or_else(|| {
-        FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
-    })?;
-    if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
-        return Err(FrontendError::UnsupportedOpset { domain: "ai.onnx".into(), version: opset });
-    }
-    let g = model.graph.as_ref().ok_or_else(|| FrontendError::Invalid("the model has no graph".into()))?;
-    let bad = unsupported_nodes(&g.node);
-    if !bad.is_empty() {
-        return Err(FrontendError::Unsupported { nodes: bad });
-    }
-    if !g.sparse_initializer.is_empty() {
-        return Err(FrontendError::Invalid("sparse initializers are not supported".into()));
-    }
+    let (g, opset) = check_model(&model)?;
     let mut b = Builder { graph: Graph::new(), names: HashMap::new(), opts, opset, base_dir };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -98,27 +89,7 @@ pub(crate) fn import(
         let id = b.graph.add_const(name.clone(), tensor);
         b.define(&name, id)?;
     }
-    let inits: HashSet<&str> = g.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
-    // An initializer that is also an input is a default value: a constant.
-    let real_inputs: Vec<_> =
-        g.input.iter().filter(|vi| !inits.contains(vi.name.as_deref().unwrap_or(""))).collect();
-    if let Some(unknown) = opts
-        .input_shapes
-        .keys()
-        .find(|k| !real_inputs.iter().any(|vi| vi.name.as_deref() == Some(k.as_str())))
-    {
-        let names: Vec<&str> = real_inputs.iter().filter_map(|vi| vi.name.as_deref()).collect();
-        return Err(FrontendError::BadInputShape {
-            input: unknown.clone(),
-            msg: format!("the model has no such input (inputs: {names:?})"),
-        });
-    }
-    for vi in real_inputs {
-        let name = vi.name.clone().unwrap_or_default();
-        let ty = bind_input(vi, opts)?;
-        let id = b.graph.add_input(name.clone(), ty);
-        b.define(&name, id)?;
-    }
+    add_inputs(&mut b, g)?;
     for (i, n) in g.node.iter().enumerate() {
         import_node(&mut b, n, i)?;
     }
@@ -136,6 +107,58 @@ pub(crate) fn import(
         producer: model.producer_name.clone().unwrap_or_default(),
         ir_version: model.ir_version.unwrap_or(0),
     })
+}
+
+/// The graph and default opset of a model the frontend can import.
+fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> {
+    let g = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| FrontendError::Invalid("the model has no graph".into()))?;
+    // Listing unsupported nodes first gives the most useful message for
+    // models of foreign domains (which may import no default opset at all).
+    let bad = unsupported_nodes(&g.node);
+    if !bad.is_empty() {
+        return Err(FrontendError::Unsupported { nodes: bad });
+    }
+    let opset = default_opset(model).ok_or_else(|| {
+        FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
+    })?;
+    if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
+        return Err(FrontendError::UnsupportedOpset { domain: "ai.onnx".into(), version: opset });
+    }
+    if !g.sparse_initializer.is_empty() {
+        return Err(FrontendError::Invalid("sparse initializers are not supported".into()));
+    }
+    Ok((g, opset))
+}
+
+/// Adds the graph inputs that are not initializers (an initializer that is
+/// also an input is a default value: a constant), binding their shapes.
+fn add_inputs(b: &mut Builder<'_>, g: &GraphProto) -> Result<(), FrontendError> {
+    let inits: HashSet<&str> = g.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
+    let real_inputs: Vec<_> =
+        g.input.iter().filter(|vi| !inits.contains(vi.name.as_deref().unwrap_or(""))).collect();
+    // A --input-shape for no input is most likely a typo: say so.
+    if let Some(unknown) = b
+        .opts
+        .input_shapes
+        .keys()
+        .find(|k| !real_inputs.iter().any(|vi| vi.name.as_deref() == Some(k.as_str())))
+    {
+        let names: Vec<&str> = real_inputs.iter().filter_map(|vi| vi.name.as_deref()).collect();
+        return Err(FrontendError::BadInputShape {
+            input: unknown.clone(),
+            msg: format!("the model has no such input (inputs: {names:?})"),
+        });
+    }
+    for vi in real_inputs {
+        let name = vi.name.clone().unwrap_or_default();
+        let ty = bind_input(vi, b.opts)?;
+        let id = b.graph.add_input(name.clone(), ty);
+        b.define(&name, id)?;
+    }
+    Ok(())
 }
 
 fn import_node(b: &mut Builder<'_>, n: &NodeProto, index: usize) -> Result<(), FrontendError> {
@@ -182,7 +205,11 @@ fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, F
         s.dim
             .iter()
             .map(|d| match d.value {
-                Some(crate::proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => Some(v),
+                // A declared 0 is a real empty dim (ONNX allows empty tensors);
+                // negative values are as good as unknown.
+                Some(crate::proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v >= 0 => {
+                    Some(v)
+                }
                 _ => None,
             })
             .collect()
@@ -202,9 +229,6 @@ fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, F
             })
         }
     };
-    if dims.contains(&0) {
-        return Err(FrontendError::Invalid(format!("{what} has a dim of 0 in {dims:?}")));
-    }
     checked_type(dtype, &dims, &what)
 }
 
@@ -267,7 +291,9 @@ impl Builder<'_> {
             return Ok(());
         }
         if self.names.insert(name.to_string(), id).is_some() {
-            return Err(FrontendError::Invalid(format!("value `{name}` is defined more than once")));
+            return Err(FrontendError::Invalid(format!(
+                "value `{name}` is defined more than once"
+            )));
         }
         Ok(())
     }
@@ -303,8 +329,10 @@ impl Builder<'_> {
     /// just keeps the node: folding is an optimization here.
     fn fold_last(&mut self) {
         let Some(node) = self.graph.nodes.last() else { return };
-        let types: Vec<TensorType> = node.outputs.iter().map(|o| self.graph.ty(*o).clone()).collect();
-        if types.iter().map(|t| t.byte_size().unwrap_or(usize::MAX)).sum::<usize>() > MAX_FOLD_BYTES {
+        let types: Vec<TensorType> =
+            node.outputs.iter().map(|o| self.graph.ty(*o).clone()).collect();
+        if types.iter().map(|t| t.byte_size().unwrap_or(usize::MAX)).sum::<usize>() > MAX_FOLD_BYTES
+        {
             return;
         }
         let values = match &node.op {
@@ -348,7 +376,8 @@ fn shape_value(op: &Op, dims: &[usize], out: &TensorType) -> Option<Tensor> {
             let r = dims.len() as i64;
             let s = if *start < 0 { start + r } else { *start }.clamp(0, r) as usize;
             let n = *out.shape.first()?;
-            let vals: Vec<i64> = dims.get(s..s.checked_add(n)?)?.iter().map(|&d| d as i64).collect();
+            let vals: Vec<i64> =
+                dims.get(s..s.checked_add(n)?)?.iter().map(|&d| d as i64).collect();
             Some(Tensor::from_vec(vec![vals.len()], vals))
         }
         _ => None,

@@ -71,7 +71,8 @@ pub fn summarize(data: &[u8]) -> Result<ModelSummary, FrontendError> {
 
 fn io_summary(v: &ValueInfoProto) -> IoSummary {
     let name = v.name.clone().unwrap_or_default();
-    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
         return IoSummary { name, elem_type: "?".into(), dims: None };
     };
     let code = t.elem_type.unwrap_or(0);

@@ -43,7 +43,10 @@ pub fn checked_type(dtype: DType, dims: &[i64], what: &str) -> Result<TensorType
 }
 
 /// Decodes a tensor. `base_dir` is the model's directory, needed for external data.
-pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor, FrontendError> {
+pub fn tensor_from_proto(
+    t: &TensorProto,
+    base_dir: Option<&Path>,
+) -> Result<Tensor, FrontendError> {
     let name = t.name.clone().unwrap_or_default();
     let what = format!("tensor `{name}`");
     if t.segment.is_some() {
@@ -92,10 +95,9 @@ fn typed_fields(t: &TensorProto, ty: &TensorType, what: &str) -> Result<Bytes, F
         // int32_data holds the narrower ints, bool, and the bit patterns of
         // f16/bf16 in the low 16 bits (per onnx.proto); truncation is the spec.
         DType::I32 => t.int32_data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-        DType::I16 | DType::U16 | DType::F16 | DType::BF16 => t
-            .int32_data
-            .iter()
-            .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
+        DType::I16 | DType::U16 | DType::F16 | DType::BF16 => {
+            t.int32_data.iter().for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes()))
+        }
         DType::I8 | DType::U8 => t.int32_data.iter().for_each(|&v| out.push(v as u8)),
         DType::Bool => t.int32_data.iter().for_each(|&v| out.push((v != 0) as u8)),
     }
@@ -117,9 +119,8 @@ fn read_external(
     let (mut location, mut offset, mut length) = (None, 0u64, None);
     for kv in &t.external_data {
         let v = kv.value.as_deref().unwrap_or("");
-        let parse = |v: &str| {
-            v.parse::<u64>().map_err(|_| ext_err(name, format!("bad number `{v}`")))
-        };
+        let parse =
+            |v: &str| v.parse::<u64>().map_err(|_| ext_err(name, format!("bad number `{v}`")));
         match kv.key.as_deref().unwrap_or("") {
             "location" => location = Some(v.to_string()),
             "offset" => offset = parse(v)?,
@@ -128,18 +129,24 @@ fn read_external(
         }
     }
     let location = location.ok_or_else(|| ext_err(name, "no `location` key"))?;
-    let base = base_dir
-        .ok_or_else(|| ext_err(name, "the model was not loaded from a file, so external data cannot be located"))?;
+    let base = base_dir.ok_or_else(|| {
+        ext_err(name, "the model was not loaded from a file, so external data cannot be located")
+    })?;
     let rel = Path::new(&location);
     if location.is_empty()
         || !rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(ext_err(name, format!("location `{location}` must be a relative path inside the model's directory")));
+        return Err(ext_err(
+            name,
+            format!("location `{location}` must be a relative path inside the model's directory"),
+        ));
     }
     let path = base.join(rel);
     let io = |e: std::io::Error| FrontendError::Io { path: path.clone(), source: e };
     // Canonicalizing both sides catches symlinks that lead out of the directory.
-    let canon_base = base.canonicalize().map_err(|e| FrontendError::Io { path: base.to_path_buf(), source: e })?;
+    let canon_base = base
+        .canonicalize()
+        .map_err(|e| FrontendError::Io { path: base.to_path_buf(), source: e })?;
     let canon = path.canonicalize().map_err(io)?;
     if !canon.starts_with(&canon_base) {
         return Err(ext_err(name, format!("location `{location}` escapes the model's directory")));
@@ -149,7 +156,10 @@ fn read_external(
     let want = ty.byte_size().unwrap_or(usize::MAX) as u64;
     let length = length.unwrap_or_else(|| file_len.saturating_sub(offset));
     if length != want {
-        return Err(ext_err(name, format!("length {length} does not match type {ty} ({want} bytes)")));
+        return Err(ext_err(
+            name,
+            format!("length {length} does not match type {ty} ({want} bytes)"),
+        ));
     }
     match offset.checked_add(length) {
         Some(end) if end <= file_len => {}

@@ -7,7 +7,13 @@ use onnxc_frontend::proto::{NodeProto, OperatorSetIdProto};
 use onnxc_frontend::{import_bytes, summarize, Dim, FrontendError, ImportOptions};
 
 fn relu_model() -> onnxc_frontend::proto::ModelProto {
-    model(13, vec![node("Relu", &["x"], &["y"], vec![])], vec![fixed("x", F32, &[2, 3])], vec![out("y")], vec![])
+    model(
+        13,
+        vec![node("Relu", &["x"], &["y"], vec![])],
+        vec![fixed("x", F32, &[2, 3])],
+        vec![out("y")],
+        vec![],
+    )
 }
 
 #[test]
@@ -17,7 +23,12 @@ fn truncated_and_garbage_bytes_are_decode_errors() {
         let e = import_bytes(data.slice(..cut), None, &ImportOptions::default()).unwrap_err();
         assert!(matches!(e, FrontendError::Decode(_)), "cut at {cut}: {e}");
     }
-    let e = import_bytes(Bytes::from_static(b"\xff\xff\xff\xff garbage"), None, &ImportOptions::default()).unwrap_err();
+    let e = import_bytes(
+        Bytes::from_static(b"\xff\xff\xff\xff garbage"),
+        None,
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(e, FrontendError::Decode(_)), "{e}");
     assert!(summarize(&data[..data.len() - 1]).is_err());
 }
@@ -34,7 +45,8 @@ fn unknown_ops_are_listed_together() {
     let m = model(13, nodes, vec![fixed("x", F32, &[2])], vec![out("z")], vec![]);
     match import(&m).unwrap_err() {
         FrontendError::Unsupported { nodes } => {
-            let ops: Vec<(&str, &str)> = nodes.iter().map(|n| (n.op_type.as_str(), n.domain.as_str())).collect();
+            let ops: Vec<(&str, &str)> =
+                nodes.iter().map(|n| (n.op_type.as_str(), n.domain.as_str())).collect();
             assert_eq!(ops, [("NoSuchOp", ""), ("FusedThing", "com.microsoft")]);
             assert_eq!(nodes[0].name, "NoSuchOp_y");
         }
@@ -48,9 +60,17 @@ fn unknown_ops_are_listed_together() {
 
 #[test]
 fn missing_initializer() {
-    let m = model(13, vec![node("Add", &["x", "bias"], &["y"], vec![])], vec![fixed("x", F32, &[2])], vec![out("y")], vec![]);
+    let m = model(
+        13,
+        vec![node("Add", &["x", "bias"], &["y"], vec![])],
+        vec![fixed("x", F32, &[2])],
+        vec![out("y")],
+        vec![],
+    );
     match import(&m).unwrap_err() {
-        FrontendError::MissingInput { node, name } => assert_eq!((node.as_str(), name.as_str()), ("Add_y", "bias")),
+        FrontendError::MissingInput { node, name } => {
+            assert_eq!((node.as_str(), name.as_str()), ("Add_y", "bias"))
+        }
         other => panic!("{other}"),
     }
     let m = model(13, vec![], vec![], vec![out("nowhere")], vec![]);
@@ -82,9 +102,18 @@ fn wrong_dtypes() {
         vec![],
     );
     let e = import(&m).unwrap_err();
-    assert!(matches!(e, FrontendError::BadAttribute { ref attr, ref op, .. } if attr == "axis" && op == "Flatten"), "{e}");
+    assert!(
+        matches!(e, FrontendError::BadAttribute { ref attr, ref op, .. } if attr == "axis" && op == "Flatten"),
+        "{e}"
+    );
     // Cast to an unsupported type.
-    let m = model(13, vec![node("Cast", &["x"], &["y"], vec![a_int("to", 8)])], vec![fixed("x", F32, &[2])], vec![out("y")], vec![]);
+    let m = model(
+        13,
+        vec![node("Cast", &["x"], &["y"], vec![a_int("to", 8)])],
+        vec![fixed("x", F32, &[2])],
+        vec![out("y")],
+        vec![],
+    );
     assert!(matches!(import(&m), Err(FrontendError::BadAttribute { .. })));
 }
 
@@ -93,7 +122,7 @@ fn opset_range_and_domain() {
     let mut m = relu_model();
     m.opset_import = vec![OperatorSetIdProto { domain: Some("ai.onnx".into()), version: Some(6) }];
     assert!(matches!(import(&m), Err(FrontendError::UnsupportedOpset { version: 6, .. })));
-    m.opset_import[0].version = Some(24);
+    m.opset_import[0].version = Some(29);
     assert!(matches!(import(&m), Err(FrontendError::UnsupportedOpset { .. })));
     m.opset_import.clear();
     assert!(matches!(import(&m), Err(FrontendError::Invalid(_))));
@@ -101,8 +130,9 @@ fn opset_range_and_domain() {
 
 #[test]
 fn zero_and_absurd_input_dims() {
+    // A declared 0 is an empty tensor; binding 0 with --input-shape is an error.
     let m = model(13, vec![], vec![fixed("x", F32, &[2, 0])], vec![out("x")], vec![]);
-    assert!(matches!(import(&m), Err(FrontendError::UnboundDim { .. } | FrontendError::Invalid(_))));
+    assert_eq!(import(&m).unwrap().graph.values[0].ty.shape, vec![2, 0]);
     let m = model(13, vec![], vec![fixed("x", F32, &[1 << 40, 1 << 40])], vec![out("x")], vec![]);
     assert!(matches!(import(&m), Err(FrontendError::Invalid(_))));
     // No shape at all: must be bound.
@@ -124,11 +154,28 @@ fn duplicate_definitions_are_rejected() {
 
 #[test]
 fn missing_required_input_or_attribute() {
-    let m = model(13, vec![node("Add", &["x"], &["y"], vec![])], vec![fixed("x", F32, &[2])], vec![out("y")], vec![]);
+    let m = model(
+        13,
+        vec![node("Add", &["x"], &["y"], vec![])],
+        vec![fixed("x", F32, &[2])],
+        vec![out("y")],
+        vec![],
+    );
     assert!(matches!(import(&m), Err(FrontendError::BadNode { .. })));
-    let m = model(13, vec![node("Concat", &["x", "x"], &["y"], vec![])], vec![fixed("x", F32, &[2])], vec![out("y")], vec![]);
+    let m = model(
+        13,
+        vec![node("Concat", &["x", "x"], &["y"], vec![])],
+        vec![fixed("x", F32, &[2])],
+        vec![out("y")],
+        vec![],
+    );
     assert!(matches!(import(&m), Err(FrontendError::BadAttribute { .. })));
-    let n = NodeProto { op_type: Some("MaxPool".into()), input: vec!["x".into()], output: vec!["y".into()], ..Default::default() };
+    let n = NodeProto {
+        op_type: Some("MaxPool".into()),
+        input: vec!["x".into()],
+        output: vec!["y".into()],
+        ..Default::default()
+    };
     let m = model(13, vec![n], vec![fixed("x", F32, &[1, 1, 4, 4])], vec![out("y")], vec![]);
     let e = import(&m).unwrap_err();
     // Unnamed nodes are named after their op and position.
@@ -180,7 +227,12 @@ fn mutated_models_never_panic() {
         encode(&model(
             9,
             vec![
-                node("Conv", &["x", "w"], &["c"], vec![a_str("auto_pad", "SAME_UPPER"), a_ints("strides", &[2, 2])]),
+                node(
+                    "Conv",
+                    &["x", "w"],
+                    &["c"],
+                    vec![a_str("auto_pad", "SAME_UPPER"), a_ints("strides", &[2, 2])],
+                ),
                 node("Shape", &["c"], &["s"], vec![]),
                 node("Constant", &["s"], &["k"], vec![a_tensor("value", i64s("", &[1, -1]))]),
                 node("Reshape", &["c", "k"], &["r"], vec![]),
@@ -199,7 +251,7 @@ fn mutated_models_never_panic() {
         state
     };
     for seed in &seeds {
-        for _ in 0..1500 {
+        for _ in 0..5000 {
             let mut d = seed.to_vec();
             for _ in 0..1 + next() % 4 {
                 let i = (next() as usize) % d.len();

@@ -4,14 +4,21 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use half::{bf16, f16};
-use onnxc_frontend::proto::{tensor_proto::DataLocation, tensor_proto::DataType, StringStringEntryProto, TensorProto};
+use onnxc_frontend::proto::{
+    tensor_proto::DataLocation, tensor_proto::DataType, StringStringEntryProto, TensorProto,
+};
 use onnxc_frontend::{import_bytes, load_model, FrontendError, ImportOptions};
 use onnxc_ir::{DType, Op};
 use prost::Message;
 use std::path::PathBuf;
 
 fn typed(name: &str, dt: DataType, dims: &[i64]) -> TensorProto {
-    TensorProto { name: Some(name.into()), data_type: Some(dt as i32), dims: dims.to_vec(), ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        data_type: Some(dt as i32),
+        dims: dims.to_vec(),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -50,8 +57,14 @@ fn int32_data_holds_narrow_types() {
         (DataType::Uint16, vec![0, 65535]),
         (DataType::Int32, vec![i32::MIN, i32::MAX]),
         (DataType::Bool, vec![0, 1]),
-        (DataType::Float16, vec![f16::from_f32(1.5).to_bits() as i32, f16::from_f32(-2.0).to_bits() as i32]),
-        (DataType::Bfloat16, vec![bf16::from_f32(1.5).to_bits() as i32, bf16::from_f32(-2.0).to_bits() as i32]),
+        (
+            DataType::Float16,
+            vec![f16::from_f32(1.5).to_bits() as i32, f16::from_f32(-2.0).to_bits() as i32],
+        ),
+        (
+            DataType::Bfloat16,
+            vec![bf16::from_f32(1.5).to_bits() as i32, bf16::from_f32(-2.0).to_bits() as i32],
+        ),
     ];
     for (dt, vals) in cases {
         let mut t = typed("t", dt, &[2]);
@@ -135,9 +148,18 @@ fn constant_nodes() {
 
 #[test]
 fn constant_without_value_is_an_error() {
-    let m = model(13, vec![node("Constant", &[], &["c"], vec![a_str("value_string", "x")])], vec![], vec![out("c")], vec![]);
+    let m = model(
+        13,
+        vec![node("Constant", &[], &["c"], vec![a_str("value_string", "x")])],
+        vec![],
+        vec![out("c")],
+        vec![],
+    );
     let e = import(&m).unwrap_err();
-    assert!(matches!(e, FrontendError::BadAttribute { ref attr, .. } if attr == "value_string"), "{e}");
+    assert!(
+        matches!(e, FrontendError::BadAttribute { ref attr, .. } if attr == "value_string"),
+        "{e}"
+    );
 }
 
 // ---- external data ------------------------------------------------------
@@ -157,7 +179,10 @@ fn external(name: &str, dims: &[i64], kv: &[(&str, &str)]) -> TensorProto {
         data_location: Some(DataLocation::External as i32),
         external_data: kv
             .iter()
-            .map(|(k, v)| StringStringEntryProto { key: Some(k.to_string()), value: Some(v.to_string()) })
+            .map(|(k, v)| StringStringEntryProto {
+                key: Some(k.to_string()),
+                value: Some(v.to_string()),
+            })
             .collect(),
         ..Default::default()
     }
@@ -178,7 +203,8 @@ fn external_data_with_offset_and_length() {
     }
     std::fs::create_dir_all(dir.join("weights")).unwrap();
     std::fs::write(dir.join("weights/w.bin"), &blob).unwrap();
-    let a = external("a", &[3], &[("location", "weights/w.bin"), ("offset", "8"), ("length", "12")]);
+    let a =
+        external("a", &[3], &[("location", "weights/w.bin"), ("offset", "8"), ("length", "12")]);
     let b = external("b", &[2], &[("location", "./weights/w.bin"), ("offset", "12")]);
     let m = model(13, vec![], vec![], vec![out("a"), out("b")], vec![a, b]);
     let g = load_model(&write_model(&dir, &m), &ImportOptions::default()).unwrap();
@@ -196,7 +222,14 @@ fn external_data_errors() {
     std::fs::write(dir.join("w.bin"), [0u8; 16]).unwrap();
     let cases = [
         ("past end", external("t", &[4], &[("location", "w.bin"), ("offset", "4")])),
-        ("overflow", external("t", &[2], &[("location", "w.bin"), ("offset", "18446744073709551615"), ("length", "8")])),
+        (
+            "overflow",
+            external(
+                "t",
+                &[2],
+                &[("location", "w.bin"), ("offset", "18446744073709551615"), ("length", "8")],
+            ),
+        ),
         ("wrong length", external("t", &[4], &[("location", "w.bin"), ("length", "12")])),
         ("escape", external("t", &[4], &[("location", "../w.bin")])),
         ("absolute", external("t", &[4], &[("location", "/etc/passwd")])),
@@ -204,18 +237,25 @@ fn external_data_errors() {
         ("bad number", external("t", &[4], &[("location", "w.bin"), ("offset", "-3")])),
     ];
     for (what, t) in cases {
-        let e = load_model(&write_model(&dir, &const_model(t)), &ImportOptions::default()).unwrap_err();
+        let e =
+            load_model(&write_model(&dir, &const_model(t)), &ImportOptions::default()).unwrap_err();
         assert!(matches!(e, FrontendError::ExternalData { .. }), "{what}: {e}");
     }
     let missing = external("t", &[4], &[("location", "nope.bin")]);
-    let e = load_model(&write_model(&dir, &const_model(missing)), &ImportOptions::default()).unwrap_err();
+    let e = load_model(&write_model(&dir, &const_model(missing)), &ImportOptions::default())
+        .unwrap_err();
     assert!(matches!(e, FrontendError::Io { .. }), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn constant_of_shape_folds_to_a_weight() {
-    let value = TensorProto { data_type: Some(F32), dims: vec![1], float_data: vec![0.5], ..Default::default() };
+    let value = TensorProto {
+        data_type: Some(F32),
+        dims: vec![1],
+        float_data: vec![0.5],
+        ..Default::default()
+    };
     let m = model(
         9,
         vec![

@@ -6,7 +6,12 @@ use onnxc_frontend::{FrontendError, ImportOptions};
 use onnxc_ir::op::{PadMode, Window};
 use onnxc_ir::{Graph, Op, Tensor, ValueId};
 
-fn single_node(opset: i64, n: onnxc_frontend::proto::NodeProto, x_dims: &[i64], inits: Vec<onnxc_frontend::proto::TensorProto>) -> onnxc_frontend::Model {
+fn single_node(
+    opset: i64,
+    n: onnxc_frontend::proto::NodeProto,
+    x_dims: &[i64],
+    inits: Vec<onnxc_frontend::proto::TensorProto>,
+) -> onnxc_frontend::Model {
     let y = n.output[0].clone();
     let m = model(opset, vec![n], vec![fixed("x", F32, x_dims)], vec![out(&y)], inits);
     import(&m).unwrap_or_else(|e| panic!("import failed: {e}"))
@@ -18,8 +23,18 @@ fn const_input(g: &Graph, id: Option<ValueId>) -> Option<Vec<i64>> {
 
 #[test]
 fn unsqueeze_11_and_13_normalize_to_the_same_form() {
-    let g11 = single_node(11, node("Unsqueeze", &["x"], &["y"], vec![a_ints("axes", &[0, 3])]), &[2, 3], vec![]);
-    let g13 = single_node(13, node("Unsqueeze", &["x", "axes"], &["y"], vec![]), &[2, 3], vec![i64s("axes", &[0, 3])]);
+    let g11 = single_node(
+        11,
+        node("Unsqueeze", &["x"], &["y"], vec![a_ints("axes", &[0, 3])]),
+        &[2, 3],
+        vec![],
+    );
+    let g13 = single_node(
+        13,
+        node("Unsqueeze", &["x", "axes"], &["y"], vec![]),
+        &[2, 3],
+        vec![i64s("axes", &[0, 3])],
+    );
     for g in [&g11.graph, &g13.graph] {
         assert_eq!(g.nodes.len(), 1);
         let n = &g.nodes[0];
@@ -34,26 +49,44 @@ fn squeeze_without_axes_has_no_axes_input() {
     let g = single_node(11, node("Squeeze", &["x"], &["y"], vec![]), &[1, 3, 1], vec![]).graph;
     assert_eq!(g.nodes[0].inputs, vec![Some(g.inputs[0]), None]);
     assert_eq!(g.ty(g.outputs[0]).shape, vec![3]);
-    let g = single_node(7, node("Squeeze", &["x"], &["y"], vec![a_ints("axes", &[2])]), &[1, 3, 1], vec![]).graph;
+    let g = single_node(
+        7,
+        node("Squeeze", &["x"], &["y"], vec![a_ints("axes", &[2])]),
+        &[1, 3, 1],
+        vec![],
+    )
+    .graph;
     assert_eq!(const_input(&g, g.nodes[0].input(1)), Some(vec![2]));
 }
 
 #[test]
 fn clip_6_attributes_become_inputs() {
-    let g = single_node(7, node("Clip", &["x"], &["y"], vec![a_float("min", -1.0), a_float("max", 6.0)]), &[4], vec![]).graph;
+    let g = single_node(
+        7,
+        node("Clip", &["x"], &["y"], vec![a_float("min", -1.0), a_float("max", 6.0)]),
+        &[4],
+        vec![],
+    )
+    .graph;
     let n = &g.nodes[0];
     assert_eq!(n.op, Op::Clip);
     let min = g.const_value(n.input(1).unwrap()).unwrap();
     assert_eq!(min.to_vec::<f32>(), vec![-1.0]);
     assert_eq!(min.shape(), &[] as &[usize]);
     assert_eq!(g.const_value(n.input(2).unwrap()).unwrap().to_vec::<f32>(), vec![6.0]);
-    let g = single_node(9, node("Clip", &["x"], &["y"], vec![a_float("max", 6.0)]), &[4], vec![]).graph;
+    let g =
+        single_node(9, node("Clip", &["x"], &["y"], vec![a_float("max", 6.0)]), &[4], vec![]).graph;
     assert_eq!(g.nodes[0].input(1), None);
 }
 
 #[test]
 fn slice_1_attributes_become_inputs() {
-    let n = node("Slice", &["x"], &["y"], vec![a_ints("starts", &[1]), a_ints("ends", &[3]), a_ints("axes", &[1])]);
+    let n = node(
+        "Slice",
+        &["x"],
+        &["y"],
+        vec![a_ints("starts", &[1]), a_ints("ends", &[3]), a_ints("axes", &[1])],
+    );
     let g = single_node(9, n, &[2, 5], vec![]).graph;
     let n = &g.nodes[0];
     assert_eq!(const_input(&g, n.input(1)), Some(vec![1]));
@@ -65,7 +98,12 @@ fn slice_1_attributes_become_inputs() {
 
 #[test]
 fn pad_2_attributes_become_inputs() {
-    let n = node("Pad", &["x"], &["y"], vec![a_ints("pads", &[0, 1, 0, 2]), a_float("value", 3.0), a_str("mode", "constant")]);
+    let n = node(
+        "Pad",
+        &["x"],
+        &["y"],
+        vec![a_ints("pads", &[0, 1, 0, 2]), a_float("value", 3.0), a_str("mode", "constant")],
+    );
     let g = single_node(9, n, &[2, 2], vec![]).graph;
     let n = &g.nodes[0];
     assert_eq!(n.op, Op::Pad { mode: PadMode::Constant });
@@ -123,7 +161,15 @@ fn window_of(g: &Graph) -> Window {
 fn conv_window_defaults_come_from_the_weight() {
     let g = conv_model(None, &[1, 1]);
     let w = window_of(&g);
-    assert_eq!(w, Window { kernel_shape: vec![3, 3], strides: vec![1, 1], pads: vec![0; 4], dilations: vec![1, 1] });
+    assert_eq!(
+        w,
+        Window {
+            kernel_shape: vec![3, 3],
+            strides: vec![1, 1],
+            pads: vec![0; 4],
+            dilations: vec![1, 1]
+        }
+    );
     assert_eq!(g.ty(g.outputs[0]).shape, vec![1, 4, 6, 5]);
     assert_eq!(g.nodes[0].input(2), None);
 }
@@ -151,7 +197,16 @@ fn auto_pad_resolves_to_explicit_pads() {
 
 #[test]
 fn max_pool_same_upper() {
-    let n = node("MaxPool", &["x"], &["y"], vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2]), a_str("auto_pad", "SAME_UPPER")]);
+    let n = node(
+        "MaxPool",
+        &["x"],
+        &["y"],
+        vec![
+            a_ints("kernel_shape", &[2, 2]),
+            a_ints("strides", &[2, 2]),
+            a_str("auto_pad", "SAME_UPPER"),
+        ],
+    );
     let g = single_node(11, n, &[1, 1, 5, 5], vec![]).graph;
     match &g.nodes[0].op {
         Op::MaxPool { window, ceil_mode } => {
@@ -172,7 +227,13 @@ fn softmax_before_13_coerces_to_2d() {
     assert_eq!(g.ty(g.outputs[0]).shape, vec![2, 3, 4]);
     assert_eq!(g.value(g.outputs[0]).name, "y");
     // On the last axis the old and new semantics agree: one node.
-    let g = single_node(11, node("LogSoftmax", &["x"], &["y"], vec![a_int("axis", -1)]), &[2, 3], vec![]).graph;
+    let g = single_node(
+        11,
+        node("LogSoftmax", &["x"], &["y"], vec![a_int("axis", -1)]),
+        &[2, 3],
+        vec![],
+    )
+    .graph;
     assert_eq!(g.nodes.len(), 1);
     let g = single_node(13, node("Softmax", &["x"], &["y"], vec![]), &[2, 3, 4], vec![]).graph;
     assert_eq!(g.nodes[0].op, Op::Softmax { axis: -1 });
@@ -181,18 +242,28 @@ fn softmax_before_13_coerces_to_2d() {
 #[test]
 fn batch_norm_training_outputs_are_rejected() {
     let inits: Vec<_> = ["s", "b", "m", "v"].iter().map(|n| raw_f32(n, &[3], &[1.0; 3])).collect();
-    let ok = node("BatchNormalization", &["x", "s", "b", "m", "v"], &["y"], vec![a_float("epsilon", 1e-3)]);
+    let ok = node(
+        "BatchNormalization",
+        &["x", "s", "b", "m", "v"],
+        &["y"],
+        vec![a_float("epsilon", 1e-3)],
+    );
     let g = single_node(9, ok, &[1, 3, 2, 2], inits.clone()).graph;
     assert_eq!(g.nodes[0].op, Op::BatchNormalization { epsilon: 1e-3 });
     let bad = node("BatchNormalization", &["x", "s", "b", "m", "v"], &["y", "rm", "rv"], vec![]);
     let m = model(9, vec![bad], vec![fixed("x", F32, &[1, 3, 2, 2])], vec![out("y")], inits);
     let e = import(&m).unwrap_err();
-    assert!(matches!(e, FrontendError::BadNode { ref op, .. } if op == "BatchNormalization"), "{e}");
+    assert!(
+        matches!(e, FrontendError::BadNode { ref op, .. } if op == "BatchNormalization"),
+        "{e}"
+    );
 }
 
 #[test]
 fn dropout_is_kept_for_inference() {
-    let g = single_node(9, node("Dropout", &["x"], &["y"], vec![a_float("ratio", 0.3)]), &[2], vec![]).graph;
+    let g =
+        single_node(9, node("Dropout", &["x"], &["y"], vec![a_float("ratio", 0.3)]), &[2], vec![])
+            .graph;
     assert_eq!(g.nodes[0].op, Op::Dropout);
 }
 
@@ -248,7 +319,9 @@ fn symbolic_dims_are_bound_from_options() {
     );
     let e = import(&m).unwrap_err();
     match &e {
-        FrontendError::UnboundDim { input, dim, .. } => assert_eq!((input.as_str(), *dim), ("x", 0)),
+        FrontendError::UnboundDim { input, dim, .. } => {
+            assert_eq!((input.as_str(), *dim), ("x", 0))
+        }
         other => panic!("{other}"),
     }
     assert!(e.to_string().contains("--input-shape x=1x3x1"), "{e}");

@@ -49,7 +49,12 @@ pub fn print(g: &Graph) -> String {
     // Constants first: they depend on nothing, so any node may follow them.
     for (i, v) in g.values.iter().enumerate() {
         if let (Some(k), false) = (&v.konst, defined[i]) {
-            let _ = writeln!(out, "  {} = const \"{}\"", decl(g, ValueId(i as u32)), hex(k.bytes()));
+            let _ = writeln!(
+                out,
+                "  {} = const \"{}\"",
+                decl(g, ValueId(i as u32)),
+                hex(k.bytes())
+            );
             defined[i] = true;
         }
     }
@@ -114,9 +119,17 @@ pub fn print_op(op: &Op) -> String {
 
 fn print_node(g: &Graph, n: &Node) -> String {
     let outs: Vec<String> = n.outputs.iter().map(|&o| decl(g, o)).collect();
-    let ins: Vec<String> =
-        n.inputs.iter().map(|i| i.map_or_else(|| "_".to_string(), |id| id.to_string())).collect();
-    let mut s = format!("{} = {}({})", outs.join(", "), print_op(&n.op), ins.join(", "));
+    let ins: Vec<String> = n
+        .inputs
+        .iter()
+        .map(|i| i.map_or_else(|| "_".to_string(), |id| id.to_string()))
+        .collect();
+    let mut s = format!(
+        "{} = {}({})",
+        outs.join(", "),
+        print_op(&n.op),
+        ins.join(", ")
+    );
     if !n.name.is_empty() {
         s += " ";
         s += &quote(&n.name);
@@ -166,7 +179,9 @@ impl Parser {
             .enumerate()
             .map(|(i, l)| (i + 1, l))
             .filter(|(_, l)| !is_blank(l));
-        let (hl, header) = lines.next().ok_or_else(|| perr(1, "empty input: expected `graph(...) {`"))?;
+        let (hl, header) = lines
+            .next()
+            .ok_or_else(|| perr(1, "empty input: expected `graph(...) {`"))?;
         self.header(Cur::new(header, hl))?;
         let mut closed = None;
         for (ln, l) in lines.by_ref() {
@@ -208,7 +223,13 @@ impl Parser {
             loop {
                 let (id, name, ty) = c.decl()?;
                 self.inputs.push(ValueId(id));
-                self.decls.push(Decl { id, name, ty, def: Def::Input, line: c.line });
+                self.decls.push(Decl {
+                    id,
+                    name,
+                    ty,
+                    def: Def::Input,
+                    line: c.line,
+                });
                 c.ws();
                 if c.eat(')') {
                     break;
@@ -250,39 +271,47 @@ impl Parser {
             lhs.push(c.decl()?);
         }
         c.ws();
-        let single = |c: &Cur<'_>, lhs: &Vec<_>, what: &str| {
-            if lhs.len() == 1 {
-                Ok(())
-            } else {
-                Err(c.err(&format!("`{what}` defines exactly one value, got {}", lhs.len())))
-            }
-        };
         let def = if c.keyword("const") {
-            single(&c, &lhs, "const")?;
             c.ws();
             Def::Const(unhex(&c.string()?).map_err(|m| c.err(&m))?)
         } else if c.keyword("undef") {
-            single(&c, &lhs, "undef")?;
             Def::Undef
         } else {
             self.node(&mut c, &lhs)?;
             Def::Node
         };
         c.end()?;
+        if lhs.len() > 1 && !matches!(def, Def::Node) {
+            return Err(perr(
+                line,
+                &format!(
+                    "`const` and `undef` define exactly one value, got {}",
+                    lhs.len()
+                ),
+            ));
+        }
         for (id, name, ty) in lhs {
+            // Several left-hand values only occur for nodes; `Bytes` clones share data.
             let def = match &def {
                 Def::Const(b) => Def::Const(b.clone()),
                 Def::Undef => Def::Undef,
-                _ => Def::Node,
+                Def::Input | Def::Node => Def::Node,
             };
-            self.decls.push(Decl { id, name, ty, def, line });
+            self.decls.push(Decl {
+                id,
+                name,
+                ty,
+                def,
+                line,
+            });
         }
         Ok(())
     }
 
     fn node(&mut self, c: &mut Cur<'_>, lhs: &[(u32, String, TensorType)]) -> Result<(), IrError> {
         let start = c.pos;
-        c.ident().ok_or_else(|| c.err("expected `const`, `undef` or an op"))?;
+        c.ident()
+            .ok_or_else(|| c.err("expected `const`, `undef` or an op"))?;
         // `Op(attrs)(inputs)` or `Op(inputs)`: the first group belongs to the
         // op only when a second group (the inputs) follows it.
         let mut op_end = c.pos;
@@ -297,7 +326,8 @@ impl Parser {
             }
         }
         let op_text = &c.s[start..op_end];
-        let op: Op = ron::from_str(op_text).map_err(|e| c.err(&format!("invalid op `{op_text}`: {e}")))?;
+        let op: Op =
+            ron::from_str(op_text).map_err(|e| c.err(&format!("invalid op `{op_text}`: {e}")))?;
         c.pos = inputs_at;
         c.expect('(')?;
         let mut inputs = vec![];
@@ -305,7 +335,11 @@ impl Parser {
         if !c.eat(')') {
             loop {
                 c.ws();
-                inputs.push(if c.eat('_') { None } else { Some(ValueId(c.value_id()?)) });
+                inputs.push(if c.eat('_') {
+                    None
+                } else {
+                    Some(ValueId(c.value_id()?))
+                });
                 c.ws();
                 if c.eat(')') {
                     break;
@@ -314,9 +348,21 @@ impl Parser {
             }
         }
         c.ws();
-        let name = if c.peek() == Some('"') { c.string()? } else { String::new() };
+        let name = if c.peek() == Some('"') {
+            c.string()?
+        } else {
+            String::new()
+        };
         let outputs = lhs.iter().map(|d| ValueId(d.0)).collect();
-        self.nodes.push(NodeStmt { node: Node { name, op, inputs, outputs }, line: c.line });
+        self.nodes.push(NodeStmt {
+            node: Node {
+                name,
+                op,
+                inputs,
+                outputs,
+            },
+            line: c.line,
+        });
         Ok(())
     }
 
@@ -326,10 +372,19 @@ impl Parser {
         let mut slots: Vec<Option<&Decl>> = (0..n).map(|_| None).collect();
         for d in &self.decls {
             let slot = slots.get_mut(d.id as usize).ok_or_else(|| {
-                perr(d.line, &format!("value %{} is out of range: ids must be dense, 0..{n}", d.id))
+                perr(
+                    d.line,
+                    &format!("value %{} is out of range: ids must be dense, 0..{n}", d.id),
+                )
             })?;
             if let Some(prev) = slot {
-                return Err(perr(d.line, &format!("value %{} is declared twice (first on line {})", d.id, prev.line)));
+                return Err(perr(
+                    d.line,
+                    &format!(
+                        "value %{} is declared twice (first on line {})",
+                        d.id, prev.line
+                    ),
+                ));
             }
             *slot = Some(d);
         }
@@ -346,7 +401,11 @@ impl Parser {
                 _ => None,
             };
             defined[d.id as usize] = matches!(d.def, Def::Input | Def::Const(_));
-            g.values.push(Value { name: d.name.clone(), ty: d.ty.clone(), konst });
+            g.values.push(Value {
+                name: d.name.clone(),
+                ty: d.ty.clone(),
+                konst,
+            });
         }
         g.inputs = self.inputs;
         for NodeStmt { node, line } in self.nodes {
@@ -357,7 +416,10 @@ impl Parser {
             g.nodes.push(node);
         }
         let (outs, line) = self.outputs.unwrap_or_default();
-        if let Some(o) = outs.iter().find(|o| !defined.get(o.0 as usize).copied().unwrap_or(false)) {
+        if let Some(o) = outs
+            .iter()
+            .find(|o| !defined.get(o.0 as usize).copied().unwrap_or(false))
+        {
             return Err(perr(line, &format!("returned value {o} is never defined")));
         }
         g.outputs = outs;
@@ -370,7 +432,10 @@ fn check_node(g: &Graph, node: &Node, defined: &[bool], line: usize) -> Result<(
     let what = node_label(node);
     for i in node.inputs.iter().flatten() {
         if !defined.get(i.0 as usize).copied().unwrap_or(false) {
-            return Err(perr(line, &format!("{what} reads {i} before it is defined")));
+            return Err(perr(
+                line,
+                &format!("{what} reads {i} before it is defined"),
+            ));
         }
     }
     let types = g
@@ -378,7 +443,13 @@ fn check_node(g: &Graph, node: &Node, defined: &[bool], line: usize) -> Result<(
         .map_err(|e| perr(line, &format!("{what}: {e}")))?;
     for (o, ty) in node.outputs.iter().zip(&types) {
         if g.ty(*o) != ty {
-            return Err(perr(line, &format!("{what}: output {o} is printed as {} but the op infers {ty}", g.ty(*o))));
+            return Err(perr(
+                line,
+                &format!(
+                    "{what}: output {o} is printed as {} but the op infers {ty}",
+                    g.ty(*o)
+                ),
+            ));
         }
     }
     Ok(())
@@ -393,7 +464,10 @@ fn node_label(n: &Node) -> String {
 }
 
 fn perr(line: usize, msg: &str) -> IrError {
-    IrError::Parse { line, msg: msg.to_string() }
+    IrError::Parse {
+        line,
+        msg: msg.to_string(),
+    }
 }
 
 fn is_blank(l: &str) -> bool {
@@ -402,7 +476,7 @@ fn is_blank(l: &str) -> bool {
 }
 
 fn unhex(s: &str) -> Result<Bytes, String> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return Err("constant hex data must be an even number of hex digits".into());
     }
     (0..s.len())
@@ -457,7 +531,9 @@ impl<'s> Cur<'s> {
         if self.eat(ch) {
             Ok(())
         } else {
-            let found = self.peek().map_or("end of line".to_string(), |c| format!("`{c}`"));
+            let found = self
+                .peek()
+                .map_or("end of line".to_string(), |c| format!("`{c}`"));
             Err(self.err(&format!("expected `{ch}`, found {found}")))
         }
     }
@@ -479,7 +555,9 @@ impl<'s> Cur<'s> {
 
     fn ident(&mut self) -> Option<&'s str> {
         let r = self.rest();
-        let len = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(r.len());
+        let len = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(r.len());
         if len == 0 || r.starts_with(|c: char| c.is_ascii_digit()) {
             return None;
         }
@@ -501,7 +579,9 @@ impl<'s> Cur<'s> {
     fn number(&mut self) -> Result<u64, IrError> {
         let r = self.rest();
         let len = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-        let v = r[..len].parse::<u64>().map_err(|_| self.err("expected a number"))?;
+        let v = r[..len]
+            .parse::<u64>()
+            .map_err(|_| self.err("expected a number"))?;
         self.pos += len;
         Ok(v)
     }
@@ -529,7 +609,8 @@ impl<'s> Cur<'s> {
         });
         let (i, _) = close.ok_or_else(|| self.err("unterminated string"))?;
         let lit = &r[..=i];
-        let v: String = ron::from_str(lit).map_err(|e| self.err(&format!("invalid string {lit}: {e}")))?;
+        let v: String =
+            ron::from_str(lit).map_err(|e| self.err(&format!("invalid string {lit}: {e}")))?;
         self.pos += i + 1;
         Ok(v)
     }
@@ -545,7 +626,9 @@ impl<'s> Cur<'s> {
                 }
                 '(' | '[' | '{' => depth += 1,
                 ')' | ']' | '}' => {
-                    depth = depth.checked_sub(1).ok_or_else(|| self.err("unbalanced brackets"))?;
+                    depth = depth
+                        .checked_sub(1)
+                        .ok_or_else(|| self.err("unbalanced brackets"))?;
                     if depth == 0 {
                         self.pos += 1;
                         return Ok(self.pos);
@@ -562,7 +645,9 @@ impl<'s> Cur<'s> {
     fn ty(&mut self) -> Result<TensorType, IrError> {
         self.ws();
         let at = self.pos;
-        let name = self.ident().ok_or_else(|| self.err("expected a type such as f32[1,2]"))?;
+        let name = self
+            .ident()
+            .ok_or_else(|| self.err("expected a type such as f32[1,2]"))?;
         let dtype = DType::from_name(name).ok_or_else(|| {
             self.pos = at;
             self.err(&format!("unknown dtype `{name}`"))
@@ -589,7 +674,11 @@ impl<'s> Cur<'s> {
     fn decl(&mut self) -> Result<(u32, String, TensorType), IrError> {
         let id = self.value_id()?;
         self.ws();
-        let name = if self.peek() == Some('"') { self.string()? } else { String::new() };
+        let name = if self.peek() == Some('"') {
+            self.string()?
+        } else {
+            String::new()
+        };
         self.expect(':')?;
         Ok((id, name, self.ty()?))
     }

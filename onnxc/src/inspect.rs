@@ -3,7 +3,7 @@
 use crate::Error;
 use onnxc_ir::op::Op;
 use onnxc_ir::{Graph, Node};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -46,29 +46,66 @@ fn human(n: u64) -> String {
     }
 }
 
-/// Imports the model and summarizes it. Unsupported ops are all listed at once.
+fn dims_text(d: &Option<Vec<onnxc_frontend::Dim>>) -> String {
+    use onnxc_frontend::Dim;
+    match d {
+        None => "[?]".into(),
+        Some(dims) => {
+            let parts: Vec<String> = dims
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => n.to_string(),
+                    Dim::Symbolic(s) => s.clone(),
+                    Dim::Unknown => "?".into(),
+                })
+                .collect();
+            format!("[{}]", parts.join(","))
+        }
+    }
+}
+
+/// Summarizes the model from its protobuf (works even when it cannot be
+/// compiled: every unsupported node is listed), then imports it to count
+/// parameters and FLOPs.
 pub fn report(path: &Path, shapes: &HashMap<String, Vec<usize>>) -> Result<String, Error> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sum = onnxc_frontend::summarize(&data)?;
     let mut s = String::new();
-    let opts = crate::CompileOptions { input_shapes: shapes.clone(), ..Default::default() };
-    let g = crate::import_file(path, &opts)?;
-    let _ = writeln!(s, "model: {}", path.display());
+    let _ = writeln!(s, "model:    {}", path.display());
+    let opset = sum.opset.map(|o| o.to_string()).unwrap_or_else(|| "none".into());
+    let _ = writeln!(s, "producer: {}  (ir_version {}, opset {opset})", sum.producer, sum.ir_version);
     let _ = writeln!(s, "inputs:");
-    for i in &g.inputs {
-        let _ = writeln!(s, "  {}: {}", g.display_name(*i), g.ty(*i));
+    for i in &sum.inputs {
+        let _ = writeln!(s, "  {:<24} {} {}", i.name, i.elem_type, dims_text(&i.dims));
     }
     let _ = writeln!(s, "outputs:");
-    for o in &g.outputs {
-        let _ = writeln!(s, "  {}: {}", g.display_name(*o), g.ty(*o));
+    for o in &sum.outputs {
+        let _ = writeln!(s, "  {:<24} {} {}", o.name, o.elem_type, dims_text(&o.dims));
     }
-    let mut hist: BTreeMap<String, usize> = BTreeMap::new();
-    for n in &g.nodes {
-        *hist.entry(n.op.onnx_name()).or_insert(0) += 1;
-    }
-    let _ = writeln!(s, "ops after import and constant folding ({} nodes):", g.nodes.len());
-    for (op, c) in &hist {
+    let total: usize = sum.op_histogram.values().sum();
+    let _ = writeln!(s, "ops ({total} nodes, {} initializers):", sum.initializer_count);
+    for (op, c) in &sum.op_histogram {
         let _ = writeln!(s, "  {op:<24} {c}");
     }
-    let _ = writeln!(s, "parameters: {} ({})", g.parameter_count(), human(g.parameter_count() as u64));
-    let _ = writeln!(s, "FLOPs: {} ({})", graph_flops(&g), human(graph_flops(&g)));
+    if !sum.unsupported.is_empty() {
+        let _ = writeln!(s, "unsupported ({} nodes):", sum.unsupported.len());
+        for n in &sum.unsupported {
+            let _ = writeln!(s, "  {n}");
+        }
+        return Ok(s);
+    }
+    let opts = crate::CompileOptions { input_shapes: shapes.clone(), ..Default::default() };
+    match crate::import_file(path, &opts) {
+        Ok(g) => {
+            let _ = writeln!(s, "after import and constant folding: {} nodes", g.nodes.len());
+            let p = g.parameter_count() as u64;
+            let _ = writeln!(s, "parameters: {p} ({})", human(p));
+            let f = graph_flops(&g);
+            let _ = writeln!(s, "FLOPs:      {f} ({}FLOP per run)", human(f));
+        }
+        Err(e) => {
+            let _ = writeln!(s, "cannot import for parameter and FLOP counts: {e}");
+        }
+    }
     Ok(s)
 }

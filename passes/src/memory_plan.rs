@@ -148,21 +148,28 @@ pub fn plan(g: &Graph) -> MemoryPlan {
 /// the same time share a byte.
 pub fn validate(g: &Graph, p: &MemoryPlan) -> Result<(), String> {
     let ivs = intervals(g);
-    if p.size % ALIGN != 0 {
+    if !p.size.is_multiple_of(ALIGN) {
         return Err(format!("workspace size {} is not {ALIGN}-byte aligned", p.size));
     }
     if p.offsets.len() != ivs.len() {
-        return Err(format!("plan has {} values, the graph {} workspace values", p.offsets.len(), ivs.len()));
+        return Err(format!(
+            "plan has {} values, the graph {} workspace values",
+            p.offsets.len(),
+            ivs.len()
+        ));
     }
     let mut placed = Vec::with_capacity(ivs.len());
     for iv in &ivs {
         let off = *p.offsets.get(&iv.id).ok_or_else(|| format!("value {} has no offset", iv.id))?;
-        if off % ALIGN != 0 {
+        if !off.is_multiple_of(ALIGN) {
             return Err(format!("value {} at offset {off} is not {ALIGN}-byte aligned", iv.id));
         }
         let end = off + g.ty(iv.id).byte_size().unwrap_or(0);
         if end > p.size {
-            return Err(format!("value {} [{off}, {end}) exceeds the workspace ({} bytes)", iv.id, p.size));
+            return Err(format!(
+                "value {} [{off}, {end}) exceeds the workspace ({} bytes)",
+                iv.id, p.size
+            ));
         }
         placed.push((iv, off, end));
     }

@@ -22,9 +22,17 @@ const UNARY: [UnaryOp; 8] = [
     UnaryOp::Floor,
     UnaryOp::Sqrt,
 ];
-const BINARY: [BinaryOp; 7] =
-    [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow];
-const SHAPES: [&[usize]; 9] = [&[], &[1], &[3], &[2, 3], &[1, 3], &[2, 1], &[4, 3], &[3, 4], &[2, 3, 4]];
+const BINARY: [BinaryOp; 7] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Max,
+    BinaryOp::Min,
+    BinaryOp::Pow,
+];
+const SHAPES: [&[usize]; 9] =
+    [&[], &[1], &[3], &[2, 3], &[1, 3], &[2, 1], &[4, 3], &[3, 4], &[2, 3, 4]];
 
 /// One step of building a random graph; operands are indices into the pool
 /// of values built so far (taken modulo its length).
@@ -198,7 +206,10 @@ fn same(a: &[Tensor], b: &[Tensor]) -> Result<(), String> {
     for (k, (x, y)) in a.iter().zip(b).enumerate() {
         let eq = x.ty() == y.ty()
             && (x.bytes() == y.bytes()
-                || x.to_f64_vec().iter().zip(y.to_f64_vec()).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())));
+                || x.to_f64_vec()
+                    .iter()
+                    .zip(y.to_f64_vec())
+                    .all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())));
         if !eq {
             return Err(format!("output {k}: {x:?} vs {y:?}"));
         }
@@ -206,12 +217,19 @@ fn same(a: &[Tensor], b: &[Tensor]) -> Result<(), String> {
     Ok(())
 }
 
-fn check_passes(g: &Graph, inputs: &[Tensor], passes: Vec<Box<dyn Pass>>) -> Result<Graph, TestCaseError> {
-    let want = eval_graph(g, inputs).map_err(|e| TestCaseError::fail(format!("eval before: {e}")))?;
+fn check_passes(
+    g: &Graph,
+    inputs: &[Tensor],
+    passes: Vec<Box<dyn Pass>>,
+) -> Result<Graph, TestCaseError> {
+    let want =
+        eval_graph(g, inputs).map_err(|e| TestCaseError::fail(format!("eval before: {e}")))?;
     let mut h = g.clone();
     let opts = PipelineOptions { print_ir_after_all: false, verify: true };
-    run_passes(&mut h, &passes, &opts, &mut |_, _| {}).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let got = eval_graph(&h, inputs).map_err(|e| TestCaseError::fail(format!("eval after: {e}")))?;
+    run_passes(&mut h, &passes, &opts, &mut |_, _| {})
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let got =
+        eval_graph(&h, inputs).map_err(|e| TestCaseError::fail(format!("eval after: {e}")))?;
     same(&want, &got).map_err(TestCaseError::fail)?;
     Ok(h)
 }

@@ -62,7 +62,10 @@ fn check(pass: &str, input: &Path, update: bool) -> Result<(), String> {
     let want = std::fs::read_to_string(&expected_path)
         .map_err(|e| format!("{}: {e} (run with UPDATE_GOLDEN=1)", expected_path.display()))?;
     if want != got {
-        return Err(format!("output differs from {}:\n--- expected\n{want}--- got\n{got}", expected_path.display()));
+        return Err(format!(
+            "output differs from {}:\n--- expected\n{want}--- got\n{got}",
+            expected_path.display()
+        ));
     }
     Ok(())
 }
@@ -74,7 +77,15 @@ fn golden() {
     assert!(!cases.is_empty(), "no golden cases found");
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|(pass, f)| check(pass, f, update).err().map(|e| format!("{pass}: {}: {e}", f.display())))
+        .filter_map(|(pass, f)| {
+            check(pass, f, update).err().map(|e| format!("{pass}: {}: {e}", f.display()))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

@@ -119,10 +119,8 @@ fn random_graph(spec: &[(Vec<usize>, Vec<usize>)], outs: &[usize]) -> Graph {
 }
 
 fn spec_strategy() -> impl Strategy<Value = Vec<(Vec<usize>, Vec<usize>)>> {
-    let node = (
-        prop::collection::vec(0usize..1000, 1..4),
-        prop::collection::vec(0usize..300, 1..3),
-    );
+    let node =
+        (prop::collection::vec(0usize..1000, 1..4), prop::collection::vec(0usize..300, 1..3));
     prop::collection::vec(node, 1..40)
 }
 

@@ -129,6 +129,8 @@ pub fn run_kernel(k: &Kernel, bufs: &mut [Vec<u8>]) -> Result<(), InterpError> {
 }
 
 fn run_kernel_on(k: &Kernel, regions: &mut [Vec<u8>], bufs: &[(usize, usize)]) -> Result<(), String> {
+    // Type-check first: the backends reject ill-typed KIR, so must the oracle.
+    check_kernel(k)?;
     let mut st = State { k, regions, bufs, locals: vec![0; k.locals.len()] };
     st.block(&k.body)
 }
@@ -424,5 +426,121 @@ fn cast(from: Scalar, to: Scalar, v: u64) -> u64 {
         Scalar::F32 => (if from.is_signed() { i as i64 as f32 } else { i as u64 as f32 }).to_bits() as u64,
         Scalar::F64 => (if from.is_signed() { i as i64 as f64 } else { i as u64 as f64 }).to_bits(),
         _ => wrap(to, i as u64),
+    }
+}
+
+/// Checks that `k` is well typed under the rules in `kir.rs`: operands of
+/// binary ops and comparisons agree, indices and loop bounds are `I64`,
+/// select conditions are `Bool`, stores match the buffer's element type and
+/// target writable params, bitcasts keep the width, float-only ops get floats.
+pub fn check_kernel(k: &Kernel) -> Result<(), String> {
+    let c = Checker { k };
+    c.block(&k.body)
+}
+
+struct Checker<'a> {
+    k: &'a Kernel,
+}
+
+impl Checker<'_> {
+    fn local(&self, l: crate::kir::LocalId) -> Result<Scalar, String> {
+        self.k.locals.get(l.0 as usize).copied().ok_or_else(|| format!("unknown local {}", l.0))
+    }
+    fn param(&self, p: crate::kir::ParamId) -> Result<crate::kir::Param, String> {
+        self.k.params.get(p.0 as usize).copied().ok_or_else(|| format!("unknown param {}", p.0))
+    }
+    fn want(&self, e: &Expr, t: Scalar, what: &str) -> Result<(), String> {
+        let got = self.expr(e)?;
+        if got != t {
+            return Err(format!("{what} has type {got}, expected {t}: {e:?}"));
+        }
+        Ok(())
+    }
+    fn block(&self, body: &[Stmt]) -> Result<(), String> {
+        for s in body {
+            match s {
+                Stmt::For { var, start, end, step, body, .. } => {
+                    if self.local(*var)? != Scalar::I64 || *step <= 0 {
+                        return Err("loop variable must be an I64 local with a positive step".into());
+                    }
+                    self.want(start, Scalar::I64, "loop start")?;
+                    self.want(end, Scalar::I64, "loop end")?;
+                    self.block(body)?;
+                }
+                Stmt::Assign { local, value } => self.want(value, self.local(*local)?, "assigned value")?,
+                Stmt::Store { buf, index, value } => {
+                    let p = self.param(*buf)?;
+                    if !p.writable {
+                        return Err(format!("store to read-only param {}", buf.0));
+                    }
+                    self.want(index, Scalar::I64, "store index")?;
+                    self.want(value, p.elem, "stored value")?;
+                }
+                Stmt::If { cond, then_body, else_body } => {
+                    self.want(cond, Scalar::Bool, "if condition")?;
+                    self.block(then_body)?;
+                    self.block(else_body)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn expr(&self, e: &Expr) -> Result<Scalar, String> {
+        Ok(match e {
+            Expr::Const(c) => c.ty,
+            Expr::Local(l) => self.local(*l)?,
+            Expr::Load { buf, index } => {
+                self.want(index, Scalar::I64, "load index")?;
+                self.param(*buf)?.elem
+            }
+            Expr::Un(op, a) => {
+                let t = self.expr(a)?;
+                let ok = match op {
+                    UnOp::Neg | UnOp::Abs => t != Scalar::Bool,
+                    UnOp::Not => !t.is_float(),
+                    _ => t.is_float(),
+                };
+                if !ok {
+                    return Err(format!("{op:?} on {t}"));
+                }
+                t
+            }
+            Expr::Bin(op, a, b) => {
+                let t = self.expr(a)?;
+                self.want(b, t, "right operand")?;
+                let ok = match op {
+                    BinOp::Rem => t.is_int(),
+                    BinOp::Shl | BinOp::Shr => t.is_int(),
+                    BinOp::And | BinOp::Or | BinOp::Xor => !t.is_float(),
+                    _ => t != Scalar::Bool,
+                };
+                if !ok {
+                    return Err(format!("{op:?} on {t}"));
+                }
+                t
+            }
+            Expr::Cmp(_, a, b) => {
+                let t = self.expr(a)?;
+                self.want(b, t, "compared operand")?;
+                Scalar::Bool
+            }
+            Expr::Select(c, a, b) => {
+                self.want(c, Scalar::Bool, "select condition")?;
+                let t = self.expr(a)?;
+                self.want(b, t, "select arm")?;
+                t
+            }
+            Expr::Cast(t, a) => {
+                self.expr(a)?;
+                *t
+            }
+            Expr::Bitcast(t, a) => {
+                let f = self.expr(a)?;
+                if f.size() != t.size() || f == Scalar::Bool || *t == Scalar::Bool {
+                    return Err(format!("bitcast {f} -> {t}"));
+                }
+                *t
+            }
+        })
     }
 }

@@ -14,7 +14,9 @@
 //!   sigmoid, softplus; about 1e-7 for the f64-computed functions.
 //! - f64: max relative error about 1e-14 (erf about 1e-13), except where the
 //!   function is ill-conditioned (sin/cos/tan near their zeros for
-//!   |x| > 1e5, where the 3-part Cody-Waite reduction runs out of bits;
+//!   |x| > 1e6, where the 3-part Cody-Waite reduction runs out of bits
+//!   (and gives garbage in [-1, 1] beyond 2^50); sinh/cosh for |x| > 100
+//!   (~1e-13, from e^{|x|-ln2});
 //!   pow with |y·log x| near 700, relative error up to ~1e-13).
 //! Special values (±0, ±inf, NaN, domain errors -> NaN) follow C99 Annex F.
 
@@ -282,11 +284,17 @@ fn quadrant(q: &Expr, vals: [Expr; 4]) -> Expr {
     )
 }
 
+/// Beyond ~2^50 the reduction has no bits left; clamping at least keeps
+/// such results inside [-1, 1].
+fn clamp1(v: Expr) -> Expr {
+    min(max(v, cf(Scalar::F64, -1.0)), cf(Scalar::F64, 1.0))
+}
+
 pub fn sin(b: &mut B, x: Expr) -> Expr {
     in_f64(b, x, |b, x| {
         let (r, q) = reduce_pio2(b, x);
         let (s, c) = sincos_poly(b, &r);
-        quadrant(&q, [s.clone(), c.clone(), neg(s), neg(c)])
+        clamp1(quadrant(&q, [s.clone(), c.clone(), neg(s), neg(c)]))
     })
 }
 
@@ -294,7 +302,7 @@ pub fn cos(b: &mut B, x: Expr) -> Expr {
     in_f64(b, x, |b, x| {
         let (r, q) = reduce_pio2(b, x);
         let (s, c) = sincos_poly(b, &r);
-        quadrant(&q, [c.clone(), neg(s.clone()), neg(c), s])
+        clamp1(quadrant(&q, [c.clone(), neg(s.clone()), neg(c), s]))
     })
 }
 
@@ -450,9 +458,11 @@ pub fn pow(b: &mut B, x: Expr, y: Expr) -> Expr {
     }
 }
 
-/// C fmod (result has the dividend's sign): x - trunc(x/y)·y, computed in
-/// f64 (exact for f32 operands whose quotient is below 2^29) and corrected
-/// when quotient rounding flips the sign; fmod(x, ±inf) = x for finite x.
+/// C fmod (result has the dividend's sign). q = trunc(x/y), then the
+/// remainder x - q·y is formed exactly with a Dekker product and corrected
+/// by ±|y| when the rounded quotient was off by one. Exact whenever
+/// |x/y| < 2^52 (always for f32 operands, computed in f64);
+/// fmod(x, ±inf) = x for finite x, and NaN for y = 0 or infinite x.
 pub fn fmod(b: &mut B, x: Expr, y: Expr) -> Expr {
     let t0 = ty(b, &x);
     let (x, y) = if t0 == Scalar::F32 {
@@ -461,17 +471,40 @@ pub fn fmod(b: &mut B, x: Expr, y: Expr) -> Expr {
         (b.let_(x), b.let_(y))
     };
     let t = Scalar::F64;
-    let q = trunc(div(x.clone(), y.clone()));
-    let r = b.let_(sub(x.clone(), mul(q, y.clone())));
-    let fix = copysign(b, y.clone(), x.clone());
-    let r = b.let_(select(lt(mul(r.clone(), x.clone()), cf(t, 0.0)), add(r.clone(), fix), r));
-    let keep_x = band(eq(abs(y), inf(t)), lt(abs(x.clone()), inf(t)));
+    let q = b.let_(trunc(div(x.clone(), y.clone())));
+    let (ph, pl) = two_product(b, q, y.clone());
+    let r = b.let_(sub(sub(x.clone(), ph), pl));
+    let ay = b.let_(abs(y.clone()));
+    let step = copysign(b, ay.clone(), x.clone());
+    let step = b.let_(step);
+    let r = b.let_(select(lt(mul(r.clone(), x.clone()), cf(t, 0.0)), add(r.clone(), step.clone()), r));
+    let r = b.let_(select(ge(abs(r.clone()), ay.clone()), sub(r.clone(), step), r));
+    let keep_x = band(eq(ay, inf(t)), lt(abs(x.clone()), inf(t)));
     let r = select(keep_x, x, r);
     if t0 == Scalar::F32 {
         cast(Scalar::F32, r)
     } else {
         r
     }
+}
+
+/// Dekker's exact product of two f64s: a·b = hi + lo (Veltkamp splitting).
+fn two_product(b: &mut B, x: Expr, y: Expr) -> (Expr, Expr) {
+    let t = Scalar::F64;
+    let split = |b: &mut B, a: Expr| {
+        let c = b.let_(mul(a.clone(), cf(t, 134217729.0)));
+        let hi = b.let_(sub(c.clone(), sub(c, a.clone())));
+        let lo = b.let_(sub(a, hi.clone()));
+        (hi, lo)
+    };
+    let p = b.let_(mul(x.clone(), y.clone()));
+    let (xh, xl) = split(b, x);
+    let (yh, yl) = split(b, y);
+    let e = sub(mul(xh.clone(), yh.clone()), p.clone());
+    let e = add(e, mul(xh, yl.clone()));
+    let e = add(e, mul(xl.clone(), yh));
+    let e = b.let_(add(e, mul(xl, yl)));
+    (p, e)
 }
 
 /// IEEE half bits (a `U16` expression) to f32: exact, incl. subnormals, inf, NaN.

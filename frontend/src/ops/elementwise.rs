@@ -131,10 +131,9 @@ fn activation(ctx: &mut NodeCtx<'_, '_>) -> R {
             gamma: ctx.float_or("gamma", 1.050_701)?,
         },
         "Celu" => Celu { alpha: ctx.float_or("alpha", 1.0)? },
-        "HardSigmoid" => HardSigmoid {
-            alpha: ctx.float_or("alpha", 0.2)?,
-            beta: ctx.float_or("beta", 0.5)?,
-        },
+        "HardSigmoid" => {
+            HardSigmoid { alpha: ctx.float_or("alpha", 0.2)?, beta: ctx.float_or("beta", 0.5)? }
+        }
         "ThresholdedRelu" => ThresholdedRelu { alpha: ctx.float_or("alpha", 1.0)? },
         "Shrink" => Shrink { bias: ctx.float_or("bias", 0.0)?, lambd: ctx.float_or("lambd", 0.5)? },
         "Gelu" => match ctx.string("approximate")?.as_deref().unwrap_or("none") {
@@ -172,7 +171,11 @@ fn binary(ctx: &mut NodeCtx<'_, '_>) -> R {
         "BitShift" => match ctx.string("direction")?.as_deref() {
             Some("LEFT") => BitShiftLeft,
             Some("RIGHT") => BitShiftRight,
-            other => return Err(ctx.bad_attr("direction", format!("expected LEFT or RIGHT, got {other:?}"))),
+            other => {
+                return Err(
+                    ctx.bad_attr("direction", format!("expected LEFT or RIGHT, got {other:?}"))
+                )
+            }
         },
         "BitwiseAnd" => BitwiseAnd,
         "BitwiseOr" => BitwiseOr,
@@ -213,7 +216,9 @@ fn clip(ctx: &mut NodeCtx<'_, '_>) -> R {
     }
     let dtype = ctx.ty(x).dtype;
     let bound = |ctx: &mut NodeCtx<'_, '_>, attr: &str| -> Result<Option<ValueId>, FrontendError> {
-        Ok(ctx.float(attr)?.map(|v| ctx.konst(attr, Tensor::from_f64(dtype, Vec::new(), &[v as f64]))))
+        Ok(ctx
+            .float(attr)?
+            .map(|v| ctx.konst(attr, Tensor::from_f64(dtype, Vec::new(), &[v as f64]))))
     };
     let min = bound(ctx, "min")?;
     let max = bound(ctx, "max")?;

@@ -71,7 +71,11 @@ impl NodeCtx<'_, '_> {
     }
 
     pub fn bad(&self, msg: impl Into<String>) -> FrontendError {
-        FrontendError::BadNode { node: self.name.clone(), op: self.op_type.clone(), msg: msg.into() }
+        FrontendError::BadNode {
+            node: self.name.clone(),
+            op: self.op_type.clone(),
+            msg: msg.into(),
+        }
     }
 
     pub fn bad_attr(&self, attr: &str, msg: impl Into<String>) -> FrontendError {
@@ -116,7 +120,11 @@ impl NodeCtx<'_, '_> {
     }
 
     /// Emits the node as one IR node with its own name and outputs.
-    pub fn emit(&mut self, op: Op, inputs: Vec<Option<ValueId>>) -> Result<Vec<ValueId>, FrontendError> {
+    pub fn emit(
+        &mut self,
+        op: Op,
+        inputs: Vec<Option<ValueId>>,
+    ) -> Result<Vec<ValueId>, FrontendError> {
         let (name, outs) = (self.name.clone(), self.out_names.clone());
         self.b.emit(&name, op, inputs, &outs)
     }
@@ -140,12 +148,19 @@ impl NodeCtx<'_, '_> {
 
     /// The attribute if present, after checking its declared type (models
     /// that leave `type` unset are accepted as is).
-    fn typed_attr(&self, name: &str, want: AttributeType) -> Result<Option<&AttributeProto>, FrontendError> {
+    fn typed_attr(
+        &self,
+        name: &str,
+        want: AttributeType,
+    ) -> Result<Option<&AttributeProto>, FrontendError> {
         let Some(a) = self.attr(name) else { return Ok(None) };
         let got = a.r#type.unwrap_or(0);
         if got != 0 && got != want as i32 {
-            let got_name = AttributeType::try_from(got).map(|t| t.as_str_name()).unwrap_or("unknown");
-            return Err(self.bad_attr(name, format!("expected {}, got {got_name}", want.as_str_name())));
+            let got_name =
+                AttributeType::try_from(got).map(|t| t.as_str_name()).unwrap_or("unknown");
+            return Err(
+                self.bad_attr(name, format!("expected {}, got {got_name}", want.as_str_name()))
+            );
         }
         Ok(Some(a))
     }
@@ -208,7 +223,9 @@ impl NodeCtx<'_, '_> {
     pub fn usizes(&self, name: &str) -> Result<Option<Vec<usize>>, FrontendError> {
         let Some(v) = self.ints(name)? else { return Ok(None) };
         v.iter()
-            .map(|&x| usize::try_from(x).map_err(|_| self.bad_attr(name, format!("negative value {x}"))))
+            .map(|&x| {
+                usize::try_from(x).map_err(|_| self.bad_attr(name, format!("negative value {x}")))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }

@@ -39,7 +39,9 @@ fn window(
     let n = in_shape.len() - 2;
     let kernel_shape = match (ctx.usizes("kernel_shape")?, weight_kernel) {
         (Some(k), Some(w)) if k != w => {
-            return Err(ctx.bad_attr("kernel_shape", format!("{k:?} does not match the weight's {w:?}")))
+            return Err(
+                ctx.bad_attr("kernel_shape", format!("{k:?} does not match the weight's {w:?}"))
+            )
         }
         (Some(k), _) | (None, Some(k)) => k,
         (None, None) => return Err(ctx.bad_attr("kernel_shape", "required")),
@@ -67,11 +69,16 @@ fn window(
         "SAME_UPPER" | "SAME_LOWER" => {
             let mut p = vec![0; 2 * n];
             for i in 0..n {
-                let total = same_pad_total(in_shape[2 + i], kernel_shape[i], strides[i], dilations[i])
-                    .ok_or_else(|| ctx.bad_attr("auto_pad", "window size overflows"))?;
+                let total =
+                    same_pad_total(in_shape[2 + i], kernel_shape[i], strides[i], dilations[i])
+                        .ok_or_else(|| ctx.bad_attr("auto_pad", "window size overflows"))?;
                 // SAME_UPPER puts the odd pad at the end, SAME_LOWER at the start.
                 let small = total / 2;
-                let (begin, end) = if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                let (begin, end) = if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
                 p[i] = begin;
                 p[i + n] = end;
             }
@@ -105,7 +112,9 @@ fn conv(ctx: &mut NodeCtx<'_, '_>) -> R {
 
 fn batch_norm(ctx: &mut NodeCtx<'_, '_>) -> R {
     if ctx.out_names.len() > 1 {
-        return Err(ctx.bad("training-mode outputs (running/saved mean and variance) are not supported"));
+        return Err(
+            ctx.bad("training-mode outputs (running/saved mean and variance) are not supported")
+        );
     }
     if ctx.bool_or("training_mode", false)? {
         return Err(ctx.bad_attr("training_mode", "training mode is not supported"));
@@ -195,12 +204,27 @@ fn softmax(ctx: &mut NodeCtx<'_, '_>) -> R {
         return ctx.emit(make(&ctx.op_type, -1), vec![Some(x)]);
     }
     let name = ctx.name.clone();
-    let flat = ctx.emit_named(&format!("{name}/flatten"), Op::Flatten { axis: a }, vec![Some(x)], &[format!("{name}/flat")])?;
+    let flat = ctx.emit_named(
+        &format!("{name}/flatten"),
+        Op::Flatten { axis: a },
+        vec![Some(x)],
+        &[format!("{name}/flat")],
+    )?;
     let op = make(&ctx.op_type, 1);
-    let y = ctx.emit_named(&format!("{name}/2d"), op, vec![flat.first().copied()], &[format!("{name}/flat_out")])?;
+    let y = ctx.emit_named(
+        &format!("{name}/2d"),
+        op,
+        vec![flat.first().copied()],
+        &[format!("{name}/flat_out")],
+    )?;
     let dims = ctx.const_i64("shape", shape.iter().map(|&d| d as i64).collect());
     let outs = ctx.out_names.clone();
-    ctx.emit_named(&format!("{name}/reshape"), Op::Reshape { allowzero: false }, vec![y.first().copied(), Some(dims)], &outs)
+    ctx.emit_named(
+        &format!("{name}/reshape"),
+        Op::Reshape { allowzero: false },
+        vec![y.first().copied(), Some(dims)],
+        &outs,
+    )
 }
 
 /// Inference-mode Dropout (identity). Training mode is rejected when it is

@@ -68,7 +68,8 @@ fn unsqueeze(ctx: &mut NodeCtx<'_, '_>) -> R {
     let axes = if ctx.opset() >= 13 {
         ctx.req(1)?
     } else {
-        let a = ctx.ints("axes")?.ok_or_else(|| ctx.bad_attr("axes", "required before opset 13"))?;
+        let a =
+            ctx.ints("axes")?.ok_or_else(|| ctx.bad_attr("axes", "required before opset 13"))?;
         ctx.const_i64("axes", a)
     };
     ctx.emit(Op::Unsqueeze, vec![Some(x), Some(axes)])
@@ -104,7 +105,9 @@ fn gather(ctx: &mut NodeCtx<'_, '_>) -> R {
 fn constant_of_shape(ctx: &mut NodeCtx<'_, '_>) -> R {
     let value = ctx.tensor("value")?.unwrap_or_else(|| Tensor::scalar(0f32));
     if value.numel() != 1 {
-        return Err(ctx.bad_attr("value", format!("must hold one element, has type {}", value.ty())));
+        return Err(
+            ctx.bad_attr("value", format!("must hold one element, has type {}", value.ty()))
+        );
     }
     let inputs = required(ctx, 1)?;
     ctx.emit(Op::ConstantOfShape { value }, inputs)
@@ -140,7 +143,9 @@ fn split(ctx: &mut NodeCtx<'_, '_>) -> R {
     let num_outputs = ctx.node.output.len();
     if let Some(n) = ctx.int("num_outputs")? {
         if n != num_outputs as i64 {
-            return Err(ctx.bad_attr("num_outputs", format!("{n}, but the node has {num_outputs} outputs")));
+            return Err(
+                ctx.bad_attr("num_outputs", format!("{n}, but the node has {num_outputs} outputs"))
+            );
         }
     }
     let sizes = if ctx.opset() >= 13 {

@@ -79,7 +79,10 @@ pub fn a_floats(name: &str, v: &[f32]) -> AttributeProto {
     AttributeProto { floats: v.to_vec(), ..attr(name, AttributeType::Floats) }
 }
 pub fn a_str(name: &str, v: &str) -> AttributeProto {
-    AttributeProto { s: Some(Bytes::copy_from_slice(v.as_bytes())), ..attr(name, AttributeType::String) }
+    AttributeProto {
+        s: Some(Bytes::copy_from_slice(v.as_bytes())),
+        ..attr(name, AttributeType::String)
+    }
 }
 pub fn a_tensor(name: &str, t: TensorProto) -> AttributeProto {
     AttributeProto { t: Some(t), ..attr(name, AttributeType::Tensor) }
@@ -119,7 +122,10 @@ pub fn model(
     ModelProto {
         ir_version: Some(8),
         producer_name: Some("frontend-tests".into()),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(opset) }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(opset),
+        }],
         graph: Some(GraphProto {
             name: Some("g".into()),
             node: nodes,

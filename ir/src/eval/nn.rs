@@ -125,6 +125,17 @@ impl Geo {
         (o * self.s[a] + t * self.d[a]).checked_sub(self.pb[a]).filter(|&i| i < self.inp[a])
     }
 
+    /// The outputs `lo..hi` along dim `a` whose tap `t` is inside the input
+    /// (a contiguous range, since the source coordinate grows with `o`).
+    pub fn valid_range(&self, a: usize, t: usize) -> (usize, usize) {
+        let off = t * self.d[a];
+        let s = self.s[a];
+        // o * s + off >= pb  and  o * s + off < pb + inp
+        let lo = self.pb[a].saturating_sub(off).div_ceil(s);
+        let hi = (self.pb[a] + self.inp[a]).saturating_sub(off).div_ceil(s);
+        (lo.min(self.out[a]), hi.min(self.out[a]).max(lo.min(self.out[a])))
+    }
+
     pub fn out_spatial(&self, r: usize) -> Vec<usize> {
         self.out[3 - r..].to_vec()
     }
@@ -216,8 +227,18 @@ fn im2col<T: Float>(x: &[T], g: &Geo, cg: usize, col: &mut [T]) {
                                 continue;
                             };
                             let src = &xc[(sd * ih + sh) * iw..(sd * ih + sh + 1) * iw];
-                            for (zw, o) in seg.iter_mut().enumerate() {
-                                *o = g.src(2, zw, kw).map_or(T::zero(), |i| src[i]);
+                            let (lo, hi) = g.valid_range(2, kw);
+                            seg[..lo].fill(T::zero());
+                            seg[hi..].fill(T::zero());
+                            if lo < hi {
+                                let first = lo * g.s[2] + kw * g.d[2] - g.pb[2];
+                                if g.s[2] == 1 {
+                                    seg[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                                } else {
+                                    for (j, o) in seg[lo..hi].iter_mut().enumerate() {
+                                        *o = src[first + j * g.s[2]];
+                                    }
+                                }
                             }
                         }
                     }

@@ -15,9 +15,13 @@ use crate::tensor::Tensor;
 type Out = Result<Vec<Tensor>, OpError>;
 type Args<'a, 'b> = &'a [Option<&'b Tensor>];
 
-/// Normalizes an axis in `[-rank, rank]` (Flatten, Split points, ...).
+/// Normalizes an axis in `[-rank, rank]` (Flatten's split point).
 fn axis_incl(a: i64, rank: usize) -> Result<usize, OpError> {
-    axis(a, rank + 1)
+    let v = if a < 0 { a + rank as i64 } else { a };
+    if !(0..=rank as i64).contains(&v) {
+        return Err(op_err!("axis {a} out of range for rank {rank}"));
+    }
+    Ok(v as usize)
 }
 
 fn reshaped(t: &Tensor, shape: Vec<usize>) -> Result<Tensor, OpError> {

@@ -42,7 +42,11 @@ pub(super) fn activation(a: &Activation, inputs: Inputs<'_, '_>) -> Result<Tenso
         Activation::Shrink { .. } => dtype(x, "X", is_numeric, "numeric")?,
         _ => dtype(x, "X", is_float, "a float")?,
     };
-    let out = if matches!(a, Activation::IsInf { .. }) { DType::Bool } else { x.ty.dtype };
+    let out = if matches!(a, Activation::IsInf { .. }) {
+        DType::Bool
+    } else {
+        x.ty.dtype
+    };
     Ok(TensorType::new(out, x.ty.shape.clone()))
 }
 
@@ -59,7 +63,17 @@ pub(super) fn binary(b: BinaryOp, inputs: Inputs<'_, '_>) -> Result<TensorType, 
         same_dtype(x, "A", y, "B")?;
     }
     let (ok, what): (fn(DType) -> bool, &str) = match b {
-        Add | Sub | Mul | Div | Pow | Max | Min | Less | LessOrEqual | Greater | GreaterOrEqual
+        Add
+        | Sub
+        | Mul
+        | Div
+        | Pow
+        | Max
+        | Min
+        | Less
+        | LessOrEqual
+        | Greater
+        | GreaterOrEqual
         | Mod { .. } => (is_numeric, "numeric"),
         And | Or | Xor => (is_bool, "bool"),
         Equal => (is_any, "any type"),
@@ -69,7 +83,10 @@ pub(super) fn binary(b: BinaryOp, inputs: Inputs<'_, '_>) -> Result<TensorType, 
     };
     dtype(x, "A", ok, what)?;
     if b == (Mod { fmod: false }) && x.ty.dtype.is_float() {
-        return Err(op_err!("Mod on floats requires fmod=1, got fmod=0 with {}", x.ty.dtype));
+        return Err(op_err!(
+            "Mod on floats requires fmod=1, got fmod=0 with {}",
+            x.ty.dtype
+        ));
     }
     let shape = broadcast_shapes(&x.ty.shape, &y.ty.shape)?;
     if b == PRelu && shape != x.ty.shape {
@@ -79,7 +96,11 @@ pub(super) fn binary(b: BinaryOp, inputs: Inputs<'_, '_>) -> Result<TensorType, 
             x.ty.shape
         ));
     }
-    let out = if b.returns_bool() { DType::Bool } else { x.ty.dtype };
+    let out = if b.returns_bool() {
+        DType::Bool
+    } else {
+        x.ty.dtype
+    };
     Ok(TensorType::new(out, shape))
 }
 
@@ -153,26 +174,45 @@ mod tests {
     }
 
     fn run(op: Op, tys: &[TensorType]) -> Result<TensorType, String> {
-        let infos: Vec<_> = tys.iter().map(|ty| Some(InputInfo { ty, value: None })).collect();
-        infer(&op, &infos, 1).map(|mut v| v.remove(0)).map_err(|e| e.0)
+        let infos: Vec<_> = tys
+            .iter()
+            .map(|ty| Some(InputInfo { ty, value: None }))
+            .collect();
+        infer(&op, &infos, 1)
+            .map(|mut v| v.remove(0))
+            .map_err(|e| e.0)
     }
 
     #[test]
     fn unary_keeps_type_and_checks_dtype() {
         let x = t(DType::F32, &[2, 3]);
-        assert_eq!(run(Op::Unary(UnaryOp::Exp), &[x.clone()]).unwrap(), x);
-        assert_eq!(run(Op::Unary(UnaryOp::IsNaN), &[x.clone()]).unwrap(), t(DType::Bool, &[2, 3]));
+        assert_eq!(
+            run(Op::Unary(UnaryOp::Exp), std::slice::from_ref(&x)).unwrap(),
+            x
+        );
+        assert_eq!(
+            run(Op::Unary(UnaryOp::IsNaN), std::slice::from_ref(&x)).unwrap(),
+            t(DType::Bool, &[2, 3])
+        );
         let e = run(Op::Unary(UnaryOp::Exp), &[t(DType::I32, &[2])]).unwrap_err();
         assert!(e.contains("must be a float, got i32"), "{e}");
         let e = run(Op::Unary(UnaryOp::Not), &[x]).unwrap_err();
         assert!(e.contains("must be bool"), "{e}");
-        assert!(run(Op::Unary(UnaryOp::Abs), &[]).unwrap_err().contains("expected 1 inputs, got 0"));
+        assert!(run(Op::Unary(UnaryOp::Abs), &[])
+            .unwrap_err()
+            .contains("expected 1 inputs, got 0"));
     }
 
     #[test]
     fn activation_is_inf_returns_bool() {
-        let op = Op::Activation(Activation::IsInf { detect_positive: true, detect_negative: true });
-        assert_eq!(run(op, &[t(DType::F16, &[4])]).unwrap(), t(DType::Bool, &[4]));
+        let op = Op::Activation(Activation::IsInf {
+            detect_positive: true,
+            detect_negative: true,
+        });
+        assert_eq!(
+            run(op, &[t(DType::F16, &[4])]).unwrap(),
+            t(DType::Bool, &[4])
+        );
         let op = Op::Activation(Activation::LeakyRelu { alpha: 0.1 });
         assert!(run(op, &[t(DType::I64, &[4])]).is_err());
     }
@@ -181,43 +221,85 @@ mod tests {
     fn binary_broadcasts() {
         let a = t(DType::F32, &[2, 1, 4]);
         let b = t(DType::F32, &[3, 1]);
-        assert_eq!(run(Op::Binary(BinaryOp::Add), &[a.clone(), b.clone()]).unwrap(), t(DType::F32, &[2, 3, 4]));
-        assert_eq!(run(Op::Binary(BinaryOp::Less), &[a, b]).unwrap(), t(DType::Bool, &[2, 3, 4]));
-        let e = run(Op::Binary(BinaryOp::Add), &[t(DType::F32, &[2, 3]), t(DType::F32, &[4])]).unwrap_err();
+        assert_eq!(
+            run(Op::Binary(BinaryOp::Add), &[a.clone(), b.clone()]).unwrap(),
+            t(DType::F32, &[2, 3, 4])
+        );
+        assert_eq!(
+            run(Op::Binary(BinaryOp::Less), &[a, b]).unwrap(),
+            t(DType::Bool, &[2, 3, 4])
+        );
+        let e = run(
+            Op::Binary(BinaryOp::Add),
+            &[t(DType::F32, &[2, 3]), t(DType::F32, &[4])],
+        )
+        .unwrap_err();
         assert!(e.contains("cannot be broadcast"), "{e}");
-        let e = run(Op::Binary(BinaryOp::Mul), &[t(DType::F32, &[2]), t(DType::I64, &[2])]).unwrap_err();
+        let e = run(
+            Op::Binary(BinaryOp::Mul),
+            &[t(DType::F32, &[2]), t(DType::I64, &[2])],
+        )
+        .unwrap_err();
         assert!(e.contains("same dtype, got f32 and i64"), "{e}");
     }
 
     #[test]
     fn binary_dtype_rules() {
         let b = t(DType::Bool, &[3]);
-        assert_eq!(run(Op::Binary(BinaryOp::And), &[b.clone(), b.clone()]).unwrap(), b);
+        assert_eq!(
+            run(Op::Binary(BinaryOp::And), &[b.clone(), b.clone()]).unwrap(),
+            b
+        );
         assert!(run(Op::Binary(BinaryOp::Add), &[b.clone(), b.clone()]).is_err());
-        assert_eq!(run(Op::Binary(BinaryOp::Equal), &[b.clone(), b.clone()]).unwrap(), b);
+        assert_eq!(
+            run(Op::Binary(BinaryOp::Equal), &[b.clone(), b.clone()]).unwrap(),
+            b
+        );
         let u = t(DType::U8, &[3]);
         assert!(run(Op::Binary(BinaryOp::BitShiftLeft), &[u.clone(), u]).is_ok());
         let i = t(DType::I8, &[3]);
         assert!(run(Op::Binary(BinaryOp::BitShiftLeft), &[i.clone(), i]).is_err());
         let f = t(DType::F32, &[3]);
-        assert!(run(Op::Binary(BinaryOp::Mod { fmod: false }), &[f.clone(), f.clone()]).is_err());
-        assert!(run(Op::Binary(BinaryOp::Mod { fmod: true }), &[f.clone(), f.clone()]).is_ok());
+        assert!(run(
+            Op::Binary(BinaryOp::Mod { fmod: false }),
+            &[f.clone(), f.clone()]
+        )
+        .is_err());
+        assert!(run(
+            Op::Binary(BinaryOp::Mod { fmod: true }),
+            &[f.clone(), f.clone()]
+        )
+        .is_ok());
         // Pow's exponent may differ in type.
-        assert_eq!(run(Op::Binary(BinaryOp::Pow), &[f.clone(), t(DType::I64, &[])]).unwrap(), f);
+        assert_eq!(
+            run(Op::Binary(BinaryOp::Pow), &[f.clone(), t(DType::I64, &[])]).unwrap(),
+            f
+        );
     }
 
     #[test]
     fn prelu_slope_is_unidirectional() {
         let x = t(DType::F32, &[1, 3, 4, 4]);
-        let ok = run(Op::Binary(BinaryOp::PRelu), &[x.clone(), t(DType::F32, &[3, 1, 1])]);
+        let ok = run(
+            Op::Binary(BinaryOp::PRelu),
+            &[x.clone(), t(DType::F32, &[3, 1, 1])],
+        );
         assert_eq!(ok.unwrap(), x);
-        assert!(run(Op::Binary(BinaryOp::PRelu), &[t(DType::F32, &[3]), t(DType::F32, &[2, 3])]).is_err());
+        assert!(run(
+            Op::Binary(BinaryOp::PRelu),
+            &[t(DType::F32, &[3]), t(DType::F32, &[2, 3])]
+        )
+        .is_err());
     }
 
     #[test]
     fn variadic_where_clip_cast() {
         let f = |s: &[usize]| t(DType::F32, s);
-        let out = run(Op::Variadic(VariadicOp::Sum), &[f(&[3, 1]), f(&[4]), f(&[])]).unwrap();
+        let out = run(
+            Op::Variadic(VariadicOp::Sum),
+            &[f(&[3, 1]), f(&[4]), f(&[])],
+        )
+        .unwrap();
         assert_eq!(out, f(&[3, 4]));
         assert!(run(Op::Variadic(VariadicOp::Max), &[]).is_err());
         assert!(run(Op::Variadic(VariadicOp::Mean), &[t(DType::I32, &[1])]).is_err());
@@ -226,8 +308,17 @@ mod tests {
         let e = run(Op::Where, &[f(&[2]), f(&[2]), f(&[2])]).unwrap_err();
         assert!(e.contains("`condition` must be bool"), "{e}");
         assert_eq!(run(Op::Clip, &[f(&[5]), f(&[]), f(&[1])]).unwrap(), f(&[5]));
-        assert!(run(Op::Clip, &[f(&[5]), f(&[2])]).unwrap_err().contains("scalar"));
-        let infos = [Some(InputInfo { ty: &f(&[5]), value: None }), None, None];
+        assert!(run(Op::Clip, &[f(&[5]), f(&[2])])
+            .unwrap_err()
+            .contains("scalar"));
+        let infos = [
+            Some(InputInfo {
+                ty: &f(&[5]),
+                value: None,
+            }),
+            None,
+            None,
+        ];
         assert!(infer(&Op::Clip, &infos, 1).is_ok());
         let c = run(Op::Cast { to: DType::I8 }, &[f(&[2, 2])]).unwrap();
         assert_eq!(c, t(DType::I8, &[2, 2]));
@@ -236,7 +327,10 @@ mod tests {
     #[test]
     fn wrong_output_count_is_an_error() {
         let x = t(DType::F32, &[2]);
-        let infos = [Some(InputInfo { ty: &x, value: None })];
+        let infos = [Some(InputInfo {
+            ty: &x,
+            value: None,
+        })];
         let e = infer(&Op::Unary(UnaryOp::Relu), &infos, 2).unwrap_err();
         assert!(e.0.contains("expected 1 output, got 2"), "{e}");
     }

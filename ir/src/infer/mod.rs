@@ -17,6 +17,10 @@ use crate::error::OpError;
 use crate::op::Op;
 use crate::tensor::Tensor;
 
+/// Slice start/length along one axis under ONNX's clamping rules; shared with
+/// the evaluator and the lowering so they agree with the inferred shapes.
+pub use shape::slice_range;
+
 /// What a shape rule knows about one input: its type and, for constants, its value
 /// (Reshape's `shape`, Slice's `starts`, ... must be constant to compile ahead of time).
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +62,9 @@ fn dispatch(
     // everything else produces exactly one.
     let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. });
     if !multi && num_outputs != 1 {
-        return Err(OpError::new(format!("expected 1 output, got {num_outputs}")));
+        return Err(OpError::new(format!(
+            "expected 1 output, got {num_outputs}"
+        )));
     }
     use elementwise as ew;
     let one = |t: TensorType| Ok(vec![t]);
@@ -74,10 +80,14 @@ fn dispatch(
         Op::Conv { window, group } => one(nn::conv(window, *group, inputs)?),
         Op::BatchNormalization { .. } => one(nn::batch_norm(inputs)?),
         Op::MaxPool { window, ceil_mode } => nn::max_pool(window, *ceil_mode, inputs, num_outputs),
-        Op::AveragePool { window, ceil_mode, .. } => one(nn::average_pool(window, *ceil_mode, inputs)?),
+        Op::AveragePool {
+            window, ceil_mode, ..
+        } => one(nn::average_pool(window, *ceil_mode, inputs)?),
         Op::GlobalAveragePool | Op::GlobalMaxPool => one(nn::global_pool(inputs)?),
         Op::Lrn { size, .. } => one(nn::lrn(*size, inputs)?),
-        Op::Gemm { trans_a, trans_b, .. } => one(nn::gemm(*trans_a, *trans_b, inputs)?),
+        Op::Gemm {
+            trans_a, trans_b, ..
+        } => one(nn::gemm(*trans_a, *trans_b, inputs)?),
         Op::MatMul => one(nn::matmul(inputs)?),
         Op::Softmax { axis } | Op::LogSoftmax { axis } | Op::Hardmax { axis } => {
             one(nn::softmax(*axis, inputs)?)
@@ -96,14 +106,24 @@ fn dispatch(
         Op::ConstantOfShape { value } => one(shape::constant_of_shape(value, inputs)?),
         Op::Slice => one(shape::slice(inputs)?),
         Op::Expand => one(shape::expand(inputs)?),
-        Op::Split { axis, num_outputs: n } => shape::split(*axis, *n, inputs, num_outputs),
+        Op::Split {
+            axis,
+            num_outputs: n,
+        } => shape::split(*axis, *n, inputs, num_outputs),
         Op::Pad { mode } => one(shape::pad(*mode, inputs)?),
         Op::Tile => one(shape::tile(inputs)?),
         Op::Range => one(shape::range(inputs)?),
 
-        Op::Reduce { op, keepdims, noop_with_empty_axes } => {
-            one(reduce::reduce(*op, *keepdims, *noop_with_empty_axes, inputs)?)
-        }
+        Op::Reduce {
+            op,
+            keepdims,
+            noop_with_empty_axes,
+        } => one(reduce::reduce(
+            *op,
+            *keepdims,
+            *noop_with_empty_axes,
+            inputs,
+        )?),
         Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
             one(reduce::arg(*axis, *keepdims, inputs)?)
         }
@@ -115,8 +135,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, OpError>
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -136,7 +164,9 @@ pub fn norm_axis(axis: i64, rank: usize) -> Result<usize, OpError> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r.max(1) {
-        return Err(OpError::new(format!("axis {axis} out of range for rank {rank}")));
+        return Err(OpError::new(format!(
+            "axis {axis} out of range for rank {rank}"
+        )));
     }
     Ok(a as usize)
 }

@@ -63,7 +63,11 @@ fn window_out(w: &Window, spatial: &[usize], ceil_mode: bool) -> Result<Vec<usiz
     Ok(out)
 }
 
-pub(super) fn conv(w: &Window, group: usize, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn conv(
+    w: &Window,
+    group: usize,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 2, 3)?;
     let x = req(inputs, 0, "X")?;
     let wt = req(inputs, 1, "W")?;
@@ -79,12 +83,19 @@ pub(super) fn conv(w: &Window, group: usize, inputs: Inputs<'_, '_>) -> Result<T
         ));
     }
     if w.kernel_shape != ws[2..] {
-        return Err(op_err!("kernel_shape {:?} disagrees with W's spatial dims {:?}", w.kernel_shape, &ws[2..]));
+        return Err(op_err!(
+            "kernel_shape {:?} disagrees with W's spatial dims {:?}",
+            w.kernel_shape,
+            &ws[2..]
+        ));
     }
     if let Some(b) = opt(inputs, 2) {
         same_dtype(x, "X", b, "B")?;
         if b.ty.shape != [m] {
-            return Err(op_err!("input `B` must have shape [{m}], got {:?}", b.ty.shape));
+            return Err(op_err!(
+                "input `B` must have shape [{m}], got {:?}",
+                b.ty.shape
+            ));
         }
     }
     let mut shape = vec![xs[0], m];
@@ -102,7 +113,10 @@ pub(super) fn batch_norm(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> 
         let p = req(inputs, i, name)?;
         same_dtype(x, "X", p, name)?;
         if p.ty.shape != [c] {
-            return Err(op_err!("input `{name}` must have shape [{c}], got {:?}", p.ty.shape));
+            return Err(op_err!(
+                "input `{name}` must have shape [{c}], got {:?}",
+                p.ty.shape
+            ));
         }
     }
     Ok(x.ty.clone())
@@ -131,7 +145,9 @@ pub(super) fn max_pool(
     num_outputs: usize,
 ) -> Result<Vec<TensorType>, OpError> {
     if !(1..=2).contains(&num_outputs) {
-        return Err(op_err!("expected 1 or 2 outputs (Y, Indices), got {num_outputs}"));
+        return Err(op_err!(
+            "expected 1 or 2 outputs (Y, Indices), got {num_outputs}"
+        ));
     }
     let y = pool(w, ceil_mode, inputs, is_max_pool_type, "a float, i8 or u8")?;
     let mut out = vec![y.clone()];
@@ -141,7 +157,11 @@ pub(super) fn max_pool(
     Ok(out)
 }
 
-pub(super) fn average_pool(w: &Window, ceil_mode: bool, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn average_pool(
+    w: &Window,
+    ceil_mode: bool,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     pool(w, ceil_mode, inputs, is_float, "a float")
 }
 
@@ -166,7 +186,11 @@ pub(super) fn lrn(size: usize, inputs: Inputs<'_, '_>) -> Result<TensorType, OpE
     Ok(x.ty.clone())
 }
 
-pub(super) fn gemm(trans_a: bool, trans_b: bool, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn gemm(
+    trans_a: bool,
+    trans_b: bool,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 2, 3)?;
     let a = req(inputs, 0, "A")?;
     let b = req(inputs, 1, "B")?;
@@ -174,8 +198,16 @@ pub(super) fn gemm(trans_a: bool, trans_b: bool, inputs: Inputs<'_, '_>) -> Resu
     same_dtype(a, "A", b, "B")?;
     rank_eq(a, "A", 2)?;
     rank_eq(b, "B", 2)?;
-    let (m, ka) = if trans_a { (a.ty.shape[1], a.ty.shape[0]) } else { (a.ty.shape[0], a.ty.shape[1]) };
-    let (kb, n) = if trans_b { (b.ty.shape[1], b.ty.shape[0]) } else { (b.ty.shape[0], b.ty.shape[1]) };
+    let (m, ka) = if trans_a {
+        (a.ty.shape[1], a.ty.shape[0])
+    } else {
+        (a.ty.shape[0], a.ty.shape[1])
+    };
+    let (kb, n) = if trans_b {
+        (b.ty.shape[1], b.ty.shape[0])
+    } else {
+        (b.ty.shape[0], b.ty.shape[1])
+    };
     if ka != kb {
         return Err(op_err!(
             "inner dimensions differ: A {:?} (trans_a={trans_a}) and B {:?} (trans_b={trans_b}) give K = {ka} vs {kb}",
@@ -185,9 +217,13 @@ pub(super) fn gemm(trans_a: bool, trans_b: bool, inputs: Inputs<'_, '_>) -> Resu
     }
     if let Some(c) = opt(inputs, 2) {
         same_dtype(a, "A", c, "C")?;
-        let fits = c.ty.rank() <= 2 && broadcast_shapes(&c.ty.shape, &[m, n]).ok().as_deref() == Some(&[m, n][..]);
+        let fits = c.ty.rank() <= 2
+            && broadcast_shapes(&c.ty.shape, &[m, n]).ok().as_deref() == Some(&[m, n][..]);
         if !fits {
-            return Err(op_err!("input `C` of shape {:?} must broadcast to [{m}, {n}]", c.ty.shape));
+            return Err(op_err!(
+                "input `C` of shape {:?} must broadcast to [{m}, {n}]",
+                c.ty.shape
+            ));
         }
     }
     Ok(TensorType::new(a.ty.dtype, vec![m, n]))
@@ -213,10 +249,13 @@ pub(super) fn matmul(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
         r => (&sb[..r - 2], sb[r - 2], Some(sb[r - 1])),
     };
     if ka != kb {
-        return Err(op_err!("inner dimensions differ: A {sa:?} has K = {ka}, B {sb:?} has K = {kb}"));
+        return Err(op_err!(
+            "inner dimensions differ: A {sa:?} has K = {ka}, B {sb:?} has K = {kb}"
+        ));
     }
-    let mut shape = broadcast_shapes(a_batch, b_batch)
-        .map_err(|_| op_err!("batch dimensions of A {sa:?} and B {sb:?} cannot be broadcast together"))?;
+    let mut shape = broadcast_shapes(a_batch, b_batch).map_err(|_| {
+        op_err!("batch dimensions of A {sa:?} and B {sb:?} cannot be broadcast together")
+    })?;
     shape.extend(m);
     shape.extend(n);
     Ok(TensorType::new(a.ty.dtype, shape))
@@ -231,10 +270,15 @@ pub(super) fn softmax(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, O
     Ok(x.ty.clone())
 }
 
-pub(super) fn dropout(inputs: Inputs<'_, '_>, num_outputs: usize) -> Result<Vec<TensorType>, OpError> {
+pub(super) fn dropout(
+    inputs: Inputs<'_, '_>,
+    num_outputs: usize,
+) -> Result<Vec<TensorType>, OpError> {
     arity(inputs, 1, 3)?;
     if !(1..=2).contains(&num_outputs) {
-        return Err(op_err!("expected 1 or 2 outputs (output, mask), got {num_outputs}"));
+        return Err(op_err!(
+            "expected 1 or 2 outputs (output, mask), got {num_outputs}"
+        ));
     }
     let x = req(inputs, 0, "data")?;
     dtype(x, "data", is_float, "a float")?;
@@ -248,7 +292,9 @@ pub(super) fn dropout(inputs: Inputs<'_, '_>, num_outputs: usize) -> Result<Vec<
         // Training-mode dropout is random; only the inference identity compiles.
         let off = t.value.map(|v| v.to_f64_vec().iter().all(|&b| b == 0.0));
         if off != Some(true) {
-            return Err(op_err!("input `training_mode` must be a constant false to compile ahead of time"));
+            return Err(op_err!(
+                "input `training_mode` must be a constant false to compile ahead of time"
+            ));
         }
     }
     let mut out = vec![x.ty.clone()];

@@ -8,11 +8,14 @@ use crate::op::ReduceOp;
 
 /// `shape` with `axes` removed, or set to 1 when `keepdims`.
 fn reduced(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
-    let kept = shape.iter().enumerate().filter_map(|(i, &d)| match (axes.contains(&i), keepdims) {
-        (false, _) => Some(d),
-        (true, true) => Some(1),
-        (true, false) => None,
-    });
+    let kept = shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        });
     kept.collect()
 }
 
@@ -45,17 +48,30 @@ pub(super) fn reduce(
     } else {
         norm_axes(&axes, r, "axes")?
     };
-    Ok(TensorType::new(x.ty.dtype, reduced(&x.ty.shape, &axes, keepdims)))
+    Ok(TensorType::new(
+        x.ty.dtype,
+        reduced(&x.ty.shape, &axes, keepdims),
+    ))
 }
 
-pub(super) fn arg(axis: i64, keepdims: bool, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn arg(
+    axis: i64,
+    keepdims: bool,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 1, 1)?;
     let x = req(inputs, 0, "data")?;
     dtype(x, "data", is_numeric, "numeric")?;
     let r = min_rank(x, "data", 1)?;
     let a = norm_axis(axis, r)?;
     if x.ty.shape[a] == 0 {
-        return Err(OpError::new(format!("cannot take the arg max/min over empty axis {a} of shape {:?}", x.ty.shape)));
+        return Err(OpError::new(format!(
+            "cannot take the arg max/min over empty axis {a} of shape {:?}",
+            x.ty.shape
+        )));
     }
-    Ok(TensorType::new(DType::I64, reduced(&x.ty.shape, &[a], keepdims)))
+    Ok(TensorType::new(
+        DType::I64,
+        reduced(&x.ty.shape, &[a], keepdims),
+    ))
 }

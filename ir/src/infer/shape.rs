@@ -25,21 +25,29 @@ pub(super) fn reshape(allowzero: bool, inputs: Inputs<'_, '_>) -> Result<TensorT
     let mut infer_at = None;
     for (i, &v) in req_shape.iter().enumerate() {
         let d = match v {
-            -1 if infer_at.is_some() => return Err(op_err!("shape {req_shape:?} has more than one -1")),
+            -1 if infer_at.is_some() => {
+                return Err(op_err!("shape {req_shape:?} has more than one -1"))
+            }
             -1 => {
                 infer_at = Some(i);
                 1
             }
             0 if allowzero => 0,
             0 => *x.ty.shape.get(i).ok_or_else(|| {
-                op_err!("shape {req_shape:?} copies dim {i} (0) but the input has rank {}", x.ty.rank())
+                op_err!(
+                    "shape {req_shape:?} copies dim {i} (0) but the input has rank {}",
+                    x.ty.rank()
+                )
             })?,
-            v => usize::try_from(v).map_err(|_| op_err!("shape {req_shape:?} has invalid dimension {v}"))?,
+            v => usize::try_from(v)
+                .map_err(|_| op_err!("shape {req_shape:?} has invalid dimension {v}"))?,
         };
         out.push(d);
     }
     if allowzero && infer_at.is_some() && req_shape.contains(&0) {
-        return Err(op_err!("shape {req_shape:?} has both 0 and -1, which allowzero=1 forbids"));
+        return Err(op_err!(
+            "shape {req_shape:?} has both 0 and -1, which allowzero=1 forbids"
+        ));
     }
     if let Some(i) = infer_at {
         let known = checked_numel(&out)?;
@@ -70,10 +78,16 @@ pub(super) fn flatten(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, O
         return Err(op_err!("axis {axis} out of range [-{r}, {r}]"));
     }
     let (outer, inner) = x.ty.shape.split_at(a as usize);
-    Ok(TensorType::new(x.ty.dtype, vec![checked_numel(outer)?, checked_numel(inner)?]))
+    Ok(TensorType::new(
+        x.ty.dtype,
+        vec![checked_numel(outer)?, checked_numel(inner)?],
+    ))
 }
 
-pub(super) fn transpose(perm: Option<&[usize]>, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn transpose(
+    perm: Option<&[usize]>,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 1, 1)?;
     let x = req(inputs, 0, "data")?;
     let r = x.ty.rank();
@@ -90,7 +104,10 @@ pub(super) fn transpose(perm: Option<&[usize]>, inputs: Inputs<'_, '_>) -> Resul
     if perm.len() != r {
         return Err(op_err!("perm {perm:?} is not a permutation of 0..{r}"));
     }
-    Ok(TensorType::new(x.ty.dtype, perm.iter().map(|&p| x.ty.shape[p]).collect::<Vec<_>>()))
+    Ok(TensorType::new(
+        x.ty.dtype,
+        perm.iter().map(|&p| x.ty.shape[p]).collect::<Vec<_>>(),
+    ))
 }
 
 pub(super) fn squeeze(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
@@ -107,9 +124,16 @@ pub(super) fn squeeze(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     } else {
         let axes = norm_axes(&axes, s.len(), "axes")?;
         if let Some(&a) = axes.iter().find(|&&a| s[a] != 1) {
-            return Err(op_err!("cannot squeeze axis {a} of shape {s:?}: its size is {}, not 1", s[a]));
+            return Err(op_err!(
+                "cannot squeeze axis {a} of shape {s:?}: its size is {}, not 1",
+                s[a]
+            ));
         }
-        s.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()
+        s.iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
+            .collect()
     };
     Ok(TensorType::new(x.ty.dtype, out))
 }
@@ -122,7 +146,13 @@ pub(super) fn unsqueeze(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     let axes = norm_axes(&axes, r, "axes")?;
     let mut dims = x.ty.shape.iter();
     let out = (0..r)
-        .map(|i| if axes.contains(&i) { 1 } else { dims.next().copied().unwrap_or(1) })
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                dims.next().copied().unwrap_or(1)
+            }
+        })
         .collect::<Vec<_>>();
     Ok(TensorType::new(x.ty.dtype, out))
 }
@@ -152,7 +182,11 @@ pub(super) fn concat(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, Op
     Ok(TensorType::new(first.ty.dtype, out))
 }
 
-pub(super) fn shape(start: i64, end: Option<i64>, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn shape(
+    start: i64,
+    end: Option<i64>,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 1, 1)?;
     let x = req(inputs, 0, "data")?;
     let r = x.ty.rank() as i64;
@@ -172,13 +206,20 @@ pub(super) fn gather(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, Op
     let x = req(inputs, 0, "data")?;
     let idx = req(inputs, 1, "indices")?;
     let r = min_rank(x, "data", 1)?;
-    dtype(idx, "indices", |d| matches!(d, DType::I32 | DType::I64), "i32 or i64")?;
+    dtype(
+        idx,
+        "indices",
+        |d| matches!(d, DType::I32 | DType::I64),
+        "i32 or i64",
+    )?;
     let a = norm_axis(axis, r)?;
     let d = x.ty.shape[a] as i64;
     // Out-of-range constant indices are certain runtime faults; report them now.
     if let Some(v) = idx.value {
         if let Some(bad) = v.to_i64_vec().into_iter().find(|&i| i < -d || i >= d) {
-            return Err(op_err!("index {bad} is out of range for axis {a} of size {d}"));
+            return Err(op_err!(
+                "index {bad} is out of range for axis {a} of size {d}"
+            ));
         }
     }
     let mut out = x.ty.shape[..a].to_vec();
@@ -187,11 +228,17 @@ pub(super) fn gather(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, Op
     Ok(TensorType::new(x.ty.dtype, out))
 }
 
-pub(super) fn constant_of_shape(value: &Tensor, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+pub(super) fn constant_of_shape(
+    value: &Tensor,
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 1, 1)?;
     let dims = const_vec(req(inputs, 0, "input")?, "input", false)?;
     if value.numel() != 1 {
-        return Err(op_err!("attribute `value` must have one element, got shape {:?}", value.shape()));
+        return Err(op_err!(
+            "attribute `value` must have one element, got shape {:?}",
+            value.shape()
+        ));
     }
     let out = dims_from_i64(&dims, "input")?;
     checked_numel(&out)?;
@@ -211,10 +258,17 @@ pub fn slice_range(dim: usize, start: i64, end: i64, step: i64) -> Result<(usize
     let (s, e) = if step > 0 {
         (norm(start).clamp(0, d), norm(end).clamp(0, d))
     } else {
-        (norm(start).clamp(0, (d - 1).max(0)), norm(end).clamp(-1, d - 1))
+        (
+            norm(start).clamp(0, (d - 1).max(0)),
+            norm(end).clamp(-1, d - 1),
+        )
     };
     let span = if step > 0 { e - s } else { s - e };
-    let len = if span <= 0 || dim == 0 { 0 } else { (span + step.abs() - 1) / step.abs() };
+    let len = if span <= 0 || dim == 0 {
+        0
+    } else {
+        (span + step.abs() - 1) / step.abs()
+    };
     Ok((s as usize, len as usize))
 }
 
@@ -252,8 +306,14 @@ pub(super) fn slice(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
 pub(super) fn expand(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     arity(inputs, 2, 2)?;
     let x = req(inputs, 0, "input")?;
-    let dims = dims_from_i64(&const_vec(req(inputs, 1, "shape")?, "shape", false)?, "shape")?;
-    Ok(TensorType::new(x.ty.dtype, broadcast_shapes(&x.ty.shape, &dims)?))
+    let dims = dims_from_i64(
+        &const_vec(req(inputs, 1, "shape")?, "shape", false)?,
+        "shape",
+    )?;
+    Ok(TensorType::new(
+        x.ty.dtype,
+        broadcast_shapes(&x.ty.shape, &dims)?,
+    ))
 }
 
 pub(super) fn split(
@@ -275,11 +335,18 @@ pub(super) fn split(
             let v = const_vec(s, "split", false)?;
             let sizes = dims_from_i64(&v, "split")?;
             if sizes.len() != num_outputs {
-                return Err(op_err!("input `split` has {} sizes for {num_outputs} outputs", sizes.len()));
+                return Err(op_err!(
+                    "input `split` has {} sizes for {num_outputs} outputs",
+                    sizes.len()
+                ));
             }
-            let total = sizes.iter().try_fold(0usize, |acc, &s| checked_add(acc, s))?;
+            let total = sizes
+                .iter()
+                .try_fold(0usize, |acc, &s| checked_add(acc, s))?;
             if total != dim {
-                return Err(op_err!("split sizes {v:?} sum to {total}, but axis {a} has size {dim}"));
+                return Err(op_err!(
+                    "split sizes {v:?} sum to {total}, but axis {a} has size {dim}"
+                ));
             }
             sizes
         }
@@ -289,9 +356,14 @@ pub(super) fn split(
             }
             // Opset 18: chunks of ceil(dim / n), the last one smaller.
             let chunk = dim.div_ceil(num_outputs);
-            let rest = dim
-                .checked_sub(chunk * (num_outputs - 1))
-                .ok_or_else(|| op_err!("axis {a} of size {dim} cannot be split into {num_outputs} chunks of {chunk}"))?;
+            let rest = chunk
+                .checked_mul(num_outputs - 1)
+                .and_then(|used| dim.checked_sub(used))
+                .ok_or_else(|| {
+                    op_err!(
+                    "axis {a} of size {dim} cannot be split into {num_outputs} chunks of {chunk}"
+                )
+                })?;
             let mut sizes = vec![chunk; num_outputs - 1];
             sizes.push(rest);
             sizes
@@ -322,14 +394,20 @@ pub(super) fn pad(mode: PadMode, inputs: Inputs<'_, '_>) -> Result<TensorType, O
     };
     let n = axes.len();
     if pads.len() != 2 * n {
-        return Err(op_err!("input `pads` must have {} values (2 per axis), got {}", 2 * n, pads.len()));
+        return Err(op_err!(
+            "input `pads` must have {} values (2 per axis), got {}",
+            2 * n,
+            pads.len()
+        ));
     }
     let mut out = x.ty.shape.clone();
     for (k, &a) in axes.iter().enumerate() {
         let (d, b, e) = (out[a], pads[k], pads[k + n]);
         let new = d as i128 + b as i128 + e as i128;
         if new < 0 || new > usize::MAX as i128 {
-            return Err(op_err!("pads {b}, {e} on axis {a} of size {d} give invalid size {new}"));
+            return Err(op_err!(
+                "pads {b}, {e} on axis {a} of size {d} give invalid size {new}"
+            ));
         }
         let max_pad = b.max(e);
         let ok = match mode {
@@ -339,7 +417,9 @@ pub(super) fn pad(mode: PadMode, inputs: Inputs<'_, '_>) -> Result<TensorType, O
             PadMode::Edge | PadMode::Wrap => max_pad <= 0 || d > 0,
         };
         if !ok {
-            return Err(op_err!("{mode:?} padding of {max_pad} does not fit axis {a} of size {d}"));
+            return Err(op_err!(
+                "{mode:?} padding of {max_pad} does not fit axis {a} of size {d}"
+            ));
         }
         out[a] = new as usize;
     }
@@ -349,7 +429,10 @@ pub(super) fn pad(mode: PadMode, inputs: Inputs<'_, '_>) -> Result<TensorType, O
 pub(super) fn tile(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     arity(inputs, 2, 2)?;
     let x = req(inputs, 0, "input")?;
-    let reps = dims_from_i64(&const_vec(req(inputs, 1, "repeats")?, "repeats", false)?, "repeats")?;
+    let reps = dims_from_i64(
+        &const_vec(req(inputs, 1, "repeats")?, "repeats", false)?,
+        "repeats",
+    )?;
     if reps.len() != x.ty.rank() {
         return Err(op_err!(
             "input `repeats` must have {} values (the input's rank), got {}",
@@ -357,7 +440,12 @@ pub(super) fn tile(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
             reps.len()
         ));
     }
-    let out = x.ty.shape.iter().zip(&reps).map(|(&d, &k)| checked_mul(d, k)).collect::<Result<Vec<_>, _>>()?;
+    let out =
+        x.ty.shape
+            .iter()
+            .zip(&reps)
+            .map(|(&d, &k)| checked_mul(d, k))
+            .collect::<Result<Vec<_>, _>>()?;
     Ok(TensorType::new(x.ty.dtype, out))
 }
 
@@ -367,18 +455,41 @@ pub(super) fn range(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     let mut xs = Vec::with_capacity(3);
     for (i, name) in names.iter().enumerate() {
         let x = req(inputs, i, name)?;
-        let ok = |d: DType| matches!(d, DType::F32 | DType::F64 | DType::I16 | DType::I32 | DType::I64);
+        let ok = |d: DType| {
+            matches!(
+                d,
+                DType::F32 | DType::F64 | DType::I16 | DType::I32 | DType::I64
+            )
+        };
         dtype(x, name, ok, "f32, f64, i16, i32 or i64")?;
         same_dtype(xs.first().copied().unwrap_or(x), "start", x, name)?;
         scalar_like(x, name)?;
         if x.value.is_none() {
-            return Err(op_err!("input `{name}` must be a constant to compile ahead of time"));
+            return Err(op_err!(
+                "input `{name}` must be a constant to compile ahead of time"
+            ));
         }
         xs.push(x);
     }
     let d = xs[0].ty.dtype;
-    let val = |i: usize| xs[i].value.map(|t| t.to_f64_vec()).unwrap_or_default().first().copied().unwrap_or(0.0);
-    let ival = |i: usize| xs[i].value.map(|t| t.to_i64_vec()).unwrap_or_default().first().copied().unwrap_or(0);
+    let val = |i: usize| {
+        xs[i]
+            .value
+            .map(|t| t.to_f64_vec())
+            .unwrap_or_default()
+            .first()
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let ival = |i: usize| {
+        xs[i]
+            .value
+            .map(|t| t.to_i64_vec())
+            .unwrap_or_default()
+            .first()
+            .copied()
+            .unwrap_or(0)
+    };
     let n: f64 = match d {
         // Count in the inputs' own precision so the evaluator and the kernels agree.
         DType::F32 => {
@@ -400,11 +511,20 @@ pub(super) fn range(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
                 return Err(op_err!("input `delta` must not be 0"));
             }
             let (num, den) = if dl > 0 { (l - s, dl) } else { (s - l, -dl) };
-            if num <= 0 { 0.0 } else { ((num + den - 1) / den) as f64 }
+            if num <= 0 {
+                0.0
+            } else {
+                ((num + den - 1) / den) as f64
+            }
         }
     };
     if !n.is_finite() {
-        return Err(op_err!("range with start {}, limit {}, delta {} has no finite length", val(0), val(1), val(2)));
+        return Err(op_err!(
+            "range with start {}, limit {}, delta {} has no finite length",
+            val(0),
+            val(1),
+            val(2)
+        ));
     }
     Ok(TensorType::new(d, vec![n.max(0.0) as usize]))
 }

@@ -12,14 +12,22 @@ pub(super) type Inputs<'b, 'a> = &'b [Option<InputInfo<'a>>];
 pub(super) fn arity(inputs: Inputs<'_, '_>, min: usize, max: usize) -> Result<(), OpError> {
     let n = inputs.len();
     if n < min || n > max {
-        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let want = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
         return Err(op_err!("expected {want} inputs, got {n}"));
     }
     Ok(())
 }
 
 /// The `i`th input, which must be present.
-pub(super) fn req<'a>(inputs: Inputs<'_, 'a>, i: usize, name: &str) -> Result<InputInfo<'a>, OpError> {
+pub(super) fn req<'a>(
+    inputs: Inputs<'_, 'a>,
+    i: usize,
+    name: &str,
+) -> Result<InputInfo<'a>, OpError> {
     inputs
         .get(i)
         .copied()
@@ -88,7 +96,10 @@ pub(super) fn same_dtype(
 pub(super) fn min_rank(x: InputInfo<'_>, name: &str, min: usize) -> Result<usize, OpError> {
     let r = x.ty.rank();
     if r < min {
-        return Err(op_err!("input `{name}` must have rank >= {min}, got shape {:?}", x.ty.shape));
+        return Err(op_err!(
+            "input `{name}` must have rank >= {min}, got shape {:?}",
+            x.ty.shape
+        ));
     }
     Ok(r)
 }
@@ -96,7 +107,10 @@ pub(super) fn min_rank(x: InputInfo<'_>, name: &str, min: usize) -> Result<usize
 /// Checks `x`'s rank is exactly `want`.
 pub(super) fn rank_eq(x: InputInfo<'_>, name: &str, want: usize) -> Result<(), OpError> {
     if x.ty.rank() != want {
-        return Err(op_err!("input `{name}` must have rank {want}, got shape {:?}", x.ty.shape));
+        return Err(op_err!(
+            "input `{name}` must have rank {want}, got shape {:?}",
+            x.ty.shape
+        ));
     }
     Ok(())
 }
@@ -104,7 +118,10 @@ pub(super) fn rank_eq(x: InputInfo<'_>, name: &str, want: usize) -> Result<(), O
 /// Checks `x` holds exactly one element (a scalar or a one-element tensor).
 pub(super) fn scalar_like(x: InputInfo<'_>, name: &str) -> Result<(), OpError> {
     if checked_numel(&x.ty.shape)? != 1 {
-        return Err(op_err!("input `{name}` must be a scalar, got shape {:?}", x.ty.shape));
+        return Err(op_err!(
+            "input `{name}` must be a scalar, got shape {:?}",
+            x.ty.shape
+        ));
     }
     Ok(())
 }
@@ -112,20 +129,31 @@ pub(super) fn scalar_like(x: InputInfo<'_>, name: &str) -> Result<(), OpError> {
 /// Values of a shape-carrying integer input (rank 0 or 1), which must be a
 /// constant because every size is fixed at compile time. `int32_ok` admits
 /// inputs that ONNX types as `Tind` (int32 or int64).
-pub(super) fn const_ints(x: InputInfo<'_>, name: &str, int32_ok: bool) -> Result<Vec<i64>, OpError> {
+pub(super) fn const_ints(
+    x: InputInfo<'_>,
+    name: &str,
+    int32_ok: bool,
+) -> Result<Vec<i64>, OpError> {
     let d = x.ty.dtype;
     if !(d == DType::I64 || (int32_ok && d == DType::I32)) {
         let want = if int32_ok { "i32 or i64" } else { "i64" };
         return Err(op_err!("input `{name}` must be {want}, got {d}"));
     }
     if x.ty.rank() > 1 {
-        return Err(op_err!("input `{name}` must be 1-D, got shape {:?}", x.ty.shape));
+        return Err(op_err!(
+            "input `{name}` must be 1-D, got shape {:?}",
+            x.ty.shape
+        ));
     }
     let v = x
         .value
         .ok_or_else(|| op_err!("input `{name}` must be a constant to compile ahead of time"))?;
     if v.ty() != x.ty {
-        return Err(op_err!("input `{name}` has type {} but its constant is {}", x.ty, v.ty()));
+        return Err(op_err!(
+            "input `{name}` has type {} but its constant is {}",
+            x.ty,
+            v.ty()
+        ));
     }
     Ok(v.to_i64_vec())
 }
@@ -134,7 +162,8 @@ pub(super) fn const_ints(x: InputInfo<'_>, name: &str, int32_ok: bool) -> Result
 pub(super) fn dims_from_i64(v: &[i64], name: &str) -> Result<Vec<usize>, OpError> {
     v.iter()
         .map(|&d| {
-            usize::try_from(d).map_err(|_| op_err!("input `{name}` has negative dimension {d} in {v:?}"))
+            usize::try_from(d)
+                .map_err(|_| op_err!("input `{name}` has negative dimension {d} in {v:?}"))
         })
         .collect()
 }
@@ -148,18 +177,22 @@ pub(super) fn checked_numel(shape: &[usize]) -> Result<usize, OpError> {
 }
 
 pub(super) fn checked_add(a: usize, b: usize) -> Result<usize, OpError> {
-    a.checked_add(b).ok_or_else(|| op_err!("dimension {a} + {b} overflows"))
+    a.checked_add(b)
+        .ok_or_else(|| op_err!("dimension {a} + {b} overflows"))
 }
 
 pub(super) fn checked_mul(a: usize, b: usize) -> Result<usize, OpError> {
-    a.checked_mul(b).ok_or_else(|| op_err!("dimension {a} * {b} overflows"))
+    a.checked_mul(b)
+        .ok_or_else(|| op_err!("dimension {a} * {b} overflows"))
 }
 
 /// Rejects outputs beyond `MAX_TENSOR_BYTES`.
 pub(super) fn check_size(ty: &TensorType) -> Result<(), OpError> {
     match ty.byte_size() {
         Some(n) if n <= MAX_TENSOR_BYTES => Ok(()),
-        _ => Err(op_err!("output type {ty} is larger than the 2^40-byte limit")),
+        _ => Err(op_err!(
+            "output type {ty} is larger than the 2^40-byte limit"
+        )),
     }
 }
 
@@ -170,7 +203,9 @@ pub(super) fn norm_axes(axes: &[i64], rank: usize, name: &str) -> Result<Vec<usi
     for &a in axes {
         let n = super::norm_axis(a, rank).map_err(|e| op_err!("input `{name}`: {}", e.0))?;
         if n >= rank {
-            return Err(op_err!("input `{name}`: axis {a} out of range for rank {rank}"));
+            return Err(op_err!(
+                "input `{name}`: axis {a} out of range for rank {rank}"
+            ));
         }
         if seen[n] {
             return Err(op_err!("input `{name}` repeats axis {a} in {axes:?}"));

@@ -12,8 +12,11 @@ pub fn f32s(shape: &[usize]) -> TensorType {
 /// for tests of passes that only look at the graph's structure.
 pub fn raw_node(g: &mut Graph, op: Op, inputs: &[ValueId], out_tys: &[TensorType]) -> Vec<ValueId> {
     let k = g.nodes.len();
-    let outputs: Vec<ValueId> =
-        out_tys.iter().enumerate().map(|(i, t)| g.add_value(format!("n{k}_{i}"), t.clone())).collect();
+    let outputs: Vec<ValueId> = out_tys
+        .iter()
+        .enumerate()
+        .map(|(i, t)| g.add_value(format!("n{k}_{i}"), t.clone()))
+        .collect();
     g.nodes.push(Node {
         name: format!("n{k}"),
         op,

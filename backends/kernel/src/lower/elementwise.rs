@@ -194,8 +194,8 @@ fn activation(b: &mut KernelBuilder, a: Activation, t: Scalar, x: Expr) -> R {
         if !t.is_float() {
             return Ok(cbool(false));
         }
-        let p = band(cbool(detect_positive), eq(x.clone(), cf(t, f64::INFINITY)));
-        let n = band(cbool(detect_negative), eq(x, cf(t, f64::NEG_INFINITY)));
+        let p = math::band(cbool(detect_positive), eq(x.clone(), cf(t, f64::INFINITY)));
+        let n = math::band(cbool(detect_negative), eq(x, cf(t, f64::NEG_INFINITY)));
         return Ok(math::bor(p, n));
     }
     match a {

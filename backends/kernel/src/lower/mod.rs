@@ -223,12 +223,13 @@ pub(crate) fn nest(b: &mut KernelBuilder, dims: &[usize], par: bool, f: &mut dyn
             return;
         }
         let d = dims[vars.len()] as i64;
+        let outermost = vars.is_empty();
         let body = |b: &mut KernelBuilder, i: Expr| {
             vars.push(i);
             go(b, dims, vars, par, f);
             vars.pop();
         };
-        if par && vars.is_empty() {
+        if par && outermost {
             b.par_for(0, d, body)
         } else {
             b.for_loop(0, d, body)
@@ -361,7 +362,7 @@ pub(crate) fn extreme(t: Scalar, lowest: bool) -> Expr {
         (Scalar::U64, true) => 0u64,
         (Scalar::U64, false) => u64::MAX,
         (t, true) if t.is_signed() => (-1i64 << (t.size() * 8 - 1)) as u64,
-        (t, false) if t.is_signed() => ((1u64 << (t.size() * 8 - 1)) - 1),
+        (t, false) if t.is_signed() => (1u64 << (t.size() * 8 - 1)) - 1,
         (_, true) => 0,
         (t, false) => (1u64 << (t.size() * 8)) - 1,
     };
