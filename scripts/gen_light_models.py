@@ -20,8 +20,10 @@ and a manifest.json listing the models with input/output names and shapes.
 Why the `_rand` variant: the shipped weights are ConstantOfShape nodes with
 one value each, so the shipped output is 0.001 for every class and would
 hide almost any bug. Random weights (He-style: N(0,1) * sqrt(2 / fan_in))
-make every kernel matter; BatchNormalization gets scale and var ~U(0.5, 1.5)
-and small bias and mean. The classifier layer feeding Softmax is then
+make every kernel matter; BatchNormalization gets scale ~U(0.5, 1.5), a
+small bias, and mean/var calibrated to its input's statistics on the random
+input (var jittered by ~U(0.5, 1.5)), which keeps residual networks from
+growing activations without bound. The classifier layer feeding Softmax is then
 rescaled so the logits have a standard deviation of LOGIT_STD: large enough
 for a clear top-1 class, small enough that the probabilities are not all
 rounded to 0/1.
@@ -37,9 +39,10 @@ import shutil
 import sys
 import tempfile
 
-FORMAT = 1
+FORMAT = 2
 SEED = 20261124
 LOGIT_STD = 3.0
+BN_PASSES = 4
 SMALL = 0.05  # std of biases, BN bias/mean and weights of unknown role
 MODELS = ["bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50",
           "shufflenet", "squeezenet", "vgg19", "zfnet512"]
@@ -221,6 +224,34 @@ def ort_run(model, feeds, extra_outputs=()):
     return sess.run(None, feeds)
 
 
+def calibrate_batchnorm(model, feeds, rng, passes=BN_PASSES):
+    """Set every BatchNormalization's mean and var to the statistics of its
+    input on `feeds` (var times a fixed per-channel U(0.5, 1.5) jitter).
+
+    Random means and variances do not normalize anything: residual networks
+    then grow activations to 1e5 and more. Each pass uses the statistics the
+    previous pass produced, so the normalization converges from the input
+    side; a few passes are enough for every BN here."""
+    from onnx import numpy_helper
+
+    bns = [n for n in model.graph.node if n.op_type == "BatchNormalization"]
+    if not bns:
+        return 0
+    inits = {i.name: i for i in model.graph.initializer}
+    jitter = [rng.uniform(0.5, 1.5, numpy_helper.to_array(inits[n.input[4]]).shape) for n in bns]
+    graph_inputs = {i.name for i in model.graph.input}
+    watched = [n.input[0] for n in bns if n.input[0] not in graph_inputs]
+    for _ in range(passes):
+        outs = dict(zip(watched, ort_run(model, feeds, watched)[-len(watched):]))
+        for n, jit in zip(bns, jitter):
+            x = outs.get(n.input[0], feeds.get(n.input[0]))
+            axes = (0,) + tuple(range(2, x.ndim))
+            stats = {n.input[3]: x.mean(axis=axes), n.input[4]: x.var(axis=axes) * jit}
+            for name, value in stats.items():
+                inits[name].CopyFrom(numpy_helper.from_array(value.astype("float32"), name))
+    return len(bns)
+
+
 def calibrate_logits(model, feeds):
     """Scale the classifier's weight and bias so the logits have std LOGIT_STD."""
     from onnx import numpy_helper
@@ -277,6 +308,7 @@ def prepare(name, src_dir, out, rng):
 
     roles = randomize(model, rng)
     xr = rng.standard_normal(shape).astype(np.float32)
+    calibrate_batchnorm(model, {inp.name: xr}, rng)
     scale = calibrate_logits(model, {inp.name: xr})
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out, f"{name}_rand.onnx"))

@@ -64,9 +64,7 @@ pub(crate) fn unsupported_nodes(nodes: &[NodeProto]) -> Vec<UnsupportedNode> {
         .filter_map(|(i, n)| {
             let domain = n.domain.as_deref().unwrap_or("");
             let op_type = n.op_type.as_deref().unwrap_or("");
-            let ok = op_type == "Constant" && matches!(domain, "" | "ai.onnx")
-                || ops::is_supported(domain, op_type);
-            (!ok).then(|| UnsupportedNode {
+            (!ops::is_supported(domain, op_type)).then(|| UnsupportedNode {
                 name: node_name(n, i),
                 op_type: op_type.to_string(),
                 domain: domain.to_string(),

@@ -70,6 +70,11 @@ pub fn import_bytes(
     import::import(data, base_dir, opts)
 }
 
+/// Every op type of the default ONNX domain the frontend imports, sorted.
+pub fn supported_ops() -> Vec<&'static str> {
+    ops::supported_ops()
+}
+
 /// True if the frontend can import `op_type` of `domain` (`""`/`"ai.onnx"`).
 pub fn is_supported_op(domain: &str, op_type: &str) -> bool {
     ops::is_supported(domain, op_type)

@@ -31,8 +31,28 @@ use crate::tensor::Tensor;
 use bytes::Bytes;
 use std::fmt::Write;
 
-/// Prints `g` in the textual form (see the module docs).
+/// How `print_with` renders a graph.
+#[derive(Clone, Debug, Default)]
+pub struct PrintOptions {
+    /// Constants with more bytes than this print as `const elided(N bytes)`,
+    /// which keeps dumps of real models readable (such text does not parse back).
+    pub elide_consts_over: Option<usize>,
+}
+
+impl PrintOptions {
+    /// What `--print-ir-after-all` and `--emit ir` use: weights elided.
+    pub fn readable() -> PrintOptions {
+        PrintOptions { elide_consts_over: Some(64) }
+    }
+}
+
+/// Prints `g` in the textual form (see the module docs); parses back exactly.
 pub fn print(g: &Graph) -> String {
+    print_with(g, &PrintOptions::default())
+}
+
+/// Prints `g`, possibly eliding large constants (see `PrintOptions`).
+pub fn print_with(g: &Graph, opts: &PrintOptions) -> String {
     let mut out = String::from("graph(");
     let inputs: Vec<String> = g.inputs.iter().map(|&id| decl(g, id)).collect();
     out += &inputs.join(", ");
@@ -49,12 +69,12 @@ pub fn print(g: &Graph) -> String {
     // Constants first: they depend on nothing, so any node may follow them.
     for (i, v) in g.values.iter().enumerate() {
         if let (Some(k), false) = (&v.konst, defined[i]) {
-            let _ = writeln!(
-                out,
-                "  {} = const \"{}\"",
-                decl(g, ValueId(i as u32)),
-                hex(k.bytes())
-            );
+            let n = k.bytes().len();
+            if opts.elide_consts_over.is_some_and(|max| n > max) {
+                let _ = writeln!(out, "  {} = const elided({n} bytes)", decl(g, ValueId(i as u32)));
+            } else {
+                let _ = writeln!(out, "  {} = const \"{}\"", decl(g, ValueId(i as u32)), hex(k.bytes()));
+            }
             defined[i] = true;
         }
     }

@@ -214,12 +214,42 @@ fn golden_small_graph() {
     let mut g = Graph::new();
     let x = g.add_input("x", TensorType::new(DType::F32, vec![1, 2, 4, 4]));
     let w = g.add_const("w", Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, -2.0]));
-    let window = Window { kernel_shape: vec![1, 1], strides: vec![1, 1], pads: vec![0; 4], dilations: vec![1, 1] };
-    let c = g.add_node("conv", Op::Conv { window, group: 2 }, vec![Some(x), Some(w), None], &names(&["c"])).unwrap();
+    let window = Window {
+        kernel_shape: vec![1, 1],
+        strides: vec![1, 1],
+        pads: vec![0; 4],
+        dilations: vec![1, 1],
+    };
+    let c = g
+        .add_node(
+            "conv",
+            Op::Conv { window, group: 2 },
+            vec![Some(x), Some(w), None],
+            &names(&["c"]),
+        )
+        .unwrap();
     let axes = g.add_const("axes", Tensor::from_vec(vec![2], vec![2i64, 3]));
-    let red = Op::Reduce { op: onnxc_ir::op::ReduceOp::Mean, keepdims: false, noop_with_empty_axes: false };
-    let m = g.add_node("gap", red, vec![Some(c[0]), Some(axes)], &names(&["pooled"])).unwrap();
-    let r = g.add_node("", Op::Softmax { axis: -1 }, vec![Some(m[0])], &names(&["probs"])).unwrap();
+    let red = Op::Reduce {
+        op: onnxc_ir::op::ReduceOp::Mean,
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    let m = g
+        .add_node(
+            "gap",
+            red,
+            vec![Some(c[0]), Some(axes)],
+            &names(&["pooled"]),
+        )
+        .unwrap();
+    let r = g
+        .add_node(
+            "",
+            Op::Softmax { axis: -1 },
+            vec![Some(m[0])],
+            &names(&["probs"]),
+        )
+        .unwrap();
     g.outputs = r;
     let text = print(&g);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/small.ir");

@@ -198,7 +198,8 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     write_file(&obj_path, &art.object)?;
     write_file(&obj_path.with_extension("h"), art.header.as_bytes())?;
     if emit.contains(&"ir") {
-        write_file(&obj_path.with_extension("onnxir"), onnxc_ir::text::print(&art.graph).as_bytes())?;
+        let text = onnxc_ir::text::print_with(&art.graph, &onnxc_ir::text::PrintOptions::readable());
+        write_file(&obj_path.with_extension("onnxir"), text.as_bytes())?;
     }
     if let Some(asm) = &art.asm {
         write_file(&obj_path.with_extension("s"), asm.as_bytes())?;

@@ -61,7 +61,7 @@ pub fn run_passes(
 ) -> Result<(), PassError> {
     // Verify the input first, so a bad import is not blamed on the first pass.
     if opts.verify {
-        verify::verify(g).map_err(|source| PassError::Verify { pass: "<input>".into(), source })?;
+        verify::verify(g).map_err(PassError::InvalidInput)?;
     }
     for p in passes {
         p.run(g)?;
@@ -70,7 +70,7 @@ pub fn run_passes(
         }
         if opts.verify {
             verify::verify(g)
-                .map_err(|source| PassError::Verify { pass: p.name().into(), source })?;
+                .map_err(|error| PassError::Verify { pass: p.name().into(), error })?;
         }
     }
     Ok(())
@@ -79,7 +79,8 @@ pub fn run_passes(
 /// The `--print-ir-after-all` text for one pass: a header line and the IR.
 pub fn ir_after(pass: &str, g: &Graph) -> String {
     let mut s = format!("// IR after {pass}\n");
-    s.push_str(&text::print(g));
+    // Weights are elided: a real model would print hundreds of MB of hex.
+    s.push_str(&text::print_with(g, &text::PrintOptions::readable()));
     if !s.ends_with('\n') {
         s.push('\n');
     }

@@ -72,6 +72,7 @@ fn verifier_failures_name_the_pass() {
     let mut broken_input = sample();
     broken_input.nodes.swap(0, 3);
     let err = run_passes(&mut broken_input, &passes, &opts, &mut |_, _| {}).unwrap_err();
+    assert!(matches!(err, PassError::InvalidInput(_)), "{err}");
     assert_eq!(err.pass(), "<input>");
 
     let off = PipelineOptions { print_ir_after_all: false, verify: false };

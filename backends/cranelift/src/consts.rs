@@ -27,7 +27,9 @@ fn layout(p: &Program) -> Result<(Vec<usize>, usize)> {
         let start = end.checked_next_multiple_of(ALIGN);
         let next = start.and_then(|s| s.checked_add(c.len()));
         let (Some(start), Some(next)) = (start, next) else {
-            return Err(CodegenError::InvalidProgram("constants exceed the address space".into()));
+            return Err(CodegenError::InvalidProgram(
+                "constants exceed the address space".into(),
+            ));
         };
         offsets.push(start);
         end = next;
@@ -48,8 +50,9 @@ pub(crate) fn place_consts(
     }
     let (offsets, size) = layout(p)?;
     let mut blob = Vec::new();
-    blob.try_reserve_exact(size)
-        .map_err(|_| CodegenError::InvalidProgram(format!("cannot allocate {size} bytes of constants")))?;
+    blob.try_reserve_exact(size).map_err(|_| {
+        CodegenError::InvalidProgram(format!("cannot allocate {size} bytes of constants"))
+    })?;
     for (c, &off) in p.consts.iter().zip(&offsets) {
         blob.resize(off, 0);
         blob.extend_from_slice(c);
@@ -60,14 +63,18 @@ pub(crate) fn place_consts(
     let section = obj.add_section(Vec::new(), name, SectionKind::ReadOnlyData);
     obj.set_section_data(section, blob, ALIGN as u64);
     for ((&sym, &off), c) in symbols.iter().zip(&offsets).zip(&p.consts) {
-        obj.set_symbol_data(sym, section, off as u64, c.len() as u64);
         // Declared as an import so the module would not define it; it is
         // ours and private to the object.
         obj.symbol_mut(sym).scope = SymbolScope::Compilation;
+        obj.set_symbol_data(sym, section, off as u64, c.len() as u64);
     }
     if let Some(asm) = asm {
         for (i, (c, off)) in p.consts.iter().zip(&offsets).enumerate() {
-            asm.push_str(&format!("; {}: {} bytes at .consts+{off}\n", const_symbol(p, i), c.len()));
+            asm.push_str(&format!(
+                "; {}: {} bytes at .consts+{off}\n",
+                const_symbol(p, i),
+                c.len()
+            ));
         }
     }
     Ok(())

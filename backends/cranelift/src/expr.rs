@@ -8,7 +8,7 @@ use crate::kernel::{clif_ty, KernelCx};
 use crate::{invalid, Result};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlags, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use onnxc_kernel::kir::{BinOp, CmpOp, Const, Expr, Scalar, UnOp};
 
 /// Deeper expression trees are rejected rather than risking the stack.
@@ -33,7 +33,12 @@ impl KernelCx<'_, '_> {
             }
             Expr::Load { buf, index } => {
                 let (addr, elem) = self.address(*buf, index)?;
-                (self.b.ins().load(clif_ty(elem), MemFlags::trusted(), addr, 0), elem)
+                (
+                    self.b
+                        .ins()
+                        .load(clif_ty(elem), MemFlagsData::trusted(), addr, 0),
+                    elem,
+                )
             }
             Expr::Un(op, a) => {
                 let (a, ty) = self.expr_at(a, d)?;
@@ -74,7 +79,11 @@ impl KernelCx<'_, '_> {
                     return invalid(format!("bitcast from {from} to {to}"));
                 }
                 let (src, dst) = (clif_ty(from), clif_ty(*to));
-                let v = if src == dst { a } else { self.b.ins().bitcast(dst, MemFlags::new(), a) };
+                let v = if src == dst {
+                    a
+                } else {
+                    self.b.ins().bitcast(dst, MemFlagsData::new(), a)
+                };
                 (v, *to)
             }
         })
@@ -87,7 +96,11 @@ impl KernelCx<'_, '_> {
             Scalar::Bool => self.b.ins().iconst(types::I8, (c.bits != 0) as i64),
             ty => {
                 // Cranelift wants narrow immediates zero-extended.
-                let bits = if ty.size() == 8 { c.bits } else { c.bits & ((1u64 << (ty.size() * 8)) - 1) };
+                let bits = if ty.size() == 8 {
+                    c.bits
+                } else {
+                    c.bits & ((1u64 << (ty.size() * 8)) - 1)
+                };
                 self.b.ins().iconst(clif_ty(ty), bits as i64)
             }
         }
@@ -96,7 +109,7 @@ impl KernelCx<'_, '_> {
     fn unary(&mut self, op: UnOp, a: Value, ty: Scalar) -> Result<Value> {
         let ins = self.b.ins();
         Ok(match (op, ty) {
-            (UnOp::Not, Scalar::Bool) => ins.bxor_imm(a, 1),
+            (UnOp::Not, Scalar::Bool) => ins.bxor_imm_u(a, 1),
             (UnOp::Not, t) if t.is_int() => ins.bnot(a),
             (UnOp::Neg, t) if t.is_float() => ins.fneg(a),
             (UnOp::Neg, t) if t.is_int() => ins.ineg(a),
@@ -107,7 +120,11 @@ impl KernelCx<'_, '_> {
                 self.narrow(r, ty)
             }
             // |x| of an unsigned value is x; rounding an integer is exact.
-            (UnOp::Abs | UnOp::Floor | UnOp::Ceil | UnOp::Trunc | UnOp::RoundEven, t) if t.is_int() => a,
+            (UnOp::Abs | UnOp::Floor | UnOp::Ceil | UnOp::Trunc | UnOp::RoundEven, t)
+                if t.is_int() =>
+            {
+                a
+            }
             (UnOp::Sqrt, t) if t.is_float() => ins.sqrt(a),
             (UnOp::Floor, t) if t.is_float() => ins.floor(a),
             (UnOp::Ceil, t) if t.is_float() => ins.ceil(a),
@@ -170,7 +187,7 @@ impl KernelCx<'_, '_> {
     /// dividing by -1 is negation, so divide by 1 instead and negate.
     fn sdiv_wrapping(&mut self, a: Value, b: Value) -> Value {
         let ty = self.b.func.dfg.value_type(b);
-        let minus_one = self.b.ins().icmp_imm(IntCC::Equal, b, -1);
+        let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
         let one = self.b.ins().iconst(ty, 1);
         let safe_b = self.b.ins().select(minus_one, one, b);
         let q = self.b.ins().sdiv(a, safe_b);
@@ -237,7 +254,7 @@ impl KernelCx<'_, '_> {
                 let zero = self.float_const(clif_ty(from), 0.0);
                 self.b.ins().fcmp(FloatCC::NotEqual, v, zero)
             } else {
-                self.b.ins().icmp_imm(IntCC::NotEqual, v, 0)
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
             };
         }
         match (from.is_float(), to.is_float()) {

@@ -12,14 +12,21 @@ use target_lexicon::{Architecture, Triple};
 /// lowers floor/ceil/trunc/nearest to libm calls (`floorf`, ...), which the
 /// object must not reference; SSE4.2/POPCNT come with every SSE4.1 CPU
 /// (x86-64-v2), so they cost no extra portability.
-const X86_BASELINE: &[&str] = &["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"];
+const X86_BASELINE: &[&str] = &[
+    "has_sse3",
+    "has_ssse3",
+    "has_sse41",
+    "has_sse42",
+    "has_popcnt",
+];
 
 /// Flags that may not be switched off on x86-64, for the reason above.
 const X86_REQUIRED: &[&str] = &["has_sse41"];
 
 pub(crate) fn build_isa(target: &Target) -> Result<OwnedTargetIsa, CodegenError> {
-    let triple = Triple::from_str(&target.triple)
-        .map_err(|e| CodegenError::Target(format!("cannot parse triple `{}`: {e}", target.triple)))?;
+    let triple = Triple::from_str(&target.triple).map_err(|e| {
+        CodegenError::Target(format!("cannot parse triple `{}`: {e}", target.triple))
+    })?;
     let arch_ok = matches!(
         (target.arch, triple.architecture),
         (Arch::X86_64, Architecture::X86_64)
@@ -46,8 +53,12 @@ pub(crate) fn build_isa(target: &Target) -> Result<OwnedTargetIsa, CodegenError>
         shared.set(name, value).map_err(|e| flag_error(name, e))?;
     }
 
-    let mut builder = isa::lookup(triple)
-        .map_err(|e| CodegenError::Target(format!("cranelift does not support `{}`: {e}", target.triple)))?;
+    let mut builder = isa::lookup(triple).map_err(|e| {
+        CodegenError::Target(format!(
+            "cranelift does not support `{}`: {e}",
+            target.triple
+        ))
+    })?;
     match target.arch {
         Arch::X86_64 => enable_all(&mut builder, X86_BASELINE)?,
         Arch::Aarch64 => {}
@@ -93,7 +104,9 @@ fn apply_cpu(builder: &mut isa::Builder, arch: Arch, cpu: &str) -> Result<(), Co
             enable_all(builder, &host_features())
         }
         name => builder.enable(name).map_err(|e| match e {
-            SetError::BadName(_) => CodegenError::Target(format!("unknown cpu `{name}` for {arch:?}")),
+            SetError::BadName(_) => {
+                CodegenError::Target(format!("unknown cpu `{name}` for {arch:?}"))
+            }
             e => flag_error(name, e),
         }),
     }
@@ -103,7 +116,11 @@ fn apply_cpu(builder: &mut isa::Builder, arch: Arch, cpu: &str) -> Result<(), Co
 /// Cranelift does not know are ignored: the same list is handed to the LLVM
 /// backend, which understands many more, and none of them is needed for
 /// correctness here.
-fn apply_feature(builder: &mut isa::Builder, arch: Arch, feature: &str) -> Result<(), CodegenError> {
+fn apply_feature(
+    builder: &mut isa::Builder,
+    arch: Arch,
+    feature: &str,
+) -> Result<(), CodegenError> {
     let (on, name) = match feature.as_bytes().first() {
         None => return Ok(()),
         Some(b'+') => (true, &feature[1..]),
@@ -118,7 +135,11 @@ fn apply_feature(builder: &mut isa::Builder, arch: Arch, feature: &str) -> Resul
              (rounding would otherwise call libm)"
         )));
     }
-    let result = if on { builder.enable(&flag) } else { builder.set(&flag, "false") };
+    let result = if on {
+        builder.enable(&flag)
+    } else {
+        builder.set(&flag, "false")
+    };
     match result {
         Ok(()) | Err(SetError::BadName(_)) => Ok(()),
         // `-c` names a preset, which cannot be switched off as a whole.

@@ -2,8 +2,8 @@
 //! are in `expr.rs`.
 
 use crate::{invalid, CodegenError, Emitter, Result};
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlags, Signature, Value};
 use cranelift_codegen::ir::{condcodes::IntCC, Type};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
@@ -38,18 +38,29 @@ pub(crate) fn declare_kernels(module: &mut ObjectModule, p: &Program) -> Result<
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            let clean: String =
-                k.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            let clean: String = k
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
             let sym = format!("{}_k{i}_{clean}", p.name);
             let sig = kernel_signature(module, k.params.len());
-            module.declare_function(&sym, Linkage::Local, &sig).map_err(|e| CodegenError::Cranelift(e.to_string()))
+            module
+                .declare_function(&sym, Linkage::Local, &sig)
+                .map_err(|e| CodegenError::Cranelift(e.to_string()))
         })
         .collect()
 }
 
 pub(crate) fn define_kernel(em: &mut Emitter, k: &Kernel, id: FuncId) -> Result<()> {
     let sig = kernel_signature(&em.module, k.params.len());
-    let name = em.module.declarations().get_function_decl(id).linkage_name(id).into_owned();
+    let config = em.module.target_config();
+    let name = em
+        .module
+        .declarations()
+        .get_function_decl(id)
+        .linkage_name(id)
+        .into_owned();
     let func = em.func();
     func.signature = sig;
     func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
@@ -59,22 +70,23 @@ pub(crate) fn define_kernel(em: &mut Emitter, k: &Kernel, id: FuncId) -> Result<
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let params = b.block_params(entry).to_vec();
-    let vars = k.locals.iter().map(|&s| b.declare_var(clif_ty(s))).collect();
+    let vars = k
+        .locals
+        .iter()
+        .map(|&s| b.declare_var(clif_ty(s)))
+        .collect();
     let mut cx = KernelCx { k, b, params, vars };
-    let body = cx.stmts(&k.body);
-    // Finalize even on error so the builder's debug checks stay quiet.
-    if body.is_ok() {
-        cx.b.ins().return_(&[]);
+    if let Err(e) = cx.stmts(&k.body) {
+        // Abandon the half-built function: `finalize` would insist that
+        // every block is filled.
+        drop(cx);
+        em.func().clear();
+        return Err(e);
     }
+    cx.b.ins().return_(&[]);
     cx.b.seal_all_blocks();
-    cx.b.finalize();
-    match body {
-        Ok(()) => em.define(id, &name),
-        Err(e) => {
-            em.func().clear();
-            Err(e)
-        }
-    }
+    cx.b.finalize(config);
+    em.define(id, &name)
 }
 
 /// Translation state of one kernel.
@@ -97,13 +109,19 @@ impl KernelCx<'_, '_> {
 
     /// Address of `buf[index]` and the element type.
     pub fn address(&mut self, buf: ParamId, index: &Expr) -> Result<(Value, Scalar)> {
-        let (Some(&base), Some(param)) = (self.params.get(buf.0 as usize), self.k.params.get(buf.0 as usize))
-        else {
+        let (Some(&base), Some(param)) = (
+            self.params.get(buf.0 as usize),
+            self.k.params.get(buf.0 as usize),
+        ) else {
             return invalid(format!("parameter {} does not exist", buf.0));
         };
         let idx = self.expr_of(index, Scalar::I64, "buffer index")?;
         let shift = param.elem.size().trailing_zeros() as i64;
-        let off = if shift == 0 { idx } else { self.b.ins().ishl_imm(idx, shift) };
+        let off = if shift == 0 {
+            idx
+        } else {
+            self.b.ins().ishl_imm_u(idx, shift)
+        };
         Ok((self.b.ins().iadd(base, off), param.elem))
     }
 
@@ -133,11 +151,19 @@ impl KernelCx<'_, '_> {
                     return invalid(format!("store to read-only parameter {}", buf.0));
                 }
                 let v = self.expr_of(value, elem, "stored value")?;
-                self.b.ins().store(MemFlags::trusted(), v, addr, 0);
+                self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
             }
-            Stmt::If { cond, then_body, else_body } => {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 let c = self.expr_of(cond, Scalar::Bool, "if condition")?;
-                let (then_b, else_b, merge) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+                let (then_b, else_b, merge) = (
+                    self.b.create_block(),
+                    self.b.create_block(),
+                    self.b.create_block(),
+                );
                 self.b.ins().brif(c, then_b, &[], else_b, &[]);
                 for (block, body) in [(then_b, then_body), (else_b, else_body)] {
                     self.b.switch_to_block(block);
@@ -146,7 +172,14 @@ impl KernelCx<'_, '_> {
                 }
                 self.b.switch_to_block(merge);
             }
-            Stmt::For { var, start, end, step, parallel: _, body } => self.for_loop(*var, start, end, *step, body)?,
+            Stmt::For {
+                var,
+                start,
+                end,
+                step,
+                parallel: _,
+                body,
+            } => self.for_loop(*var, start, end, *step, body)?,
         }
         Ok(())
     }
@@ -155,10 +188,20 @@ impl KernelCx<'_, '_> {
     /// test. The counter is a hidden variable copied into `var` at the top
     /// of each iteration, so assignments to `var` in the body cannot change
     /// the trip count, as in `(start..end).step_by(step)`.
-    fn for_loop(&mut self, var: LocalId, start: &Expr, end: &Expr, step: i64, body: &[Stmt]) -> Result<()> {
+    fn for_loop(
+        &mut self,
+        var: LocalId,
+        start: &Expr,
+        end: &Expr,
+        step: i64,
+        body: &[Stmt],
+    ) -> Result<()> {
         let (user_var, ty) = self.local(var)?;
         if ty != Scalar::I64 {
-            return invalid(format!("loop variable {} has type {ty}, expected i64", var.0));
+            return invalid(format!(
+                "loop variable {} has type {ty}, expected i64",
+                var.0
+            ));
         }
         if step <= 0 {
             return invalid(format!("loop step {step} is not positive"));
@@ -171,7 +214,7 @@ impl KernelCx<'_, '_> {
         let min = self.b.ins().iconst(types::I64, i64::MIN);
         let floor = self.b.ins().iconst(types::I64, i64::MIN.wrapping_add(step));
         let low = self.b.ins().icmp(IntCC::SignedLessThan, e, floor);
-        let e_minus = self.b.ins().iadd_imm(e, step.wrapping_neg());
+        let e_minus = self.b.ins().iadd_imm_s(e, step.wrapping_neg());
         let limit = self.b.ins().select(low, min, e_minus);
         let counter = self.b.declare_var(types::I64);
         self.b.def_var(counter, s);
@@ -185,7 +228,7 @@ impl KernelCx<'_, '_> {
         self.stmts(body)?;
         let i = self.b.use_var(counter);
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, limit);
-        let next = self.b.ins().iadd_imm(i, step);
+        let next = self.b.ins().iadd_imm_s(i, step);
         self.b.def_var(counter, next);
         self.b.ins().brif(more, body_b, &[], exit, &[]);
         self.b.switch_to_block(exit);

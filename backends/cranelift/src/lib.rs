@@ -84,7 +84,11 @@ impl Emitter {
             return Err(CodegenError::Cranelift(format!("function `{name}`: {msg}")));
         }
         if let Some(asm) = self.asm.as_mut() {
-            let vcode = self.ctx.compiled_code().and_then(|c| c.vcode.as_deref()).unwrap_or("");
+            let vcode = self
+                .ctx
+                .compiled_code()
+                .and_then(|c| c.vcode.as_deref())
+                .unwrap_or("");
             asm.push_str(&format!("{name}:\n{vcode}\n"));
         }
         self.ctx.clear();
@@ -100,10 +104,15 @@ fn compile_inner(p: &Program, target: &Target, want_asm: bool) -> Result<(Vec<u8
     check_symbol(&p.name)?;
     let isa = isa::build_isa(target)?;
     if isa.pointer_type() != cranelift_codegen::ir::types::I64 {
-        return Err(CodegenError::Target(format!("`{target}` is not a 64-bit target")));
+        return Err(CodegenError::Target(format!(
+            "`{target}` is not a 64-bit target"
+        )));
     }
-    let builder = ObjectBuilder::new(isa, format!("{}.o", p.name), default_libcall_names())
+    let mut builder = ObjectBuilder::new(isa, format!("{}.o", p.name), default_libcall_names())
         .map_err(|e| CodegenError::Target(e.to_string()))?;
+    // `.eh_frame`, so debuggers and profilers can walk the stack through
+    // generated code.
+    builder.unwind_info(true);
     let mut em = Emitter {
         module: ObjectModule::new(builder),
         ctx: Context::new(),
@@ -122,7 +131,9 @@ fn compile_inner(p: &Program, target: &Target, want_asm: bool) -> Result<(Vec<u8
     let mut asm = em.asm.take().unwrap_or_default();
     let mut product = em.module.finish();
     consts::place_consts(&mut product, p, &const_ids, want_asm.then_some(&mut asm))?;
-    let obj = product.emit().map_err(|e| CodegenError::Cranelift(format!("writing object: {e}")))?;
+    let obj = product
+        .emit()
+        .map_err(|e| CodegenError::Cranelift(format!("writing object: {e}")))?;
     Ok((obj, asm))
 }
 
@@ -142,12 +153,16 @@ fn declare_consts(module: &mut ObjectModule, p: &Program) -> Result<Vec<DataId>>
 /// The program name prefixes C symbols, so it must be a C identifier.
 fn check_symbol(name: &str) -> Result<()> {
     let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(CodegenError::InvalidProgram(format!("program name `{name}` is not a C identifier")))
+        Err(CodegenError::InvalidProgram(format!(
+            "program name `{name}` is not a C identifier"
+        )))
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::{invalid, CodegenError, Emitter, Result};
 use cranelift_codegen::ir::{
-    types, AbiParam, ExternalName, FuncRef, GlobalValue, GlobalValueData, InstBuilder, MemFlags, UserExternalName,
-    UserFuncName, Value,
+    types, AbiParam, ExternalName, FuncRef, GlobalValue, GlobalValueData, InstBuilder,
+    MemFlagsData, UserExternalName, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataId, FuncId, Linkage, Module};
@@ -27,12 +27,20 @@ fn check_step(p: &Program, step: &Step) -> Result<()> {
                 return invalid(format!("kernel {kernel} does not exist"));
             };
             if args.len() != k.params.len() {
-                return invalid(format!("kernel `{}` takes {} buffers, got {}", k.name, k.params.len(), args.len()));
+                return invalid(format!(
+                    "kernel `{}` takes {} buffers, got {}",
+                    k.name,
+                    k.params.len(),
+                    args.len()
+                ));
             }
             for (arg, param) in args.iter().zip(&k.params) {
                 buf_size(p, *arg)?;
                 if param.writable && matches!(arg, BufRef::Input(_) | BufRef::Const(_)) {
-                    return invalid(format!("kernel `{}` writes read-only buffer {arg:?}", k.name));
+                    return invalid(format!(
+                        "kernel `{}` writes read-only buffer {arg:?}",
+                        k.name
+                    ));
                 }
             }
         }
@@ -61,7 +69,12 @@ fn buf_size(p: &Program, b: BufRef) -> Result<usize> {
     size.ok_or_else(|| CodegenError::InvalidProgram(format!("buffer {b:?} does not exist")))
 }
 
-pub(crate) fn define_entry_points(em: &mut Emitter, p: &Program, kernels: &[FuncId], consts: &[DataId]) -> Result<()> {
+pub(crate) fn define_entry_points(
+    em: &mut Emitter,
+    p: &Program,
+    kernels: &[FuncId],
+    consts: &[DataId],
+) -> Result<()> {
     define_workspace_size(em, p)?;
     define_run(em, p, kernels, consts)
 }
@@ -84,7 +97,8 @@ fn declare(em: &mut Emitter, name: &str, params: usize, ret: types::Type) -> Res
 /// `size_t <name>_workspace_size(void)`.
 fn define_workspace_size(em: &mut Emitter, p: &Program) -> Result<()> {
     let name = format!("{}_workspace_size", p.name);
-    let ptr = em.module.target_config().pointer_type();
+    let config = em.module.target_config();
+    let ptr = config.pointer_type();
     let id = declare(em, &name, 0, ptr)?;
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(em.func(), &mut fctx);
@@ -93,7 +107,7 @@ fn define_workspace_size(em: &mut Emitter, p: &Program) -> Result<()> {
     let size = b.ins().iconst(ptr, p.workspace_size as i64);
     b.ins().return_(&[size]);
     b.seal_all_blocks();
-    b.finalize();
+    b.finalize(config);
     em.define(id, &name)
 }
 
@@ -113,7 +127,7 @@ fn define_run(em: &mut Emitter, p: &Program, kernels: &[FuncId], consts: &[DataI
     }
     let mut func_refs: Vec<Option<FuncRef>> = vec![None; kernels.len()];
     for (k, r) in func_refs.iter_mut().enumerate().filter(|(k, _)| used[*k]) {
-        *r = Some(em.module.declare_func_in_func(kernels[k], em.func()));
+        *r = Some(em.module.declare_func_in_func(kernels[k], &mut em.ctx.func));
     }
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(em.func(), &mut fctx);
@@ -121,12 +135,22 @@ fn define_run(em: &mut Emitter, p: &Program, kernels: &[FuncId], consts: &[DataI
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let args = b.block_params(entry).to_vec();
-    let mut cx = RunCx { b, ptr, inputs: args[0], outputs: args[1], workspace: args[2], consts, const_gvs: Vec::new() };
+    let mut cx = RunCx {
+        b,
+        ptr,
+        inputs: args[0],
+        outputs: args[1],
+        workspace: args[2],
+        consts,
+        const_gvs: Vec::new(),
+    };
     for step in &p.steps {
         match step {
             Step::Call { kernel, args } => {
                 let vals: Vec<Value> = args.iter().map(|a| cx.resolve(*a)).collect();
-                let Some(f) = func_refs[*kernel] else { return invalid("kernel reference missing") };
+                let Some(f) = func_refs[*kernel] else {
+                    return invalid("kernel reference missing");
+                };
                 cx.b.ins().call(f, &vals);
             }
             Step::Copy { bytes: 0, .. } => {}
@@ -140,7 +164,7 @@ fn define_run(em: &mut Emitter, p: &Program, kernels: &[FuncId], consts: &[DataI
     let zero = cx.b.ins().iconst(types::I32, 0);
     cx.b.ins().return_(&[zero]);
     cx.b.seal_all_blocks();
-    cx.b.finalize();
+    cx.b.finalize(frontend_config);
     em.define(id, &name)
 }
 
@@ -159,12 +183,12 @@ impl RunCx<'_, '_> {
     /// The pointer a buffer reference denotes (indices were validated).
     fn resolve(&mut self, r: BufRef) -> Value {
         // The pointer arrays are the caller's and constant during the call.
-        let table = MemFlags::trusted().with_readonly();
+        let table = MemFlagsData::trusted().with_readonly();
         let slot = |i: usize| (i * 8) as i32;
         match r {
             BufRef::Input(i) => self.b.ins().load(self.ptr, table, self.inputs, slot(i)),
             BufRef::Output(i) => self.b.ins().load(self.ptr, table, self.outputs, slot(i)),
-            BufRef::Workspace(off) => self.b.ins().iadd_imm(self.workspace, off as i64),
+            BufRef::Workspace(off) => self.b.ins().iadd_imm_s(self.workspace, off as i64),
             BufRef::Const(i) => self.const_addr(i),
         }
     }
@@ -179,7 +203,10 @@ impl RunCx<'_, '_> {
                 // Like `Module::declare_data_in_func`, but colocated: the symbol
                 // is defined in this object, so a PC-relative address needs no GOT.
                 let func = &mut *self.b.func;
-                let user = UserExternalName { namespace: 1, index: self.consts[i].as_u32() };
+                let user = UserExternalName {
+                    namespace: 1,
+                    index: self.consts[i].as_u32(),
+                };
                 let name = func.declare_imported_user_function(user);
                 let gv = func.create_global_value(GlobalValueData::Symbol {
                     name: ExternalName::user(name),

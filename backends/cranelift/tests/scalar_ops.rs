@@ -20,23 +20,78 @@ const ALL: [Scalar; 11] = [
     Scalar::F32,
     Scalar::F64,
 ];
-const INTS: [Scalar; 8] =
-    [Scalar::I8, Scalar::I16, Scalar::I32, Scalar::I64, Scalar::U8, Scalar::U16, Scalar::U32, Scalar::U64];
+const INTS: [Scalar; 8] = [
+    Scalar::I8,
+    Scalar::I16,
+    Scalar::I32,
+    Scalar::I64,
+    Scalar::U8,
+    Scalar::U16,
+    Scalar::U32,
+    Scalar::U64,
+];
 
 const INT_SEEDS: [i64; 24] = [
-    0, 1, -1, 2, 7, 127, 128, 255, 256, -128, -129, 32767, 32768, 65535, 65536, -32769,
-    i32::MAX as i64, i32::MIN as i64, u32::MAX as i64, i64::MAX, i64::MIN, (1 << 53) + 1, 0x1234_5678_9abc_def1, 16_777_217,
+    0,
+    1,
+    -1,
+    2,
+    7,
+    127,
+    128,
+    255,
+    256,
+    -128,
+    -129,
+    32767,
+    32768,
+    65535,
+    65536,
+    -32769,
+    i32::MAX as i64,
+    i32::MIN as i64,
+    u32::MAX as i64,
+    i64::MAX,
+    i64::MIN,
+    (1 << 53) + 1,
+    0x1234_5678_9abc_def1,
+    16_777_217,
 ];
 const FLOAT_SEEDS: [f64; 24] = [
-    0.0, -0.0, 1.5, -1.5, 2.5, -2.7, 127.9, 128.0, 255.5, 300.0, -129.0, 65535.9, 2147483648.0, -2147483649.0,
-    9.3e18, 1.9e19, -1e20, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.49999997, 4294967296.5, -0.9, 1e-40,
+    0.0,
+    -0.0,
+    1.5,
+    -1.5,
+    2.5,
+    -2.7,
+    127.9,
+    128.0,
+    255.5,
+    300.0,
+    -129.0,
+    65535.9,
+    2147483648.0,
+    -2147483649.0,
+    9.3e18,
+    1.9e19,
+    -1e20,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    0.49999997,
+    4294967296.5,
+    -0.9,
+    1e-40,
 ];
 
 /// Test values of `ty` as zero-extended bit patterns.
 fn values(ty: Scalar) -> Vec<u64> {
     match ty {
         Scalar::Bool => (0..24).map(|i| (i % 3 == 0) as u64).collect(),
-        Scalar::F32 => FLOAT_SEEDS.iter().map(|&x| (x as f32).to_bits() as u64).collect(),
+        Scalar::F32 => FLOAT_SEEDS
+            .iter()
+            .map(|&x| (x as f32).to_bits() as u64)
+            .collect(),
         Scalar::F64 => FLOAT_SEEDS.iter().map(|&x| x.to_bits()).collect(),
         t => INT_SEEDS.iter().map(|&v| mask(t, v as u64)).collect(),
     }
@@ -90,7 +145,11 @@ macro_rules! cast_to {
 /// KIR `Cast`: Rust's `as` has exactly these semantics for numbers.
 fn ref_cast(from: Scalar, to: Scalar, v: u64) -> u64 {
     if to == Scalar::Bool {
-        return if from.is_float() { (float(from, v) != 0.0) as u64 } else { (v != 0) as u64 };
+        return if from.is_float() {
+            (float(from, v) != 0.0) as u64
+        } else {
+            (v != 0) as u64
+        };
     }
     match from {
         Scalar::Bool | Scalar::U8 => cast_to!(v as u8, to),
@@ -121,7 +180,11 @@ fn casts_between_every_pair() {
     let mut kernels = Vec::new();
     for (i, &from) in ALL.iter().enumerate() {
         for &to in &ALL {
-            kernels.push((vec![i], to, map_kernel("cast", &[from], to, 24, cast(to, load(0, local(0))))));
+            kernels.push((
+                vec![i],
+                to,
+                map_kernel("cast", &[from], to, 24, cast(to, load(0, local(0)))),
+            ));
         }
     }
     let out = run_kernels("casts", &ALL, ALL.len(), kernels);
@@ -131,12 +194,19 @@ fn casts_between_every_pair() {
             for (e, &v) in values(from).iter().enumerate() {
                 let (want, got) = (ref_cast(from, to, v), out[i * ALL.len() + j][e]);
                 if !same(to, want, got, false) {
-                    failures.push(format!("{from}->{to} of {v:#x}: want {want:#x}, got {got:#x}"));
+                    failures.push(format!(
+                        "{from}->{to} of {v:#x}: want {want:#x}, got {got:#x}"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn ref_int_bin(ty: Scalar, op: BinOp, a: u64, b: u64) -> u64 {
@@ -197,7 +267,11 @@ fn binary_ops_on_every_type() {
     use BinOp::*;
     let int_ops = [Add, Sub, Mul, Div, Rem, Min, Max, And, Or, Xor, Shl, Shr];
     let float_ops = [Add, Sub, Mul, Div, Min, Max];
-    let types: Vec<Scalar> = INTS.iter().copied().chain([Scalar::F32, Scalar::F64]).collect();
+    let types: Vec<Scalar> = INTS
+        .iter()
+        .copied()
+        .chain([Scalar::F32, Scalar::F64])
+        .collect();
     // Inputs: lhs of every type, then rhs of every type.
     let all_inputs: Vec<Scalar> = types.iter().chain(types.iter()).copied().collect();
     let nt = types.len();
@@ -215,24 +289,51 @@ fn binary_ops_on_every_type() {
     let mut failures = Vec::new();
     for (k, &(ty, op)) in cases.iter().enumerate() {
         for (e, (&a, &b)) in values(ty).iter().zip(&rhs(ty)).enumerate() {
-            let want = if ty.is_float() { ref_float_bin(ty, op, a, b) } else { ref_int_bin(ty, op, a, b) };
+            let want = if ty.is_float() {
+                ref_float_bin(ty, op, a, b)
+            } else {
+                ref_int_bin(ty, op, a, b)
+            };
             let got = out[k][e];
             if !same(ty, want, got, matches!(op, Min | Max)) {
-                failures.push(format!("{ty} {op:?} {a:#x} {b:#x}: want {want:#x}, got {got:#x}"));
+                failures.push(format!(
+                    "{ty} {op:?} {a:#x} {b:#x}: want {want:#x}, got {got:#x}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Runs kernels `(input indices, output type, kernel)`, one output each.
 /// Input `i` of type `t` holds `values(t)` for `i < nt`, else `rhs(t)`.
-fn run_kernels(name: &str, types: &[Scalar], nt: usize, kernels: Vec<(Vec<usize>, Scalar, onnxc_kernel::kir::Kernel)>) -> Vec<Vec<u64>> {
+fn run_kernels(
+    name: &str,
+    types: &[Scalar],
+    nt: usize,
+    kernels: Vec<(Vec<usize>, Scalar, onnxc_kernel::kir::Kernel)>,
+) -> Vec<Vec<u64>> {
     let n = 24;
-    let data: Vec<Vec<u8>> =
-        types.iter().enumerate().map(|(i, &t)| elem_bytes(t, &if i < nt { values(t) } else { rhs(t) })).collect();
-    let inputs = types.iter().enumerate().map(|(i, &t)| io(&format!("in{i}"), t, n)).collect();
-    let outputs = kernels.iter().enumerate().map(|(i, (_, t, _))| io(&format!("o{i}"), *t, n)).collect();
+    let data: Vec<Vec<u8>> = types
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| elem_bytes(t, &if i < nt { values(t) } else { rhs(t) }))
+        .collect();
+    let inputs = types
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| io(&format!("in{i}"), t, n))
+        .collect();
+    let outputs = kernels
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t, _))| io(&format!("o{i}"), *t, n))
+        .collect();
     let steps = kernels
         .iter()
         .enumerate()
@@ -243,11 +344,20 @@ fn run_kernels(name: &str, types: &[Scalar], nt: usize, kernels: Vec<(Vec<usize>
         })
         .collect();
     let out_types: Vec<Scalar> = kernels.iter().map(|(_, t, _)| *t).collect();
-    let p = program(name, inputs, outputs, kernels.into_iter().map(|(_, _, k)| k).collect(), steps);
+    let p = program(
+        name,
+        inputs,
+        outputs,
+        kernels.into_iter().map(|(_, _, k)| k).collect(),
+        steps,
+    );
     let refs: Vec<&[u8]> = data.iter().map(|d| d.as_slice()).collect();
     let sizes: Vec<usize> = out_types.iter().map(|t| t.size() * n).collect();
     let out = Lib::build(&p).run(&refs, &sizes);
-    out.iter().zip(&out_types).map(|(o, &t)| elems(t, o)).collect()
+    out.iter()
+        .zip(&out_types)
+        .map(|(o, &t)| elems(t, o))
+        .collect()
 }
 
 #[test]
@@ -262,7 +372,11 @@ fn comparisons_on_every_type() {
         for &op in &ops {
             cases.push((ty, op));
             let f = cmp(op, load(0, local(0)), load(1, local(0)));
-            kernels.push((vec![i, nt + i], Scalar::Bool, map_kernel("cmp", &[ty, ty], Scalar::Bool, 24, f)));
+            kernels.push((
+                vec![i, nt + i],
+                Scalar::Bool,
+                map_kernel("cmp", &[ty, ty], Scalar::Bool, 24, f),
+            ));
         }
     }
     let out = run_kernels("cmps", &inputs, nt, kernels);

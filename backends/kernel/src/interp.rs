@@ -190,9 +190,14 @@ impl State<'_> {
     }
 
     fn eval(&self, e: &Expr) -> Result<u64, String> {
+        Ok(self.eval_t(e)?.0)
+    }
+
+    /// Value bits and static type (carried along so no subtree is re-typed).
+    fn eval_t(&self, e: &Expr) -> Result<(u64, Scalar), String> {
         Ok(match e {
-            Expr::Const(c) => c.bits,
-            Expr::Local(l) => self.locals[l.0 as usize],
+            Expr::Const(c) => (c.bits, c.ty),
+            Expr::Local(l) => (self.locals[l.0 as usize], self.k.locals[l.0 as usize]),
             Expr::Load { buf, index } => {
                 let idx = self.eval(index)? as i64;
                 let p = self.k.params.get(buf.0 as usize).ok_or("load from unknown param")?;
@@ -202,21 +207,31 @@ impl State<'_> {
                     .ok_or_else(|| format!("load from param {} index {idx} out of bounds", buf.0))?;
                 let mut b = [0u8; 8];
                 b[..w].copy_from_slice(&self.regions[r][at..at + w]);
-                u64::from_le_bytes(b)
+                (u64::from_le_bytes(b), p.elem)
             }
-            Expr::Un(op, a) => un(*op, self.k.type_of(a), self.eval(a)?),
-            Expr::Bin(op, a, b) => bin(*op, self.k.type_of(a), self.eval(a)?, self.eval(b)?)?,
-            Expr::Cmp(op, a, b) => cmp(*op, self.k.type_of(a), self.eval(a)?, self.eval(b)?) as u64,
+            Expr::Un(op, a) => {
+                let (v, t) = self.eval_t(a)?;
+                (un(*op, t, v), t)
+            }
+            Expr::Bin(op, a, b) => {
+                let (x, t) = self.eval_t(a)?;
+                (bin(*op, t, x, self.eval(b)?)?, t)
+            }
+            Expr::Cmp(op, a, b) => {
+                let (x, t) = self.eval_t(a)?;
+                (cmp(*op, t, x, self.eval(b)?) as u64, Scalar::Bool)
+            }
             Expr::Select(c, a, b) => {
-                let (c, a, b) = (self.eval(c)?, self.eval(a)?, self.eval(b)?);
-                if c != 0 {
-                    a
-                } else {
-                    b
-                }
+                let c = self.eval(c)?;
+                let (x, t) = self.eval_t(a)?;
+                let y = self.eval(b)?;
+                (if c != 0 { x } else { y }, t)
             }
-            Expr::Cast(t, a) => cast(self.k.type_of(a), *t, self.eval(a)?),
-            Expr::Bitcast(_, a) => self.eval(a)?,
+            Expr::Cast(to, a) => {
+                let (v, t) = self.eval_t(a)?;
+                (cast(t, *to, v), *to)
+            }
+            Expr::Bitcast(to, a) => (self.eval(a)?, *to),
         })
     }
 }

@@ -18,7 +18,11 @@
 //!   (and gives garbage in [-1, 1] beyond 2^50); sinh/cosh for |x| > 100
 //!   (~1e-13, from e^{|x|-ln2});
 //!   pow with |y·log x| near 700, relative error up to ~1e-13).
+//!
 //! Special values (±0, ±inf, NaN, domain errors -> NaN) follow C99 Annex F.
+
+// The fdlibm/Cephes constants are kept exactly as published.
+#![allow(clippy::excessive_precision)]
 
 use crate::builder::*;
 use crate::kir::{Expr, Scalar};
@@ -73,7 +77,7 @@ pub fn copysign(b: &mut B, mag: Expr, s: Expr) -> Expr {
 }
 /// (-1)^k, for alternating series.
 fn sgn(k: usize) -> f64 {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         1.0
     } else {
         -1.0

@@ -66,7 +66,8 @@ fn concat_split() {
 
 #[test]
 fn slices() {
-    let cases: [(&[i64], &[i64], Option<&[i64]>, Option<&[i64]>); 5] = [
+    type Case<'a> = (&'a [i64], &'a [i64], Option<&'a [i64]>, Option<&'a [i64]>);
+    let cases: [Case; 5] = [
         (&[0, 1], &[2, 3], None, None),
         (&[1], &[100], Some(&[2]), None),
         (&[-1, 4], &[-100, 0], Some(&[1, 2]), Some(&[-1, -2])),

@@ -86,6 +86,8 @@ pub(crate) struct KernelGen<'a, 'ctx> {
 
 /// Fills in the body of `f` (from `declare`).
 pub(crate) fn define<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, f: FunctionValue<'ctx>) -> Result<()> {
+    // The shared KIR type rules first, so every backend rejects the same kernels.
+    onnxc_kernel::interp::check_kernel(k).map_err(|msg| LlvmError::InvalidKernel { kernel: k.name.clone(), msg })?;
     let entry = cx.ctx.append_basic_block(f, "entry");
     let start = cx.ctx.append_basic_block(f, "start");
     let alloca_b = cx.ctx.create_builder();

@@ -33,8 +33,15 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     })
 }
 
+/// Every importable op type of the default domain, sorted.
+pub(crate) fn supported_ops() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = table().keys().copied().chain(["Constant"]).collect();
+    v.sort_unstable();
+    v
+}
+
 pub(crate) fn is_supported(domain: &str, op_type: &str) -> bool {
-    matches!(domain, "" | "ai.onnx") && table().contains_key(op_type)
+    matches!(domain, "" | "ai.onnx") && (op_type == "Constant" || table().contains_key(op_type))
 }
 
 /// Imports one node (the driver has checked support already).

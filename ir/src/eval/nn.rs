@@ -19,6 +19,28 @@ const NB: usize = 256;
 /// Depth per block: a KB x NB panel of B stays in L2.
 const KB: usize = 128;
 
+/// Work (multiply-adds) below which threads cost more than they save.
+const PAR_MIN_WORK: usize = 1 << 22;
+
+/// `gemm_acc`, split by rows of C over the available cores for big products
+/// (ResNet-sized folds); each thread owns disjoint rows, so results are
+/// bit-identical to the serial kernel.
+pub(crate) fn gemm_par<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(16);
+    if threads < 2 || m < 8 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_WORK {
+        return gemm_acc(m, k, n, a, b, c);
+    }
+    // Row blocks that are multiples of 4 keep the 4-row micro-kernel busy.
+    let rows = m.div_ceil(threads).div_ceil(4) * 4;
+    std::thread::scope(|s| {
+        for (i, cb) in c[..m * n].chunks_mut(rows * n).enumerate() {
+            let mr = cb.len() / n.max(1);
+            let ab = &a[i * rows * k..(i * rows + mr) * k];
+            s.spawn(move || gemm_acc(mr, k, n, ab, b, cb));
+        }
+    });
+}
+
 /// `c[m x n] += a[m x k] * b[k x n]`, all row-major and dense.
 pub(crate) fn gemm_acc<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
     debug_assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
@@ -199,7 +221,7 @@ fn conv_t<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geo, n: usize, c: 
                     row.fill(bias[gi * mg + oc]);
                 }
             }
-            gemm_acc(mg, kdim, p, &w[gi * mg * kdim..(gi + 1) * mg * kdim], cols, o);
+            gemm_par(mg, kdim, p, &w[gi * mg * kdim..(gi + 1) * mg * kdim], cols, o);
         }
     }
     out
@@ -282,7 +304,7 @@ pub(crate) fn matmul(inputs: Args) -> Out {
     let d = num_dispatch2!(&da, &db, x, y => {
         let mut out = vec![Num::zero(); ia.len() * m * n];
         for (bi, o) in out.chunks_mut((m * n).max(1)).enumerate().take(ia.len()) {
-            gemm_acc(m, k, n, &x[ia[bi] * m * k..], &y[ib[bi] * k * n..], o);
+            gemm_par(m, k, n, &x[ia[bi] * m * k..], &y[ib[bi] * k * n..], o);
         }
         Ok(Num::wrap(out))
     })?;
@@ -317,7 +339,7 @@ pub(crate) fn gemm(alpha: f32, beta: f32, trans_a: bool, trans_b: bool, inputs: 
         let xa = if trans_a { transposed(x, sa[0], sa[1]) } else { x.clone() };
         let yb = if trans_b { transposed(y, sb[0], sb[1]) } else { y.clone() };
         let mut out = vec![Num::zero(); m * n];
-        gemm_acc(m, k, n, &xa, &yb, &mut out);
+        gemm_par(m, k, n, &xa, &yb, &mut out);
         let cv = cidx.as_ref().map(|(d, idx)| (d.cast(), idx));
         gemm_epilogue(&mut out, alpha, beta, cv);
         Ok(Num::wrap(out))

@@ -98,9 +98,10 @@ fn axes_of(t: &Tensor, rank: usize, what: &str) -> Result<Vec<usize>, OpError> {
 pub(crate) fn squeeze(inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let sh = x.shape();
+    // An empty axes tensor means "all unit dims", as with no axes at all.
     let axes = match opt(inputs, 1) {
-        Some(t) => axes_of(t, sh.len(), "Squeeze axes")?,
-        None => (0..sh.len()).filter(|&i| sh[i] == 1).collect(),
+        Some(t) if t.numel() > 0 => axes_of(t, sh.len(), "Squeeze axes")?,
+        _ => (0..sh.len()).filter(|&i| sh[i] == 1).collect(),
     };
     if let Some(&a) = axes.iter().find(|&&a| sh[a] != 1) {
         return Err(op_err!("Squeeze: dim {a} of {sh:?} is not 1"));

@@ -4,7 +4,9 @@
 
 use bytes::Bytes;
 use onnxc_ir::DType;
-use onnxc_kernel::kir::{BinOp, CmpOp, Const, Expr, Kernel, LocalId, Param, ParamId, Scalar, Stmt, UnOp};
+use onnxc_kernel::kir::{
+    BinOp, CmpOp, Const, Expr, Kernel, LocalId, Param, ParamId, Scalar, Stmt, UnOp,
+};
 use onnxc_kernel::{IoTensor, Program, Step, Target};
 use std::ffi::c_void;
 use std::path::Path;
@@ -22,7 +24,10 @@ pub fn cf32(v: f32) -> Expr {
     Expr::Const(Const::f32(v))
 }
 pub fn load(buf: u32, index: Expr) -> Expr {
-    Expr::Load { buf: ParamId(buf), index: Box::new(index) }
+    Expr::Load {
+        buf: ParamId(buf),
+        index: Box::new(index),
+    }
 }
 pub fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
     Expr::Bin(op, Box::new(a), Box::new(b))
@@ -37,20 +42,37 @@ pub fn cast(to: Scalar, a: Expr) -> Expr {
     Expr::Cast(to, Box::new(a))
 }
 pub fn store(buf: u32, index: Expr, value: Expr) -> Stmt {
-    Stmt::Store { buf: ParamId(buf), index, value }
+    Stmt::Store {
+        buf: ParamId(buf),
+        index,
+        value,
+    }
 }
 pub fn assign(l: u32, value: Expr) -> Stmt {
-    Stmt::Assign { local: LocalId(l), value }
+    Stmt::Assign {
+        local: LocalId(l),
+        value,
+    }
 }
 pub fn for_(var: u32, start: Expr, end: Expr, step: i64, body: Vec<Stmt>) -> Stmt {
-    Stmt::For { var: LocalId(var), start, end, step, parallel: false, body }
+    Stmt::For {
+        var: LocalId(var),
+        start,
+        end,
+        step,
+        parallel: false,
+        body,
+    }
 }
 
 /// `params` are (element type, writable).
 pub fn kernel(name: &str, params: &[(Scalar, bool)], locals: &[Scalar], body: Vec<Stmt>) -> Kernel {
     Kernel {
         name: name.to_string(),
-        params: params.iter().map(|&(elem, writable)| Param { elem, writable }).collect(),
+        params: params
+            .iter()
+            .map(|&(elem, writable)| Param { elem, writable })
+            .collect(),
         locals: locals.to_vec(),
         body,
     }
@@ -61,7 +83,18 @@ pub fn map_kernel(name: &str, ins: &[Scalar], out: Scalar, n: usize, f: Expr) ->
     let mut params: Vec<_> = ins.iter().map(|&s| (s, false)).collect();
     params.push((out, true));
     let out_buf = ins.len() as u32;
-    kernel(name, &params, &[Scalar::I64], vec![for_(0, ci(0), ci(n as i64), 1, vec![store(out_buf, local(0), f)])])
+    kernel(
+        name,
+        &params,
+        &[Scalar::I64],
+        vec![for_(
+            0,
+            ci(0),
+            ci(n as i64),
+            1,
+            vec![store(out_buf, local(0), f)],
+        )],
+    )
 }
 
 pub fn dtype(s: Scalar) -> DType {
@@ -81,11 +114,29 @@ pub fn dtype(s: Scalar) -> DType {
 }
 
 pub fn io(name: &str, s: Scalar, n: usize) -> IoTensor {
-    IoTensor { name: name.to_string(), dtype: dtype(s), shape: vec![n] }
+    IoTensor {
+        name: name.to_string(),
+        dtype: dtype(s),
+        shape: vec![n],
+    }
 }
 
-pub fn program(name: &str, inputs: Vec<IoTensor>, outputs: Vec<IoTensor>, kernels: Vec<Kernel>, steps: Vec<Step>) -> Program {
-    Program { name: name.to_string(), inputs, outputs, consts: Vec::<Bytes>::new(), workspace_size: 0, kernels, steps }
+pub fn program(
+    name: &str,
+    inputs: Vec<IoTensor>,
+    outputs: Vec<IoTensor>,
+    kernels: Vec<Kernel>,
+    steps: Vec<Step>,
+) -> Program {
+    Program {
+        name: name.to_string(),
+        inputs,
+        outputs,
+        consts: Vec::<Bytes>::new(),
+        workspace_size: 0,
+        kernels,
+        steps,
+    }
 }
 
 // ---- bytes <-> values -----------------------------------------------------
@@ -94,7 +145,9 @@ pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 pub fn to_f32(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 /// Elements of `ty` as zero-extended bit patterns.
 pub fn elems(ty: Scalar, b: &[u8]) -> Vec<u64> {
@@ -108,7 +161,9 @@ pub fn elems(ty: Scalar, b: &[u8]) -> Vec<u64> {
 }
 /// Bit patterns (truncated to the width of `ty`) as bytes.
 pub fn elem_bytes(ty: Scalar, v: &[u64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()[..ty.size()].to_vec()).collect()
+    v.iter()
+        .flat_map(|x| x.to_le_bytes()[..ty.size()].to_vec())
+        .collect()
 }
 
 // ---- compile, link, load, run ---------------------------------------------
@@ -132,10 +187,20 @@ pub fn nm_undefined(obj: &[u8], dir: &Path) -> Option<Vec<String>> {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().filter_map(|l| l.split_whitespace().last()).map(str::to_string).collect())
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_whitespace().last())
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
-type RunFn = unsafe extern "C" fn(*const *const c_void, *const *mut c_void, *mut c_void, *const c_void) -> i32;
+type RunFn = unsafe extern "C" fn(
+    *const *const c_void,
+    *const *mut c_void,
+    *mut c_void,
+    *const c_void,
+) -> i32;
 type WsFn = unsafe extern "C" fn() -> usize;
 
 pub struct Lib {
@@ -156,21 +221,35 @@ impl Lib {
         let o = dir.path().join("model.o");
         let so = dir.path().join("libmodel.so");
         std::fs::write(&o, obj).unwrap();
-        let st = Command::new("cc").arg("-shared").arg("-o").arg(&so).arg(&o).status().expect("run cc");
+        let st = Command::new("cc")
+            .arg("-shared")
+            .arg("-o")
+            .arg(&so)
+            .arg(&o)
+            .status()
+            .expect("run cc");
         assert!(st.success(), "cc -shared failed");
         let lib = unsafe { libloading::Library::new(&so) }.expect("dlopen");
-        Lib { lib, name: name.to_string(), _dir: dir }
+        Lib {
+            lib,
+            name: name.to_string(),
+            _dir: dir,
+        }
     }
 
     pub fn workspace_size(&self) -> usize {
-        let f: libloading::Symbol<WsFn> =
-            unsafe { self.lib.get(format!("{}_workspace_size", self.name).as_bytes()) }.unwrap();
+        let f: libloading::Symbol<WsFn> = unsafe {
+            self.lib
+                .get(format!("{}_workspace_size", self.name).as_bytes())
+        }
+        .unwrap();
         unsafe { f() }
     }
 
     /// Runs with the given input bytes; returns outputs of the given sizes.
     pub fn run(&self, inputs: &[&[u8]], out_sizes: &[usize]) -> Vec<Vec<u8>> {
-        let f: libloading::Symbol<RunFn> = unsafe { self.lib.get(format!("{}_run", self.name).as_bytes()) }.unwrap();
+        let f: libloading::Symbol<RunFn> =
+            unsafe { self.lib.get(format!("{}_run", self.name).as_bytes()) }.unwrap();
         // u64-backed buffers so every element is naturally aligned.
         let ins: Vec<Vec<u64>> = inputs.iter().map(|b| aligned(b, b.len())).collect();
         let mut outs: Vec<Vec<u64>> = out_sizes.iter().map(|&n| aligned(&[], n)).collect();
@@ -180,10 +259,23 @@ impl Lib {
             (p.next_multiple_of(64)) as *mut c_void
         };
         let in_ptrs: Vec<*const c_void> = ins.iter().map(|v| v.as_ptr() as *const c_void).collect();
-        let out_ptrs: Vec<*mut c_void> = outs.iter_mut().map(|v| v.as_mut_ptr() as *mut c_void).collect();
-        let rc = unsafe { f(in_ptrs.as_ptr(), out_ptrs.as_ptr(), ws_ptr, std::ptr::null()) };
+        let out_ptrs: Vec<*mut c_void> = outs
+            .iter_mut()
+            .map(|v| v.as_mut_ptr() as *mut c_void)
+            .collect();
+        let rc = unsafe {
+            f(
+                in_ptrs.as_ptr(),
+                out_ptrs.as_ptr(),
+                ws_ptr,
+                std::ptr::null(),
+            )
+        };
         assert_eq!(rc, 0);
-        outs.iter().zip(out_sizes).map(|(v, &n)| bytes_of(v)[..n].to_vec()).collect()
+        outs.iter()
+            .zip(out_sizes)
+            .map(|(v, &n)| bytes_of(v)[..n].to_vec())
+            .collect()
     }
 }
 

@@ -69,37 +69,47 @@ fn reduce(cx: &mut Cx, n: &Node, op: ReduceOp, noop: bool) -> Result<(), LowerEr
         nest(b, &rdims, false, &mut |b, rv| {
             let v = load_val(b, d, px, add(base.clone(), lin(rv, &rst)));
             let v = b.let_(v);
-            let a = Expr::Local(acc);
-            let nv = match op {
-                Sum | Mean | LogSum => add(a, v),
-                Max => max(a, v),
-                Min => min(a, v),
-                Prod => mul(a, v),
-                L1 => add(a, if t.is_float() || t.is_signed() { abs(v) } else { v }),
-                L2 | SumSquare => add(a, mul(v.clone(), v)),
-                LogSumExp => {
-                    let e = math::exp(b, sub(v, shift.clone().unwrap_or(cf(t, 0.0))));
-                    add(a, e)
-                }
-            };
+            let nv = step(b, op, t, Expr::Local(acc), v, shift.clone());
             b.assign(acc, nv);
         });
-        let a = Expr::Local(acc);
-        let res = match op {
-            Mean => div(a, cf(t, count as f64)),
-            L2 => sqrt(a),
-            LogSum => math::log(b, a),
-            LogSumExp => {
-                let l = math::log(b, a);
-                add(l, shift.clone().unwrap_or(cf(t, 0.0)))
-            }
-            _ => a,
-        };
+        let res = finish(b, op, t, Expr::Local(acc), count, shift.clone());
         store_val(b, d, py, lin(kv, &yst), res);
     });
     let args = vec![cx.buf(x)?, cx.buf(y)?];
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// One accumulation step `acc ⊕ v`.
+fn step(b: &mut KernelBuilder, op: ReduceOp, t: Scalar, a: Expr, v: Expr, shift: Option<Expr>) -> Expr {
+    use ReduceOp::*;
+    match op {
+        Sum | Mean | LogSum => add(a, v),
+        Max => max(a, v),
+        Min => min(a, v),
+        Prod => mul(a, v),
+        L1 => add(a, if t.is_float() || t.is_signed() { abs(v) } else { v }),
+        L2 | SumSquare => add(a, mul(v.clone(), v)),
+        LogSumExp => {
+            let e = math::exp(b, sub(v, shift.unwrap_or(cf(t, 0.0))));
+            add(a, e)
+        }
+    }
+}
+
+/// The reduced value from the accumulator over `count` elements.
+fn finish(b: &mut KernelBuilder, op: ReduceOp, t: Scalar, a: Expr, count: usize, shift: Option<Expr>) -> Expr {
+    use ReduceOp::*;
+    match op {
+        Mean => div(a, cf(t, count as f64)),
+        L2 => sqrt(a),
+        LogSum => math::log(b, a),
+        LogSumExp => {
+            let l = math::log(b, a);
+            add(l, shift.unwrap_or(cf(t, 0.0)))
+        }
+        _ => a,
+    }
 }
 
 fn arg(cx: &mut Cx, n: &Node, axis: i64, is_max: bool, last: bool) -> Result<(), LowerError> {

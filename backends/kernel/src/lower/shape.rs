@@ -163,6 +163,9 @@ fn slice(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     affine(cx, x, y, off, st, "slice")
 }
 
+/// Maps (axis, output coordinate) to (input coordinate, in-bounds condition).
+type SrcFn<'a> = dyn Fn(&mut KernelBuilder, usize, Expr) -> (Expr, Option<Expr>) + 'a;
+
 /// Builds a kernel `y[o] = x[src(o)]`, where `src` maps output coordinates
 /// to input coordinates (Tile, Pad). `valid` (Pad constant mode) selects the
 /// padding value `cval` instead.
@@ -172,7 +175,7 @@ fn remap(
     y: ValueId,
     cval: Option<ValueId>,
     kind: &str,
-    src: &dyn Fn(&mut KernelBuilder, usize, Expr) -> (Expr, Option<Expr>),
+    src: &SrcFn<'_>,
 ) -> Result<(), LowerError> {
     let (xs, ys) = (cx.ty(x).shape.clone(), cx.ty(y).shape.clone());
     let el = scalar(cx.ty(y).dtype);
