@@ -8,12 +8,34 @@ use onnxc_frontend::{supported_ops, ImportOptions};
 
 fn attr_variants() -> Vec<Vec<AttributeProto>> {
     let names = [
-        "axis", "axes", "perm", "kernel_shape", "strides", "pads", "dilations", "group", "split",
-        "starts", "ends", "keepdims", "size", "to", "start", "end", "num_outputs", "epsilon",
+        "axis",
+        "axes",
+        "perm",
+        "kernel_shape",
+        "strides",
+        "pads",
+        "dilations",
+        "group",
+        "split",
+        "starts",
+        "ends",
+        "keepdims",
+        "size",
+        "to",
+        "start",
+        "end",
+        "num_outputs",
+        "epsilon",
     ];
     let mut v = vec![vec![]];
     for vals in [&[i64::MAX][..], &[-1], &[0], &[1 << 40, 3], &[2, 2, 2, 2, 2, 2, 2, 2]] {
-        v.push(names.iter().map(|n| a_int(n, vals[0])).chain([a_str("auto_pad", "SAME_LOWER")]).collect());
+        v.push(
+            names
+                .iter()
+                .map(|n| a_int(n, vals[0]))
+                .chain([a_str("auto_pad", "SAME_LOWER")])
+                .collect(),
+        );
         v.push(names.iter().map(|n| a_ints(n, vals)).collect());
     }
     v.push(vec![a_str("mode", "reflect"), a_str("direction", "LEFT"), a_float("value", f32::NAN)]);
@@ -71,12 +93,23 @@ fn every_op_survives_odd_inputs() {
                     match r {
                         Ok(Ok(_)) => imported += 1,
                         Ok(Err(_)) => {}
-                        Err(_) => panics.push(format!("{op} opset {opset} inputs {inputs:?} attrs {:?}", attrs.iter().map(|a| a.name.clone().unwrap_or_default()).collect::<Vec<_>>())),
+                        Err(_) => panics.push(format!(
+                            "{op} opset {opset} inputs {inputs:?} attrs {:?}",
+                            attrs
+                                .iter()
+                                .map(|a| a.name.clone().unwrap_or_default())
+                                .collect::<Vec<_>>()
+                        )),
                     }
                 }
             }
         }
     }
     println!("{imported} odd models imported");
-    assert!(panics.is_empty(), "{} panics, e.g. {:#?}", panics.len(), &panics[..panics.len().min(20)]);
+    assert!(
+        panics.is_empty(),
+        "{} panics, e.g. {:#?}",
+        panics.len(),
+        &panics[..panics.len().min(20)]
+    );
 }

@@ -83,8 +83,8 @@ impl LoadedModel {
         let ws_bytes = unsafe { size() };
         let mut ws = AlignedBuf::new(ws_bytes);
         let mut outs: Vec<AlignedBuf> = self.outputs.iter().map(|o| AlignedBuf::new(o.byte_size())).collect();
-        let ins: Vec<AlignedBuf> = inputs.iter().map(|t| AlignedBuf::from_bytes(t.bytes())).collect();
-        let in_ptrs: Vec<*const u8> = ins.iter().map(|b| b.ptr() as *const u8).collect();
+        let mut ins: Vec<AlignedBuf> = inputs.iter().map(|t| AlignedBuf::from_bytes(t.bytes())).collect();
+        let in_ptrs: Vec<*const u8> = ins.iter_mut().map(|b| b.ptr() as *const u8).collect();
         let out_ptrs: Vec<*mut u8> = outs.iter_mut().map(|b| b.ptr()).collect();
         // SAFETY: every buffer has the size the header promises and 64-byte alignment.
         let rc = unsafe { run(in_ptrs.as_ptr(), out_ptrs.as_ptr(), ws.ptr(), std::ptr::null()) };

@@ -65,7 +65,7 @@ pub fn read(data: &[u8]) -> Result<Tensor, NpyError> {
     if data.len() < 10 || &data[..6] != b"\x93NUMPY" {
         return err("not an .npy file (bad magic)");
     }
-    let (hlen, hstart) = match data[6] {
+    let (hlen, hstart): (usize, usize) = match data[6] {
         1 => (u16::from_le_bytes([data[8], data[9]]) as usize, 10),
         2 | 3 if data.len() >= 12 => (u32::from_le_bytes([data[8], data[9], data[10], data[11]]) as usize, 12),
         v => return err(format!("unsupported .npy version {v}")),

@@ -11,7 +11,6 @@
  * printed to stderr as `run_ms=<ms>` (the outputs are from the last run).
  * Exit codes: 0 ok, 1 bad usage or I/O, 2 `<p>_run` returned non-zero.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,9 +77,11 @@ static void write_output(const char *path, const void *buf, const onnxc_tensor_d
     }
 }
 
+/* C11 timespec_get, not clock_gettime: the header is force-included before
+ * this file, so a _POSIX_C_SOURCE define here would come too late. */
 static double now_ms(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    timespec_get(&ts, TIME_UTC);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 

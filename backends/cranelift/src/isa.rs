@@ -135,6 +135,10 @@ fn apply_feature(
              (rounding would otherwise call libm)"
         )));
     }
+    if on && arch == Arch::X86_64 {
+        // LLVM's `+avx2` implies AVX; Cranelift keeps them separate.
+        enable_all(builder, x86_implied(&flag))?;
+    }
     let result = if on {
         builder.enable(&flag)
     } else {
@@ -145,6 +149,15 @@ fn apply_feature(
         // `-c` names a preset, which cannot be switched off as a whole.
         Err(SetError::BadType) if !on => Ok(()),
         Err(e) => Err(flag_error(&flag, e)),
+    }
+}
+
+/// x86 flags that LLVM's feature implications switch on along with `flag`.
+fn x86_implied(flag: &str) -> &'static [&'static str] {
+    match flag {
+        "has_avx2" | "has_fma" => &["has_avx"],
+        f if f.starts_with("has_avx512") => &["has_avx", "has_avx2", "has_fma", "has_avx512f"],
+        _ => &[],
     }
 }
 

@@ -1,11 +1,15 @@
 //! KIR kernel -> Cranelift function: signatures and statements. Expressions
 //! are in `expr.rs`.
 
-use crate::{invalid, CodegenError, Emitter, Result};
-use cranelift_codegen::ir::{condcodes::IntCC, Type};
+use crate::{invalid, CodegenError, Result};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{condcodes::IntCC, Function, Type, UserFuncName};
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, Value};
+use cranelift_codegen::isa::{TargetFrontendConfig, TargetIsa};
+use cranelift_codegen::print_errors::pretty_error;
+use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use cranelift_module::{FuncId, Linkage, Module};
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
 use onnxc_kernel::kir::{Expr, Kernel, LocalId, ParamId, Scalar, Stmt};
 use onnxc_kernel::Program;
@@ -24,16 +28,20 @@ pub(crate) fn clif_ty(s: Scalar) -> Type {
 }
 
 /// `void k(void *, void *, ...)` in the target's C calling convention.
-pub(crate) fn kernel_signature(module: &ObjectModule, nparams: usize) -> Signature {
-    let mut sig = module.make_signature();
-    let ptr = module.target_config().pointer_type();
+pub(crate) fn kernel_signature(isa: &dyn TargetIsa, nparams: usize) -> Signature {
+    let mut sig = Signature::new(isa.default_call_conv());
+    let ptr = isa.pointer_type();
     sig.params.extend((0..nparams).map(|_| AbiParam::new(ptr)));
     sig
 }
 
-/// Declares every kernel as a local function. Symbols are made unique by
-/// the kernel index, since kernel names need not be unique (or C-safe).
-pub(crate) fn declare_kernels(module: &mut ObjectModule, p: &Program) -> Result<Vec<FuncId>> {
+/// Declares every kernel as a local function and returns the ids with the
+/// symbol names. Symbols are made unique by the kernel index, since kernel
+/// names need not be unique (or C-safe).
+pub(crate) fn declare_kernels(
+    module: &mut ObjectModule,
+    p: &Program,
+) -> Result<Vec<(FuncId, String)>> {
     p.kernels
         .iter()
         .enumerate()
@@ -44,26 +52,58 @@ pub(crate) fn declare_kernels(module: &mut ObjectModule, p: &Program) -> Result<
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
             let sym = format!("{}_k{i}_{clean}", p.name);
-            let sig = kernel_signature(module, k.params.len());
-            module
+            let sig = kernel_signature(module.isa(), k.params.len());
+            let id = module
                 .declare_function(&sym, Linkage::Local, &sig)
-                .map_err(|e| CodegenError::Cranelift(e.to_string()))
+                .map_err(|e| CodegenError::Cranelift(e.to_string()))?;
+            Ok((id, sym))
         })
         .collect()
 }
 
-pub(crate) fn define_kernel(em: &mut Emitter, k: &Kernel, id: FuncId) -> Result<()> {
-    let sig = kernel_signature(&em.module, k.params.len());
-    let config = em.module.target_config();
-    let name = em
-        .module
-        .declarations()
-        .get_function_decl(id)
-        .linkage_name(id)
-        .into_owned();
-    let func = em.func();
-    func.signature = sig;
-    func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
+/// Machine code of one function, ready for `Module::define_function_bytes`.
+pub(crate) struct CompiledFn {
+    pub code: Vec<u8>,
+    pub align: u64,
+    pub relocs: Vec<ModuleReloc>,
+    /// The VCode listing, when asked for.
+    pub vcode: Option<String>,
+}
+
+/// Translates and compiles one kernel. Needs no module, so kernels can be
+/// compiled on several threads (see `jobs.rs`).
+pub(crate) fn compile_kernel(
+    isa: &dyn TargetIsa,
+    k: &Kernel,
+    id: FuncId,
+    want_asm: bool,
+) -> Result<CompiledFn> {
+    let mut ctx = Context::new();
+    ctx.func.signature = kernel_signature(isa, k.params.len());
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    build_kernel(&mut ctx.func, k, isa.frontend_config())?;
+    ctx.set_disasm(want_asm);
+    if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
+        return Err(CodegenError::Cranelift(pretty_error(e.func, e.inner)));
+    }
+    let compiled = ctx
+        .compiled_code()
+        .ok_or_else(|| CodegenError::Internal("no compiled code".into()))?;
+    Ok(CompiledFn {
+        code: compiled.code_buffer().to_vec(),
+        align: u64::from(compiled.buffer.alignment),
+        relocs: compiled
+            .buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+            .collect(),
+        vcode: compiled.vcode.clone(),
+    })
+}
+
+/// Fills `func` (signature already set) with the translation of `k`.
+fn build_kernel(func: &mut Function, k: &Kernel, config: TargetFrontendConfig) -> Result<()> {
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(func, &mut fctx);
     let entry = b.create_block();
@@ -76,17 +116,13 @@ pub(crate) fn define_kernel(em: &mut Emitter, k: &Kernel, id: FuncId) -> Result<
         .map(|&s| b.declare_var(clif_ty(s)))
         .collect();
     let mut cx = KernelCx { k, b, params, vars };
-    if let Err(e) = cx.stmts(&k.body) {
-        // Abandon the half-built function: `finalize` would insist that
-        // every block is filled.
-        drop(cx);
-        em.func().clear();
-        return Err(e);
-    }
+    // On error the half-built function is abandoned without `finalize`,
+    // which would insist that every block is filled.
+    cx.stmts(&k.body)?;
     cx.b.ins().return_(&[]);
     cx.b.seal_all_blocks();
     cx.b.finalize(config);
-    em.define(id, &name)
+    Ok(())
 }
 
 /// Translation state of one kernel.

@@ -9,6 +9,7 @@
 mod consts;
 mod expr;
 mod isa;
+mod jobs;
 mod kernel;
 mod run;
 
@@ -95,6 +96,17 @@ impl Emitter {
         Ok(())
     }
 
+    /// Defines a function compiled elsewhere (`jobs.rs`) as `id`.
+    pub fn define_bytes(&mut self, id: FuncId, name: &str, f: kernel::CompiledFn) -> Result<()> {
+        self.module
+            .define_function_bytes(id, f.align, &f.code, &f.relocs)
+            .map_err(|e| CodegenError::Cranelift(format!("function `{name}`: {e}")))?;
+        if let Some(asm) = self.asm.as_mut() {
+            asm.push_str(&format!("{name}:\n{}\n", f.vcode.as_deref().unwrap_or("")));
+        }
+        Ok(())
+    }
+
     pub fn func(&mut self) -> &mut cranelift_codegen::ir::Function {
         &mut self.ctx.func
     }
@@ -108,11 +120,12 @@ fn compile_inner(p: &Program, target: &Target, want_asm: bool) -> Result<(Vec<u8
             "`{target}` is not a 64-bit target"
         )));
     }
-    let mut builder = ObjectBuilder::new(isa, format!("{}.o", p.name), default_libcall_names())
+    // No `.eh_frame` (`unwind_info`): Cranelift 0.135 writes it with
+    // absolute relocations, which force text relocations (DT_TEXTREL) into
+    // shared libraries. Functions keep frame pointers, so debuggers and
+    // profilers can still walk the stack.
+    let builder = ObjectBuilder::new(isa, format!("{}.o", p.name), default_libcall_names())
         .map_err(|e| CodegenError::Target(e.to_string()))?;
-    // `.eh_frame`, so debuggers and profilers can walk the stack through
-    // generated code.
-    builder.unwind_info(true);
     let mut em = Emitter {
         module: ObjectModule::new(builder),
         ctx: Context::new(),
@@ -120,11 +133,12 @@ fn compile_inner(p: &Program, target: &Target, want_asm: bool) -> Result<(Vec<u8
     };
 
     run::validate(p)?;
-    let kernel_ids = kernel::declare_kernels(&mut em.module, p)?;
+    let kernels = kernel::declare_kernels(&mut em.module, p)?;
+    let kernel_ids: Vec<FuncId> = kernels.iter().map(|(id, _)| *id).collect();
     let const_ids = declare_consts(&mut em.module, p)?;
-    for (i, k) in p.kernels.iter().enumerate() {
-        kernel::define_kernel(&mut em, k, kernel_ids[i])
-            .map_err(|e| e.in_context(&format!("kernel {i} `{}`", k.name)))?;
+    let compiled = jobs::compile_kernels(em.module.isa(), p, &kernel_ids, want_asm)?;
+    for ((id, sym), code) in kernels.iter().zip(compiled) {
+        em.define_bytes(*id, sym, code)?;
     }
     run::define_entry_points(&mut em, p, &kernel_ids, &const_ids)?;
 

@@ -30,7 +30,20 @@ const FUNCS: [(&str, MathFn); 12] = [
 ];
 
 fn inputs(n: usize) -> Vec<f64> {
-    let specials = [0.0, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-310, 88.7, -103.9, 709.0, 1e30];
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e-310,
+        88.7,
+        -103.9,
+        709.0,
+        1e30,
+    ];
     let mut v: Vec<f64> = specials.to_vec();
     v.extend((0..n - specials.len()).map(|i| (i as f64 - (n / 2) as f64) * 0.173));
     v
@@ -64,10 +77,19 @@ fn math_expansions_match_the_interpreter() {
             let k = kernels.len();
             kernels.push(b.finish());
             out_io.push(io(&format!("o{k}"), ty, n));
-            steps.push(Step::Call { kernel: k, args: vec![BufRef::Input(ti), BufRef::Output(k)] });
+            steps.push(Step::Call {
+                kernel: k,
+                args: vec![BufRef::Input(ti), BufRef::Output(k)],
+            });
         }
     }
-    let p = program("mathdiff", vec![io("x32", Scalar::F32, n), io("x64", Scalar::F64, n)], out_io, kernels, steps);
+    let p = program(
+        "mathdiff",
+        vec![io("x32", Scalar::F32, n), io("x64", Scalar::F64, n)],
+        out_io,
+        kernels,
+        steps,
+    );
     let xs = inputs(n);
     let x32: Vec<u64> = xs.iter().map(|&x| (x as f32).to_bits() as u64).collect();
     let x64: Vec<u64> = xs.iter().map(|&x| x.to_bits()).collect();
@@ -76,7 +98,11 @@ fn math_expansions_match_the_interpreter() {
 
     let start = Instant::now();
     let lib = Lib::build(&p);
-    eprintln!("compiled {} math kernels in {:?}", p.kernels.len(), start.elapsed());
+    eprintln!(
+        "compiled {} math kernels in {:?}",
+        p.kernels.len(),
+        start.elapsed()
+    );
     let sizes: Vec<usize> = p.outputs.iter().map(|o| o.byte_size()).collect();
     let got = lib.run(&refs, &sizes);
     let mut want: Vec<Vec<u8>> = sizes.iter().map(|&s| vec![0; s]).collect();
@@ -84,13 +110,25 @@ fn math_expansions_match_the_interpreter() {
 
     let mut failures = Vec::new();
     for (k, kern) in p.kernels.iter().enumerate() {
-        let ty = if k < FUNCS.len() { Scalar::F32 } else { Scalar::F64 };
+        let ty = if k < FUNCS.len() {
+            Scalar::F32
+        } else {
+            Scalar::F64
+        };
         let (g, w) = (bits(ty, &got[k]), bits(ty, &want[k]));
         for (e, (a, b)) in g.iter().zip(&w).enumerate() {
             if a != b {
-                failures.push(format!("{} at x = {}: compiled {a:#x}, interpreter {b:#x}", kern.name, xs[e]));
+                failures.push(format!(
+                    "{} at x = {}: compiled {a:#x}, interpreter {b:#x}",
+                    kern.name, xs[e]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures[..failures.len().min(40)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures[..failures.len().min(40)].join("\n")
+    );
 }

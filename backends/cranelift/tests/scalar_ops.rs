@@ -400,3 +400,46 @@ fn comparisons_on_every_type() {
         }
     }
 }
+
+#[test]
+fn bool_logic() {
+    use BinOp::*;
+    let ops = [And, Or, Xor, Min, Max];
+    let b = Scalar::Bool;
+    let mut kernels: Vec<_> = ops
+        .iter()
+        .map(|&op| {
+            (
+                vec![0, 1],
+                b,
+                map_kernel(
+                    "bool",
+                    &[b, b],
+                    b,
+                    24,
+                    bin(op, load(0, local(0)), load(1, local(0))),
+                ),
+            )
+        })
+        .collect();
+    let not = onnxc_kernel::kir::UnOp::Not;
+    kernels.push((
+        vec![0],
+        b,
+        map_kernel("not", &[b], b, 24, un(not, load(0, local(0)))),
+    ));
+    let out = run_kernels("bools", &[b, b], 1, kernels);
+    let (xs, ys) = (values(b), rhs(b));
+    for (k, op) in ops.iter().enumerate() {
+        for e in 0..24 {
+            let (x, y) = (xs[e], ys[e]);
+            let want = match op {
+                And | Min => x & y,
+                Or | Max => x | y,
+                _ => x ^ y,
+            };
+            assert_eq!(out[k][e], want, "{op:?} {x} {y}");
+        }
+    }
+    assert_eq!(out[ops.len()], xs.iter().map(|x| 1 - x).collect::<Vec<_>>());
+}

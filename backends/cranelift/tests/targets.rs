@@ -316,3 +316,51 @@ fn ill_formed_programs_are_errors() {
         Err(CodegenError::Target(_))
     ));
 }
+
+/// Kernels compile on several threads; the object must not depend on
+/// which thread finished first.
+#[test]
+fn many_kernels_compile_deterministically() {
+    use onnxc_kernel::builder::{ci, load, KernelBuilder};
+    let n = 200;
+    let mut kernels = Vec::new();
+    let mut steps = Vec::new();
+    for k in 0..n {
+        let mut b = KernelBuilder::new(format!("k{k}"));
+        let x = b.input(Scalar::F32);
+        let y = b.output(Scalar::F32);
+        b.for_loop(ci(0), ci(64 + k as i64), |b, i| {
+            let r = onnxc_kernel::math::tanh(b, load(x, i.clone()));
+            b.store(y, i, r);
+        });
+        kernels.push(b.finish());
+        steps.push(Step::Call {
+            kernel: k,
+            args: vec![BufRef::Input(0), BufRef::Workspace(0)],
+        });
+    }
+    let mut p = program(
+        "many",
+        vec![io("x", Scalar::F32, 4096)],
+        vec![],
+        kernels,
+        steps,
+    );
+    p.workspace_size = 4096 * 4;
+    let start = Instant::now();
+    let first = compile(&p, &Target::host()).unwrap();
+    assert!(
+        start.elapsed().as_secs_f64() < 10.0,
+        "took {:?}",
+        start.elapsed()
+    );
+    for _ in 0..2 {
+        assert!(
+            compile(&p, &Target::host()).unwrap() == first,
+            "object differs between runs"
+        );
+    }
+    let (with_asm, asm) = onnxc_cranelift::compile_with_asm(&p, &Target::host()).unwrap();
+    assert!(with_asm == first, "listing changed the object");
+    assert!(asm.contains("many_k199_k199:"));
+}

@@ -65,6 +65,12 @@ fn pools() {
         let y = g.node(Op::MaxPool { window: w.clone(), ceil_mode }, vec![Some(x)]);
         g.output(y);
         g.check();
+        let mut g = G::new();
+        let x = g.input(DType::F32, &shape);
+        let ys = g.node_n(Op::MaxPool { window: w.clone(), ceil_mode }, vec![Some(x)], 2);
+        g.output(ys[0]);
+        g.output(ys[1]);
+        g.check();
     }
     let mut g = G::new();
     let x = g.input(DType::F32, &[2, 3, 5, 4]);
@@ -113,7 +119,7 @@ fn matmul() {
         (&[1, 3, 4], &[2, 4, 5]),
     ];
     for (sa, sb) in cases {
-        for d in [DType::F32, DType::I32] {
+        for d in [DType::F32, DType::I32, DType::F16, DType::F64] {
             let mut g = G::new();
             let a = g.input(d, sa);
             let b = g.input(d, sb);
@@ -128,13 +134,34 @@ fn matmul() {
 fn softmax_family() {
     for axis in [-1, 0, 1, 2] {
         for op in [Op::Softmax { axis }, Op::LogSoftmax { axis }, Op::Hardmax { axis }] {
-            let mut g = G::new();
-            let x = g.input(DType::F32, &[2, 3, 4]);
-            let y = g.node(op, vec![Some(x)]);
-            g.output(y);
-            g.check();
+            for d in [DType::F32, DType::F16] {
+                let mut g = G::new();
+                let x = g.input(d, &[2, 3, 4]);
+                let y = g.node(op.clone(), vec![Some(x)]);
+                g.output(y);
+                g.check();
+            }
         }
     }
+}
+
+#[test]
+fn half_and_int_pools() {
+    let w = win(&[2, 2], &[2, 2], &[0, 0, 0, 0], &[1, 1]);
+    for d in [DType::F16, DType::I8, DType::U8] {
+        let mut g = G::new();
+        let x = g.input(d, &[1, 2, 4, 4]);
+        let y = g.node(Op::MaxPool { window: w.clone(), ceil_mode: false }, vec![Some(x)]);
+        g.output(y);
+        g.check();
+    }
+    let mut g = G::new();
+    let x = g.input(DType::F16, &[1, 2, 4, 4]);
+    let y = g.node(Op::AveragePool { window: w, ceil_mode: false, count_include_pad: false }, vec![Some(x)]);
+    let z = g.node(Op::GlobalAveragePool, vec![Some(x)]);
+    g.output(y);
+    g.output(z);
+    g.check();
 }
 
 #[test]

@@ -17,15 +17,29 @@ use onnxc_kernel::{BufRef, Program, Step};
 
 /// Declares both exported functions. Done before anything else is added so
 /// they get exactly their names (LLVM renames later clashing definitions).
-pub(crate) fn declare<'ctx>(cx: &Cx<'_, 'ctx>, p: &Program) -> (FunctionValue<'ctx>, FunctionValue<'ctx>) {
+pub(crate) fn declare<'ctx>(
+    cx: &Cx<'_, 'ctx>,
+    p: &Program,
+) -> (FunctionValue<'ctx>, FunctionValue<'ctx>) {
     let ctx = cx.ctx;
     let ptr = ctx.ptr_type(AddressSpace::default());
     // size_t is 64 bits on every supported target.
-    let ws = cx.module.add_function(&format!("{}_workspace_size", p.name), ctx.i64_type().fn_type(&[], false), None);
-    let run_ty = ctx.i32_type().fn_type(&[ptr.into(), ptr.into(), ptr.into(), ptr.into()], false);
-    let run = cx.module.add_function(&format!("{}_run", p.name), run_ty, None);
+    let ws = cx.module.add_function(
+        &format!("{}_workspace_size", p.name),
+        ctx.i64_type().fn_type(&[], false),
+        None,
+    );
+    let run_ty = ctx
+        .i32_type()
+        .fn_type(&[ptr.into(), ptr.into(), ptr.into(), ptr.into()], false);
+    let run = cx
+        .module
+        .add_function(&format!("{}_run", p.name), run_ty, None);
     for f in [ws, run] {
-        f.add_attribute(AttributeLoc::Function, ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0));
+        f.add_attribute(
+            AttributeLoc::Function,
+            ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0),
+        );
     }
     (ws, run)
 }
@@ -39,7 +53,9 @@ pub(crate) fn consts<'ctx>(cx: &Cx<'_, 'ctx>, p: &Program) -> Vec<GlobalValue<'c
         .enumerate()
         .map(|(i, bytes)| {
             let init = cx.ctx.const_string(bytes, false);
-            let g = cx.module.add_global(init.get_type(), None, &format!("{}.const{i}", p.name));
+            let g = cx
+                .module
+                .add_global(init.get_type(), None, &format!("{}.const{i}", p.name));
             g.set_initializer(&init);
             g.set_constant(true);
             g.set_linkage(Linkage::Private);
@@ -59,25 +75,41 @@ pub(crate) fn define<'ctx>(
     let ctx = cx.ctx;
     let b = ctx.create_builder();
     b.position_at_end(ctx.append_basic_block(ws_fn, "entry"));
-    b.build_return(Some(&ctx.i64_type().const_int(p.workspace_size as u64, false)))?;
+    b.build_return(Some(
+        &ctx.i64_type().const_int(p.workspace_size as u64, false),
+    ))?;
 
     b.position_at_end(ctx.append_basic_block(run_fn, "entry"));
     let param = |i: u32| run_fn.get_nth_param(i).map(|v| v.into_pointer_value());
     let (Some(ins), Some(outs), Some(ws)) = (param(0), param(1), param(2)) else {
-        return Err(LlvmError::InvalidProgram("run function lost its params".into()));
+        return Err(LlvmError::InvalidProgram(
+            "run function lost its params".into(),
+        ));
     };
     let ptr_ty = ctx.ptr_type(AddressSpace::default());
     // `inputs[i]` / `outputs[i]`: loaded at each use; GVN merges repeats.
     let table = |tab: PointerValue<'ctx>, i: usize| -> Result<PointerValue<'ctx>> {
-        let slot = unsafe { b.build_in_bounds_gep(ptr_ty, tab, &[ctx.i64_type().const_int(i as u64, false)], "")? };
+        let slot = unsafe {
+            b.build_in_bounds_gep(
+                ptr_ty,
+                tab,
+                &[ctx.i64_type().const_int(i as u64, false)],
+                "",
+            )?
+        };
         Ok(b.build_load(ptr_ty, slot, "")?.into_pointer_value())
     };
     let resolve = |r: BufRef| -> Result<PointerValue<'ctx>> {
-        let bad = |what: &str, i: usize| LlvmError::InvalidProgram(format!("step refers to {what} {i}, which does not exist"));
+        let bad = |what: &str, i: usize| {
+            LlvmError::InvalidProgram(format!("step refers to {what} {i}, which does not exist"))
+        };
         match r {
             BufRef::Input(i) if i < p.inputs.len() => table(ins, i),
             BufRef::Output(i) if i < p.outputs.len() => table(outs, i),
-            BufRef::Const(i) => consts.get(i).map(|g| g.as_pointer_value()).ok_or_else(|| bad("constant", i)),
+            BufRef::Const(i) => consts
+                .get(i)
+                .map(|g| g.as_pointer_value())
+                .ok_or_else(|| bad("constant", i)),
             BufRef::Workspace(off) => {
                 let off = ctx.i64_type().const_int(off as u64, false);
                 Ok(unsafe { b.build_in_bounds_gep(ctx.i8_type(), ws, &[off], "")? })
@@ -89,9 +121,11 @@ pub(crate) fn define<'ctx>(
     for (n, step) in p.steps.iter().enumerate() {
         match step {
             Step::Call { kernel, args } => {
-                let f = *kernels
-                    .get(*kernel)
-                    .ok_or_else(|| LlvmError::InvalidProgram(format!("step {n} calls kernel {kernel}, which does not exist")))?;
+                let f = *kernels.get(*kernel).ok_or_else(|| {
+                    LlvmError::InvalidProgram(format!(
+                        "step {n} calls kernel {kernel}, which does not exist"
+                    ))
+                })?;
                 if args.len() != f.count_params() as usize {
                     return Err(LlvmError::InvalidProgram(format!(
                         "step {n} passes {} buffers to kernel {kernel}, which takes {}",
@@ -99,14 +133,17 @@ pub(crate) fn define<'ctx>(
                         f.count_params()
                     )));
                 }
-                let args: Vec<BasicMetadataValueEnum> =
-                    args.iter().map(|&r| resolve(r).map(Into::into)).collect::<Result<_>>()?;
+                let args: Vec<BasicMetadataValueEnum> = args
+                    .iter()
+                    .map(|&r| resolve(r).map(Into::into))
+                    .collect::<Result<_>>()?;
                 b.build_call(f, &args, "")?;
             }
             Step::Copy { dst, src, bytes } => {
                 let (d, s) = (resolve(*dst)?, resolve(*src)?);
                 let len = ctx.i64_type().const_int(*bytes as u64, false);
-                b.build_memcpy(d, 1, s, 1, len).map_err(|e| LlvmError::InvalidProgram(format!("copy step {n}: {e}")))?;
+                b.build_memcpy(d, 1, s, 1, len)
+                    .map_err(|e| LlvmError::InvalidProgram(format!("copy step {n}: {e}")))?;
             }
         }
     }

@@ -10,7 +10,7 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntVal
 use inkwell::{FloatPredicate, IntPredicate};
 use onnxc_kernel::kir::{BinOp, CmpOp, Const, Expr, Scalar, UnOp};
 
-type Val<'ctx> = (BasicValueEnum<'ctx>, Scalar);
+pub(crate) type Val<'ctx> = (BasicValueEnum<'ctx>, Scalar);
 
 impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     pub fn expr(&mut self, e: &Expr) -> Result<Val<'ctx>> {
@@ -23,7 +23,14 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             Expr::Load { buf, index } => {
                 let (ptr, t) = self.element(*buf, index)?;
                 let v = self.b.build_load(mem_ty(self.cx.ctx, t), ptr, "")?;
-                (if t == Scalar::Bool { self.nonzero(v.into_int_value())?.into() } else { v }, t)
+                (
+                    if t == Scalar::Bool {
+                        self.nonzero(v.into_int_value())?.into()
+                    } else {
+                        v
+                    },
+                    t,
+                )
             }
             Expr::Un(op, a) => {
                 let a = self.expr(a)?;
@@ -46,9 +53,14 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             Expr::Select(c, a, b) => {
                 let (c, a, b) = (self.expr(c)?, self.expr(a)?, self.expr(b)?);
                 if c.1 != Scalar::Bool || a.1 != b.1 {
-                    return Err(self.bad(format!("select on {} with arms {} and {}", c.1, a.1, b.1)));
+                    return Err(
+                        self.bad(format!("select on {} with arms {} and {}", c.1, a.1, b.1))
+                    );
                 }
-                (self.b.build_select(c.0.into_int_value(), a.0, b.0, "")?, a.1)
+                (
+                    self.b.build_select(c.0.into_int_value(), a.0, b.0, "")?,
+                    a.1,
+                )
             }
             Expr::Cast(t, a) => {
                 let a = self.expr(a)?;
@@ -65,15 +77,31 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     fn constant(&self, c: Const) -> Result<BasicValueEnum<'ctx>> {
         let ctx = self.cx.ctx;
         Ok(match c.ty {
-            Scalar::F32 => self.b.build_bit_cast(ctx.i32_type().const_int(c.bits & 0xffff_ffff, false), ctx.f32_type(), "")?,
-            Scalar::F64 => self.b.build_bit_cast(ctx.i64_type().const_int(c.bits, false), ctx.f64_type(), "")?,
-            Scalar::Bool => ctx.bool_type().const_int((c.bits != 0) as u64, false).into(),
-            t => reg_ty(ctx, t).into_int_type().const_int(c.bits, false).into(),
+            Scalar::F32 => self.b.build_bit_cast(
+                ctx.i32_type().const_int(c.bits & 0xffff_ffff, false),
+                ctx.f32_type(),
+                "",
+            )?,
+            Scalar::F64 => self.b.build_bit_cast(
+                ctx.i64_type().const_int(c.bits, false),
+                ctx.f64_type(),
+                "",
+            )?,
+            Scalar::Bool => ctx
+                .bool_type()
+                .const_int((c.bits != 0) as u64, false)
+                .into(),
+            t => reg_ty(ctx, t)
+                .into_int_type()
+                .const_int(c.bits, false)
+                .into(),
         })
     }
 
-    fn nonzero(&self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
-        Ok(self.b.build_int_compare(IntPredicate::NE, v, v.get_type().const_zero(), "")?)
+    pub fn nonzero(&self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::NE, v, v.get_type().const_zero(), "")?)
     }
 
     /// Calls an overloaded LLVM intrinsic.
@@ -87,10 +115,16 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             .and_then(|i| i.get_declaration(self.cx.module, overload))
             .ok_or_else(|| self.bad(format!("cannot declare {name}")))?;
         let call = self.b.build_call(decl, args, "")?;
-        call.try_as_basic_value().basic().ok_or_else(|| self.bad(format!("{name} returned nothing")))
+        call.try_as_basic_value()
+            .basic()
+            .ok_or_else(|| self.bad(format!("{name} returned nothing")))
     }
 
-    fn float_intrinsic(&self, name: &str, args: &[FloatValue<'ctx>]) -> Result<FloatValue<'ctx>> {
+    pub fn float_intrinsic(
+        &self,
+        name: &str,
+        args: &[FloatValue<'ctx>],
+    ) -> Result<FloatValue<'ctx>> {
         let ty = args[0].get_type().into();
         let args: Vec<BasicMetadataValueEnum> = args.iter().map(|a| (*a).into()).collect();
         Ok(self.intrinsic(name, &[ty], &args)?.into_float_value())
@@ -104,9 +138,18 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
                 UnOp::Neg => b.build_float_neg(x, "")?.into(),
                 UnOp::Abs => self.float_intrinsic("llvm.fabs", &[x])?.into(),
                 UnOp::Sqrt => self.float_intrinsic("llvm.sqrt", &[x])?.into(),
-                UnOp::Floor | UnOp::Ceil | UnOp::Trunc | UnOp::RoundEven => self.round(op, x)?.into(),
+                UnOp::Floor | UnOp::Ceil | UnOp::Trunc | UnOp::RoundEven => {
+                    self.round(op, x)?.into()
+                }
                 UnOp::Not => {
-                    let ity = reg_ty(self.cx.ctx, if t == Scalar::F32 { Scalar::U32 } else { Scalar::U64 });
+                    let ity = reg_ty(
+                        self.cx.ctx,
+                        if t == Scalar::F32 {
+                            Scalar::U32
+                        } else {
+                            Scalar::U64
+                        },
+                    );
                     let bits = b.build_bit_cast(x, ity, "")?.into_int_value();
                     let flipped = b.build_not(bits, "")?;
                     b.build_bit_cast(flipped, x.get_type(), "")?
@@ -122,14 +165,24 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             UnOp::Abs if t.is_signed() => {
                 // i1 false: abs(MIN) is MIN (wrapping), not poison.
                 let no_poison = self.cx.ctx.bool_type().const_zero();
-                self.intrinsic("llvm.abs", &[x.get_type().into()], &[x.into(), no_poison.into()])?
+                self.intrinsic(
+                    "llvm.abs",
+                    &[x.get_type().into()],
+                    &[x.into(), no_poison.into()],
+                )?
             }
             // Rounding, sqrt and unsigned abs leave integers unchanged.
             _ => v,
         })
     }
 
-    fn binary(&self, op: BinOp, t: Scalar, a: BasicValueEnum<'ctx>, c: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+    fn binary(
+        &self,
+        op: BinOp,
+        t: Scalar,
+        a: BasicValueEnum<'ctx>,
+        c: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>> {
         let b = &self.b;
         if t.is_float() {
             let (x, y) = (a.into_float_value(), c.into_float_value());
@@ -144,7 +197,12 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         }
         let (x, y) = (a.into_int_value(), c.into_int_value());
         let signed = t.is_signed();
-        if t == Scalar::Bool && !matches!(op, BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Min | BinOp::Max) {
+        if t == Scalar::Bool
+            && !matches!(
+                op,
+                BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Min | BinOp::Max
+            )
+        {
             return Err(self.bad(format!("{op:?} on bool")));
         }
         let minmax = |name: &str| -> Result<BasicValueEnum<'ctx>> {
@@ -175,32 +233,55 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     /// Integer division truncating toward zero. LLVM's `sdiv MIN, -1` is UB
     /// (and traps on x86), while KIR wraps: a divisor of -1 is replaced by 1
     /// and the quotient negated (the remainder is 0).
-    fn div_rem(&self, div: bool, signed: bool, x: IntValue<'ctx>, y: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+    fn div_rem(
+        &self,
+        div: bool,
+        signed: bool,
+        x: IntValue<'ctx>,
+        y: IntValue<'ctx>,
+    ) -> Result<IntValue<'ctx>> {
         let b = &self.b;
         if !signed {
-            return Ok(if div { b.build_int_unsigned_div(x, y, "")? } else { b.build_int_unsigned_rem(x, y, "")? });
+            return Ok(if div {
+                b.build_int_unsigned_div(x, y, "")?
+            } else {
+                b.build_int_unsigned_rem(x, y, "")?
+            });
         }
         let ty = x.get_type();
         let minus_one = b.build_int_compare(IntPredicate::EQ, y, ty.const_all_ones(), "")?;
-        let safe = b.build_select(minus_one, ty.const_int(1, false), y, "")?.into_int_value();
+        let safe = b
+            .build_select(minus_one, ty.const_int(1, false), y, "")?
+            .into_int_value();
         Ok(if div {
             let q = b.build_int_signed_div(x, safe, "")?;
             let neg = b.build_int_sub(ty.const_zero(), x, "")?;
             b.build_select(minus_one, neg, q, "")?.into_int_value()
         } else {
             let r = b.build_int_signed_rem(x, safe, "")?;
-            b.build_select(minus_one, ty.const_zero(), r, "")?.into_int_value()
+            b.build_select(minus_one, ty.const_zero(), r, "")?
+                .into_int_value()
         })
     }
 
     /// NaN-propagating float min/max: llvm.minimum/maximum where the target
     /// lowers them inline, otherwise compare-and-select.
-    fn min_max(&self, min: bool, x: FloatValue<'ctx>, y: FloatValue<'ctx>) -> Result<FloatValue<'ctx>> {
+    fn min_max(
+        &self,
+        min: bool,
+        x: FloatValue<'ctx>,
+        y: FloatValue<'ctx>,
+    ) -> Result<FloatValue<'ctx>> {
         if self.cx.caps.native_minmax {
-            return self.float_intrinsic(if min { "llvm.minimum" } else { "llvm.maximum" }, &[x, y]);
+            return self
+                .float_intrinsic(if min { "llvm.minimum" } else { "llvm.maximum" }, &[x, y]);
         }
         let b = &self.b;
-        let pred = if min { FloatPredicate::OLT } else { FloatPredicate::OGT };
+        let pred = if min {
+            FloatPredicate::OLT
+        } else {
+            FloatPredicate::OGT
+        };
         let pick_x = b.build_float_compare(pred, x, y, "")?;
         let r = b.build_select(pick_x, x, y, "")?.into_float_value();
         let unordered = b.build_float_compare(FloatPredicate::UNO, x, y, "")?;
@@ -208,56 +289,13 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         Ok(b.build_select(unordered, nan, r, "")?.into_float_value())
     }
 
-    /// floor/ceil/trunc/roundeven: intrinsics where the target has
-    /// instructions; otherwise (x86-64 without SSE4.1) an inline expansion,
-    /// since LLVM would call libm's floorf & co.
-    fn round(&self, op: UnOp, x: FloatValue<'ctx>) -> Result<FloatValue<'ctx>> {
-        let name = match op {
-            UnOp::Floor => "llvm.floor",
-            UnOp::Ceil => "llvm.ceil",
-            UnOp::Trunc => "llvm.trunc",
-            _ => "llvm.roundeven",
-        };
-        if self.cx.caps.native_round {
-            return self.float_intrinsic(name, &[x]);
-        }
-        let b = &self.b;
-        let fty = x.get_type();
-        let f32_ = fty == self.cx.ctx.f32_type();
-        // From 2^mantissa_bits up every float is an integer (NaN and inf too: kept as they are).
-        let limit = fty.const_float(if f32_ { 8388608.0 } else { 4503599627370496.0 });
-        let ax = self.float_intrinsic("llvm.fabs", &[x])?;
-        let small = b.build_float_compare(FloatPredicate::OLT, ax, limit, "")?;
-        let r = if op == UnOp::RoundEven {
-            // Adding 2^mantissa_bits rounds to an integer, ties to even.
-            let big = b.build_float_add(ax, limit, "")?;
-            let r = b.build_float_sub(big, limit, "")?;
-            self.float_intrinsic("llvm.copysign", &[r, x])?
-        } else {
-            // fptosi is poison for large |x|, but then `small` selects x.
-            let ity = if f32_ { self.cx.ctx.i32_type() } else { self.cx.ctx.i64_type() };
-            let i = b.build_float_to_signed_int(x, ity, "")?;
-            let t = b.build_signed_int_to_float(i, fty, "")?;
-            let t = self.float_intrinsic("llvm.copysign", &[t, x])?;
-            let one = fty.const_float(1.0);
-            match op {
-                UnOp::Floor => {
-                    let adjust = b.build_float_compare(FloatPredicate::OGT, t, x, "")?;
-                    let down = b.build_float_sub(t, one, "")?;
-                    b.build_select(adjust, down, t, "")?.into_float_value()
-                }
-                UnOp::Ceil => {
-                    let adjust = b.build_float_compare(FloatPredicate::OLT, t, x, "")?;
-                    let up = b.build_float_add(t, one, "")?;
-                    b.build_select(adjust, up, t, "")?.into_float_value()
-                }
-                _ => t,
-            }
-        };
-        Ok(b.build_select(small, r, x, "")?.into_float_value())
-    }
-
-    fn compare(&self, op: CmpOp, t: Scalar, a: BasicValueEnum<'ctx>, c: BasicValueEnum<'ctx>) -> Result<IntValue<'ctx>> {
+    fn compare(
+        &self,
+        op: CmpOp,
+        t: Scalar,
+        a: BasicValueEnum<'ctx>,
+        c: BasicValueEnum<'ctx>,
+    ) -> Result<IntValue<'ctx>> {
         if t.is_float() {
             // Ordered (false on NaN) except Ne, which is true on NaN.
             let p = match op {
@@ -268,7 +306,12 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
                 CmpOp::Gt => FloatPredicate::OGT,
                 CmpOp::Ge => FloatPredicate::OGE,
             };
-            return Ok(self.b.build_float_compare(p, a.into_float_value(), c.into_float_value(), "")?);
+            return Ok(self.b.build_float_compare(
+                p,
+                a.into_float_value(),
+                c.into_float_value(),
+                "",
+            )?);
         }
         let s = t.is_signed();
         let p = match op {
@@ -283,54 +326,8 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             CmpOp::Gt => IntPredicate::UGT,
             CmpOp::Ge => IntPredicate::UGE,
         };
-        Ok(self.b.build_int_compare(p, a.into_int_value(), c.into_int_value(), "")?)
-    }
-
-    fn cast(&self, (v, from): Val<'ctx>, to: Scalar) -> Result<BasicValueEnum<'ctx>> {
-        let b = &self.b;
-        let ty = reg_ty(self.cx.ctx, to);
-        if from == to {
-            return Ok(v);
-        }
-        if to == Scalar::Bool {
-            return Ok(if from.is_float() {
-                let x = v.into_float_value();
-                // `!= 0` is unordered: NaN is true.
-                b.build_float_compare(FloatPredicate::UNE, x, x.get_type().const_zero(), "")?.into()
-            } else {
-                self.nonzero(v.into_int_value())?.into()
-            });
-        }
-        Ok(match (from.is_float(), to.is_float()) {
-            (true, true) => b.build_float_cast(v.into_float_value(), ty.into_float_type(), "")?.into(),
-            (true, false) => {
-                // Saturating, NaN -> 0: exactly KIR's float -> int rule.
-                let name = if to.is_signed() { "llvm.fptosi.sat" } else { "llvm.fptoui.sat" };
-                self.intrinsic(name, &[ty, v.get_type()], &[v.into()])?
-            }
-            (false, true) if from.is_signed() => {
-                b.build_signed_int_to_float(v.into_int_value(), ty.into_float_type(), "")?.into()
-            }
-            (false, true) => b.build_unsigned_int_to_float(v.into_int_value(), ty.into_float_type(), "")?.into(),
-            (false, false) => {
-                // Bool counts as unsigned: it extends to 0/1.
-                b.build_int_cast_sign_flag(v.into_int_value(), ty.into_int_type(), from.is_signed(), "")?.into()
-            }
-        })
-    }
-
-    fn bitcast(&self, (v, from): Val<'ctx>, to: Scalar) -> Result<BasicValueEnum<'ctx>> {
-        if from.size() != to.size() {
-            return Err(self.bad(format!("bitcast from {from} to {to}")));
-        }
-        let ty = reg_ty(self.cx.ctx, to);
-        if from == Scalar::Bool || to == Scalar::Bool {
-            // Bool is 1 bit in registers: through its byte value.
-            return self.cast((v, from), to);
-        }
-        if v.get_type() == ty {
-            return Ok(v);
-        }
-        Ok(self.b.build_bit_cast(v, ty, "")?)
+        Ok(self
+            .b
+            .build_int_compare(p, a.into_int_value(), c.into_int_value(), "")?)
     }
 }

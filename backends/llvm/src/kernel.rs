@@ -53,10 +53,21 @@ fn enum_attr(ctx: &Context, name: &str) -> Attribute {
 pub(crate) fn declare<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, symbol: &str) -> FunctionValue<'ctx> {
     let ptr = cx.ctx.ptr_type(AddressSpace::default());
     let params: Vec<BasicMetadataTypeEnum> = vec![ptr.into(); k.params.len()];
-    let f = cx.module.add_function(symbol, cx.ctx.void_type().fn_type(&params, false), Some(Linkage::Internal));
+    let f = cx.module.add_function(
+        symbol,
+        cx.ctx.void_type().fn_type(&params, false),
+        Some(Linkage::Internal),
+    );
     // noinline: kernels are big loop nests called once; inlining them all into
     // `_run` makes one huge function that is slow to optimise and gains nothing.
-    for a in ["nounwind", "noinline", "mustprogress", "nofree", "nosync", "willreturn"] {
+    for a in [
+        "nounwind",
+        "noinline",
+        "mustprogress",
+        "nofree",
+        "nosync",
+        "willreturn",
+    ] {
         f.add_attribute(AttributeLoc::Function, enum_attr(cx.ctx, a));
     }
     for (i, p) in k.params.iter().enumerate() {
@@ -87,14 +98,24 @@ pub(crate) struct KernelGen<'a, 'ctx> {
 /// Fills in the body of `f` (from `declare`).
 pub(crate) fn define<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, f: FunctionValue<'ctx>) -> Result<()> {
     // The shared KIR type rules first, so every backend rejects the same kernels.
-    onnxc_kernel::interp::check_kernel(k).map_err(|msg| LlvmError::InvalidKernel { kernel: k.name.clone(), msg })?;
+    onnxc_kernel::interp::check_kernel(k).map_err(|msg| LlvmError::InvalidKernel {
+        kernel: k.name.clone(),
+        msg,
+    })?;
     let entry = cx.ctx.append_basic_block(f, "entry");
     let start = cx.ctx.append_basic_block(f, "start");
     let alloca_b = cx.ctx.create_builder();
     alloca_b.position_at_end(entry);
     let br = alloca_b.build_unconditional_branch(start)?;
     alloca_b.position_before(&br);
-    let mut g = KernelGen { cx, k, b: cx.ctx.create_builder(), f, alloca_b, locals: Vec::new() };
+    let mut g = KernelGen {
+        cx,
+        k,
+        b: cx.ctx.create_builder(),
+        f,
+        alloca_b,
+        locals: Vec::new(),
+    };
     for &ty in &k.locals {
         let slot = g.alloca(ty)?;
         g.locals.push(slot);
@@ -107,7 +128,10 @@ pub(crate) fn define<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, f: FunctionValue<'ctx>
 
 impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     pub fn bad(&self, msg: impl Into<String>) -> LlvmError {
-        LlvmError::InvalidKernel { kernel: self.k.name.clone(), msg: msg.into() }
+        LlvmError::InvalidKernel {
+            kernel: self.k.name.clone(),
+            msg: msg.into(),
+        }
     }
 
     /// A zero-initialised stack slot in the entry block.
@@ -128,12 +152,23 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
 
     /// Address of `buf[index]` and the element type.
     pub fn element(&mut self, buf: ParamId, index: &Expr) -> Result<(PointerValue<'ctx>, Scalar)> {
-        let p = *self.k.params.get(buf.0 as usize).ok_or_else(|| self.bad(format!("unknown param {}", buf.0)))?;
+        let p = *self
+            .k
+            .params
+            .get(buf.0 as usize)
+            .ok_or_else(|| self.bad(format!("unknown param {}", buf.0)))?;
         let idx = self.index(index)?;
-        let base = self.f.get_nth_param(buf.0).ok_or_else(|| self.bad("param missing"))?.into_pointer_value();
+        let base = self
+            .f
+            .get_nth_param(buf.0)
+            .ok_or_else(|| self.bad("param missing"))?
+            .into_pointer_value();
         // inbounds: KIR accesses stay inside their buffer, and it lets SCEV
         // prove unit-stride accesses do not wrap (needed to vectorize).
-        let ptr = unsafe { self.b.build_in_bounds_gep(mem_ty(self.cx.ctx, p.elem), base, &[idx], "")? };
+        let ptr = unsafe {
+            self.b
+                .build_in_bounds_gep(mem_ty(self.cx.ctx, p.elem), base, &[idx], "")?
+        };
         Ok((ptr, p.elem))
     }
 
@@ -156,13 +191,26 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
                 let (slot, lt) = self.local(*local)?;
                 let (v, t) = self.expr(value)?;
                 if t != lt {
-                    return Err(self.bad(format!("assigning {t} to local {} of type {lt}", local.0)));
+                    return Err(
+                        self.bad(format!("assigning {t} to local {} of type {lt}", local.0))
+                    );
                 }
                 self.b.build_store(slot, v)?;
             }
             Stmt::Store { buf, index, value } => self.store(*buf, index, value)?,
-            Stmt::If { cond, then_body, else_body } => self.if_(cond, then_body, else_body)?,
-            Stmt::For { var, start, end, step, body, .. } => self.for_(*var, start, end, *step, body)?,
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => self.if_(cond, then_body, else_body)?,
+            Stmt::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => self.for_(*var, start, end, *step, body)?,
         }
         Ok(())
     }
@@ -178,7 +226,9 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             return Err(self.bad(format!("storing {t} into a {elem} buffer")));
         }
         let v: BasicValueEnum = if t == Scalar::Bool {
-            self.b.build_int_z_extend(v.into_int_value(), self.cx.ctx.i8_type(), "")?.into()
+            self.b
+                .build_int_z_extend(v.into_int_value(), self.cx.ctx.i8_type(), "")?
+                .into()
         } else {
             v
         };
@@ -194,7 +244,8 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         let then_bb = self.cx.ctx.append_basic_block(self.f, "then");
         let else_bb = self.cx.ctx.append_basic_block(self.f, "else");
         let join = self.cx.ctx.append_basic_block(self.f, "endif");
-        self.b.build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
+        self.b
+            .build_conditional_branch(c.into_int_value(), then_bb, else_bb)?;
         for (bb, body) in [(then_bb, then_body), (else_bb, else_body)] {
             self.b.position_at_end(bb);
             self.block(body)?;
@@ -209,7 +260,14 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     /// iteration. The increment is `nsw`: it can only overflow when `end` is
     /// within `step` of i64::MAX, and knowing it does not lets SCEV compute
     /// trip counts for strided loops.
-    fn for_(&mut self, var: LocalId, start: &Expr, end: &Expr, step: i64, body: &[Stmt]) -> Result<()> {
+    fn for_(
+        &mut self,
+        var: LocalId,
+        start: &Expr,
+        end: &Expr,
+        step: i64,
+        body: &[Stmt],
+    ) -> Result<()> {
         if step <= 0 {
             return Err(self.bad(format!("loop step {step} is not positive")));
         }
@@ -228,13 +286,17 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         self.b.build_unconditional_branch(header)?;
         self.b.position_at_end(header);
         let i = self.b.build_load(i64t, counter, "i")?.into_int_value();
-        let more = self.b.build_int_compare(inkwell::IntPredicate::SLT, i, e, "")?;
+        let more = self
+            .b
+            .build_int_compare(inkwell::IntPredicate::SLT, i, e, "")?;
         self.b.build_conditional_branch(more, body_bb, exit)?;
         self.b.position_at_end(body_bb);
         self.b.build_store(var_slot, i)?;
         self.block(body)?;
         let i = self.b.build_load(i64t, counter, "")?.into_int_value();
-        let next = self.b.build_int_nsw_add(i, i64t.const_int(step as u64, false), "")?;
+        let next = self
+            .b
+            .build_int_nsw_add(i, i64t.const_int(step as u64, false), "")?;
         self.b.build_store(counter, next)?;
         self.b.build_unconditional_branch(header)?;
         self.b.position_at_end(exit);

@@ -9,6 +9,7 @@
 //! loops for the target's vector unit: AVX2, NEON, RVV), then code generation
 //! at the aggressive level, PIC.
 
+mod convert;
 mod entry;
 mod error;
 mod expr;
@@ -42,35 +43,61 @@ pub struct LlvmOutput {
 
 /// Compiles `p` for `target` into an object file.
 pub fn compile(p: &Program, target: &Target, opts: &LlvmOptions) -> Result<LlvmOutput, LlvmError> {
+    if p.name.contains('\0') {
+        // LLVM's C API would silently cut the symbol names at the NUL.
+        return Err(LlvmError::InvalidProgram("program name contains a NUL byte".into()));
+    }
     let spec = machine::spec(target)?;
     let tm = machine::target_machine(&spec)?;
-    let caps = machine::probe_caps(&tm)?;
+    let caps = machine::caps(&spec, &tm)?;
     let ctx = Context::create();
     let module = ctx.create_module(&p.name);
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
-    let cx = Cx { ctx: &ctx, module: &module, caps };
+    let cx = Cx {
+        ctx: &ctx,
+        module: &module,
+        caps,
+    };
 
     let entries = entry::declare(&cx, p);
     let consts = entry::consts(&cx, p);
     // A '.' cannot occur in C identifiers, so kernel symbols never clash
     // with the exported functions or with memcpy/memset.
-    let kernels: Vec<_> =
-        p.kernels.iter().enumerate().map(|(i, k)| kernel::declare(&cx, k, &format!("{}.k{i}.{}", p.name, k.name))).collect();
+    let kernels: Vec<_> = p
+        .kernels
+        .iter()
+        .enumerate()
+        .map(|(i, k)| kernel::declare(&cx, k, &format!("{}.k{i}.{}", p.name, k.name)))
+        .collect();
     for (k, &f) in p.kernels.iter().zip(&kernels) {
         kernel::define(&cx, k, f)?;
     }
     entry::define(&cx, p, entries, &kernels, &consts)?;
-    module.verify().map_err(|e| LlvmError::Verify(e.to_string()))?;
+    module
+        .verify()
+        .map_err(|e| LlvmError::Verify(e.to_string()))?;
 
     optimize(&module, &tm)?;
     let emit = |ft: FileType| -> Result<Vec<u8>, LlvmError> {
-        let buf = tm.write_to_memory_buffer(&module, ft).map_err(|e| LlvmError::Emit(e.to_string()))?;
+        let buf = tm
+            .write_to_memory_buffer(&module, ft)
+            .map_err(|e| LlvmError::Emit(e.to_string()))?;
         Ok(buf.as_slice().to_vec())
     };
-    let asm = if opts.emit_asm { Some(String::from_utf8_lossy(&emit(FileType::Assembly)?).into_owned()) } else { None };
-    let llvm_ir = opts.emit_llvm_ir.then(|| module.print_to_string().to_string());
-    Ok(LlvmOutput { object: emit(FileType::Object)?, asm, llvm_ir })
+    let asm = if opts.emit_asm {
+        Some(String::from_utf8_lossy(&emit(FileType::Assembly)?).into_owned())
+    } else {
+        None
+    };
+    let llvm_ir = opts
+        .emit_llvm_ir
+        .then(|| module.print_to_string().to_string());
+    Ok(LlvmOutput {
+        object: emit(FileType::Object)?,
+        asm,
+        llvm_ir,
+    })
 }
 
 fn optimize(module: &inkwell::module::Module, tm: &TargetMachine) -> Result<(), LlvmError> {
@@ -79,5 +106,7 @@ fn optimize(module: &inkwell::module::Module, tm: &TargetMachine) -> Result<(), 
     po.set_loop_slp_vectorization(true);
     po.set_loop_interleaving(true);
     po.set_loop_unrolling(true);
-    module.run_passes("default<O3>", tm, po).map_err(|e| LlvmError::Passes(e.to_string()))
+    module
+        .run_passes("default<O3>", tm, po)
+        .map_err(|e| LlvmError::Passes(e.to_string()))
 }

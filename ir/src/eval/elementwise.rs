@@ -69,17 +69,34 @@ pub(crate) fn unary(u: UnaryOp, inputs: &[Option<&Tensor>]) -> Out {
         },
         IsNaN => {
             let d = Data::of(x);
-            let r: Result<Vec<bool>, OpError> = float_dispatch!(&d, v => Ok(map(v, |e| e.is_nan())));
+            let r: Result<Vec<bool>, OpError> =
+                float_dispatch!(&d, v => Ok(map(v, |e| e.is_nan())));
             Ok(vec![Tensor::from_vec(x.shape(), r?)])
         }
-        BitwiseNot => map_tensor(x, |d| int_dispatch!(d, v => Ok(Num::wrap(map(&v, Int::not))))),
-        Abs => map_tensor(x, |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::abs))))),
-        Neg => map_tensor(x, |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::neg))))),
-        Sign => map_tensor(x, |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::sign))))),
-        Relu => map_tensor(x, |d| {
-            num_dispatch!(d, v => Ok(Num::wrap(map(&v, |e| e.max_nan(Num::zero())))))
-        }),
-        _ => map_tensor(x, |d| float_dispatch!(d, v => Ok(Num::wrap(float_unary(u, &v)?)))),
+        BitwiseNot => map_tensor(
+            x,
+            |d| int_dispatch!(d, v => Ok(Num::wrap(map(&v, Int::not)))),
+        ),
+        Abs => map_tensor(
+            x,
+            |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::abs)))),
+        ),
+        Neg => map_tensor(
+            x,
+            |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::neg)))),
+        ),
+        Sign => map_tensor(
+            x,
+            |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, Num::sign)))),
+        ),
+        Relu => map_tensor(
+            x,
+            |d| num_dispatch!(d, v => Ok(Num::wrap(map(&v, |e| e.max_nan(Num::zero()))))),
+        ),
+        _ => map_tensor(
+            x,
+            |d| float_dispatch!(d, v => Ok(Num::wrap(float_unary(u, &v)?))),
+        ),
     }
 }
 
@@ -129,7 +146,10 @@ fn float_unary<T: Float>(u: UnaryOp, v: &[T]) -> Result<Vec<T>, OpError> {
 pub(crate) fn activation(a: &Activation, inputs: &[Option<&Tensor>]) -> Out {
     let x = arg(inputs, 0)?;
     match *a {
-        Activation::IsInf { detect_positive, detect_negative } => {
+        Activation::IsInf {
+            detect_positive,
+            detect_negative,
+        } => {
             let d = Data::of(x);
             let r: Result<Vec<bool>, OpError> = float_dispatch!(&d, v => Ok(map(v, |e| {
                 e.is_inf() && if e.is_sign_negative() { detect_negative } else { detect_positive }
@@ -145,7 +165,10 @@ pub(crate) fn activation(a: &Activation, inputs: &[Option<&Tensor>]) -> Out {
                 f64_like(e, r)
             }))))
         }),
-        _ => map_tensor(x, |d| float_dispatch!(d, v => Ok(Num::wrap(float_activation(a, &v)?)))),
+        _ => map_tensor(
+            x,
+            |d| float_dispatch!(d, v => Ok(Num::wrap(float_activation(a, &v)?))),
+        ),
     }
 }
 
@@ -158,11 +181,23 @@ fn float_activation<T: Float>(a: &Activation, v: &[T]) -> Result<Vec<T>, OpError
         }
         Activation::Elu { alpha } => {
             let al = T::of(alpha as f64);
-            map(v, |x| if x < zero { al.mul(x.exp().sub(one)) } else { x })
+            map(v, |x| {
+                if x < zero {
+                    al.mul(x.exp().sub(one))
+                } else {
+                    x
+                }
+            })
         }
         Activation::Selu { alpha, gamma } => {
             let (al, g) = (T::of(alpha as f64), T::of(gamma as f64));
-            map(v, |x| if x > zero { g.mul(x) } else { g.mul(al.mul(x.exp()).sub(al)) })
+            map(v, |x| {
+                if x > zero {
+                    g.mul(x)
+                } else {
+                    g.mul(al.mul(x.exp()).sub(al))
+                }
+            })
         }
         Activation::Celu { alpha } => {
             let al = T::of(alpha as f64);
@@ -177,7 +212,8 @@ fn float_activation<T: Float>(a: &Activation, v: &[T]) -> Result<Vec<T>, OpError
         }
         Activation::ThresholdedRelu { alpha } => {
             let al = T::of(alpha as f64);
-            map(v, |x| if x > al { x } else if x.is_nan() { x } else { zero })
+            // As the reference's `where(x > alpha, x, 0)`: NaN gives 0.
+            map(v, |x| if x > al { x } else { zero })
         }
         Activation::Gelu { tanh_approx: true } => map(v, |x| {
             x.via_f64(|e| {
@@ -196,7 +232,11 @@ fn float_activation<T: Float>(a: &Activation, v: &[T]) -> Result<Vec<T>, OpError
 
 fn same_dtype(a: &Tensor, b: &Tensor) -> Result<(), OpError> {
     if a.dtype() != b.dtype() {
-        return Err(op_err!("operand types differ: {} and {}", a.dtype(), b.dtype()));
+        return Err(op_err!(
+            "operand types differ: {} and {}",
+            a.dtype(),
+            b.dtype()
+        ));
     }
     Ok(())
 }
@@ -227,7 +267,14 @@ pub(crate) fn binary(op: BinaryOp, inputs: &[Option<&Tensor>]) -> Out {
     Ok(vec![d.into_tensor(a.dtype(), &out)?])
 }
 
-fn arith<T: Num>(op: BinaryOp, a: &[T], sa: &[usize], b: &[T], sb: &[usize], out: &[usize]) -> Result<Vec<T>, OpError> {
+fn arith<T: Num>(
+    op: BinaryOp,
+    a: &[T],
+    sa: &[usize],
+    b: &[T],
+    sb: &[usize],
+    out: &[usize],
+) -> Result<Vec<T>, OpError> {
     use BinaryOp::*;
     let f: fn(T, T) -> T = match op {
         Add => Num::add,
@@ -243,8 +290,22 @@ fn arith<T: Num>(op: BinaryOp, a: &[T], sa: &[usize], b: &[T], sb: &[usize], out
     Ok(zip_bcast(a, sa, b, sb, out, f))
 }
 
-fn int_binary(op: BinaryOp, a: &Data, sa: &[usize], b: &Data, sb: &[usize], out: &[usize]) -> Result<Data, OpError> {
-    fn go<T: Int>(op: BinaryOp, a: &[T], sa: &[usize], b: &[T], sb: &[usize], out: &[usize]) -> Data {
+fn int_binary(
+    op: BinaryOp,
+    a: &Data,
+    sa: &[usize],
+    b: &Data,
+    sb: &[usize],
+    out: &[usize],
+) -> Result<Data, OpError> {
+    fn go<T: Int>(
+        op: BinaryOp,
+        a: &[T],
+        sa: &[usize],
+        b: &[T],
+        sb: &[usize],
+        out: &[usize],
+    ) -> Data {
         use BinaryOp::*;
         let f: fn(T, T) -> T = match op {
             BitShiftLeft => Int::shl,
@@ -268,9 +329,23 @@ fn int_binary(op: BinaryOp, a: &Data, sa: &[usize], b: &Data, sb: &[usize], out:
     }
 }
 
-fn compare(op: BinaryOp, a: &Data, sa: &[usize], b: &Data, sb: &[usize], out: &[usize]) -> Result<Vec<bool>, OpError> {
+fn compare(
+    op: BinaryOp,
+    a: &Data,
+    sa: &[usize],
+    b: &Data,
+    sb: &[usize],
+    out: &[usize],
+) -> Result<Vec<bool>, OpError> {
     use BinaryOp::*;
-    fn cmp<T: PartialOrd + Copy>(op: BinaryOp, a: &[T], sa: &[usize], b: &[T], sb: &[usize], out: &[usize]) -> Vec<bool> {
+    fn cmp<T: PartialOrd + Copy>(
+        op: BinaryOp,
+        a: &[T],
+        sa: &[usize],
+        b: &[T],
+        sb: &[usize],
+        out: &[usize],
+    ) -> Vec<bool> {
         let f: fn(T, T) -> bool = match op {
             Equal => |x, y| x == y,
             Less => |x, y| x < y,
@@ -299,7 +374,11 @@ fn compare(op: BinaryOp, a: &Data, sa: &[usize], b: &Data, sb: &[usize], out: &[
 fn prelu(x: &Tensor, slope: &Tensor) -> Out {
     let out = bcast_shapes(&[x.shape(), slope.shape()])?;
     if out != x.shape() {
-        return Err(op_err!("PRelu slope {:?} does not broadcast to X {:?}", slope.shape(), x.shape()));
+        return Err(op_err!(
+            "PRelu slope {:?} does not broadcast to X {:?}",
+            slope.shape(),
+            x.shape()
+        ));
     }
     let (dx, ds) = (Data::of(x), Data::of(slope));
     let d = num_dispatch2!(&dx, &ds, a, s => Ok(Num::wrap(zip_bcast(a, x.shape(), s, slope.shape(), &out, |v, k| {
@@ -339,7 +418,11 @@ fn int_pow<T: Num>(x: T, e: i64) -> T {
         return if x == one {
             one
         } else if one.neg() < T::zero() && x == one.neg() {
-            if e % 2 == 0 { one } else { x }
+            if e % 2 == 0 {
+                one
+            } else {
+                x
+            }
         } else {
             T::zero()
         };
@@ -357,7 +440,9 @@ fn int_pow<T: Num>(x: T, e: i64) -> T {
 
 pub(crate) fn variadic(op: VariadicOp, inputs: &[Option<&Tensor>]) -> Out {
     let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
-    let first = *ts.first().ok_or_else(|| op_err!("{op:?} needs at least one input"))?;
+    let first = *ts
+        .first()
+        .ok_or_else(|| op_err!("{op:?} needs at least one input"))?;
     for t in &ts {
         same_dtype(first, t)?;
     }
@@ -388,7 +473,9 @@ pub(crate) fn clip(inputs: &[Option<&Tensor>]) -> Out {
     let bound = |i: usize| -> Result<Option<Data>, OpError> {
         match opt(inputs, i) {
             None => Ok(None),
-            Some(t) if t.numel() != 1 => Err(op_err!("Clip bounds must be scalars, got {:?}", t.shape())),
+            Some(t) if t.numel() != 1 => {
+                Err(op_err!("Clip bounds must be scalars, got {:?}", t.shape()))
+            }
             Some(t) => {
                 same_dtype(x, t)?;
                 Ok(Some(Data::of(t)))
@@ -422,13 +509,23 @@ pub(crate) fn where_(inputs: &[Option<&Tensor>]) -> Out {
         d => return Err(op_err!("Where condition must be bool, got {}", d.kind())),
     };
     let out = bcast_shapes(&[c.shape(), x.shape(), y.shape()])?;
-    let (ic, ix, iy) = (bcast_map(c.shape(), &out), bcast_map(x.shape(), &out), bcast_map(y.shape(), &out));
+    let (ic, ix, iy) = (
+        bcast_map(c.shape(), &out),
+        bcast_map(x.shape(), &out),
+        bcast_map(y.shape(), &out),
+    );
     // Pick from x or y by element bytes: one code path for every dtype.
     let w = x.dtype().size();
     let mut both = x.bytes().to_vec();
     both.extend_from_slice(y.bytes());
     let idx: Vec<usize> = (0..ic.len())
-        .map(|i| if cond[ic[i]] { ix[i] } else { x.numel() + iy[i] })
+        .map(|i| {
+            if cond[ic[i]] {
+                ix[i]
+            } else {
+                x.numel() + iy[i]
+            }
+        })
         .collect();
     let joined = super::util::tensor_from_bytes(x.dtype(), &[both.len() / w.max(1)], both)?;
     Ok(vec![take(&joined, &idx, &out)?])

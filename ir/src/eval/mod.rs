@@ -4,9 +4,13 @@
 //! Semantics follow the newest ONNX opset and the ONNX reference
 //! implementation (numpy): NaN propagates through Max/Min, integer ops are
 //! exact and wrap in their own type, f16/bf16 compute in f32. Where ONNX
-//! leaves a result undefined (integer division by zero, out-of-range
-//! float-to-int casts) the evaluator follows the kernel IR's rules (`kir.rs`)
-//! so folded constants and compiled code agree.
+//! leaves a result undefined: integer `x / 0` and `x % 0` give 0 (numpy),
+//! shifts by the bit width or more give 0 (numpy), and out-of-range
+//! float-to-int casts saturate with NaN to 0, as the kernel IR's `Cast`
+//! (`kir.rs`) does, so folded constants and compiled code agree.
+//!
+//! Layout: `util` (typed views of tensors, numeric traits, broadcasting
+//! and gather helpers), then one file per op family.
 
 mod elementwise;
 mod nn;
@@ -17,7 +21,7 @@ pub(crate) mod util;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
-use crate::graph::Graph;
+use crate::graph::{Graph, Node, ValueId};
 use crate::op::Op;
 use crate::tensor::Tensor;
 
@@ -41,15 +45,25 @@ pub fn eval_op(
         Op::Conv { window, group } => nn::conv(window, *group, inputs),
         Op::BatchNormalization { epsilon } => nn::batch_norm(*epsilon, inputs),
         Op::MaxPool { window, ceil_mode } => pool::max_pool(window, *ceil_mode, inputs, n_out),
-        Op::AveragePool { window, ceil_mode, count_include_pad } => {
-            pool::avg_pool(window, *ceil_mode, *count_include_pad, inputs)
-        }
+        Op::AveragePool {
+            window,
+            ceil_mode,
+            count_include_pad,
+        } => pool::avg_pool(window, *ceil_mode, *count_include_pad, inputs),
         Op::GlobalAveragePool => pool::global_pool(false, inputs),
         Op::GlobalMaxPool => pool::global_pool(true, inputs),
-        Op::Lrn { size, alpha, beta, bias } => pool::lrn(*size, *alpha, *beta, *bias, inputs),
-        Op::Gemm { alpha, beta, trans_a, trans_b } => {
-            nn::gemm(*alpha, *beta, *trans_a, *trans_b, inputs)
-        }
+        Op::Lrn {
+            size,
+            alpha,
+            beta,
+            bias,
+        } => pool::lrn(*size, *alpha, *beta, *bias, inputs),
+        Op::Gemm {
+            alpha,
+            beta,
+            trans_a,
+            trans_b,
+        } => nn::gemm(*alpha, *beta, *trans_a, *trans_b, inputs),
         Op::MatMul => nn::matmul(inputs),
         Op::Softmax { axis } => nn::softmax(*axis, nn::SoftKind::Softmax, inputs),
         Op::LogSoftmax { axis } => nn::softmax(*axis, nn::SoftKind::LogSoftmax, inputs),
@@ -71,20 +85,61 @@ pub fn eval_op(
         Op::Pad { mode } => shape::pad(*mode, inputs),
         Op::Tile => shape::tile(inputs),
         Op::Range => shape::range(inputs),
-        Op::Reduce { op, keepdims, noop_with_empty_axes } => {
-            reduce::reduce(*op, *keepdims, *noop_with_empty_axes, inputs)
-        }
-        Op::ArgMax { axis, keepdims, select_last_index } => {
-            reduce::arg_extreme(true, *axis, *keepdims, *select_last_index, inputs)
-        }
-        Op::ArgMin { axis, keepdims, select_last_index } => {
-            reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs)
-        }
+        Op::Reduce {
+            op,
+            keepdims,
+            noop_with_empty_axes,
+        } => reduce::reduce(*op, *keepdims, *noop_with_empty_axes, inputs),
+        Op::ArgMax {
+            axis,
+            keepdims,
+            select_last_index,
+        } => reduce::arg_extreme(true, *axis, *keepdims, *select_last_index, inputs),
+        Op::ArgMin {
+            axis,
+            keepdims,
+            select_last_index,
+        } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
     }
 }
 
 /// Evaluates the whole graph on `inputs` (in graph-input order).
 pub fn eval_graph(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, IrError> {
+    let mut env = bind_inputs(g, inputs)?;
+    // Remaining reads of every value: intermediates are dropped after their
+    // last read, so peak memory stays near the live set of a big network.
+    let mut uses = g.use_counts();
+    for n in &g.nodes {
+        let outs = eval_node(g, n, &env)?;
+        for (o, t) in n.outputs.iter().zip(outs) {
+            if uses.contains_key(o) {
+                env[o.0 as usize] = Some(t);
+            }
+        }
+        for id in n.inputs.iter().flatten() {
+            if let Some(c) = uses.get_mut(id) {
+                *c -= 1;
+                if *c == 0 {
+                    env[id.0 as usize] = None;
+                }
+            }
+        }
+    }
+    g.outputs
+        .iter()
+        .map(|o| env[o.0 as usize].clone().ok_or_else(|| undefined(g, *o)))
+        .collect()
+}
+
+fn undefined(g: &Graph, id: ValueId) -> IrError {
+    IrError::Other(format!(
+        "value `{}` is used before it is defined",
+        g.display_name(id)
+    ))
+}
+
+/// The value environment: constants, then the checked graph inputs.
+fn bind_inputs(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>, IrError> {
     let mut env: Vec<Option<Tensor>> = g.values.iter().map(|v| v.konst.clone()).collect();
     if inputs.len() != g.inputs.len() {
         return Err(IrError::Other(format!(
@@ -104,33 +159,46 @@ pub fn eval_graph(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, IrError> 
         }
         env[id.0 as usize] = Some(t.clone());
     }
-    let undefined = |id: crate::graph::ValueId| {
-        IrError::Other(format!("value `{}` is used before it is defined", g.display_name(id)))
+    Ok(env)
+}
+
+/// Evaluates one node and checks its results against the declared types.
+fn eval_node(g: &Graph, n: &Node, env: &[Option<Tensor>]) -> Result<Vec<Tensor>, IrError> {
+    let mut args: Vec<Option<&Tensor>> = Vec::with_capacity(n.inputs.len());
+    for i in &n.inputs {
+        args.push(match i {
+            Some(id) => Some(
+                env[id.0 as usize]
+                    .as_ref()
+                    .ok_or_else(|| undefined(g, *id))?,
+            ),
+            None => None,
+        });
+    }
+    let types: Vec<TensorType> = n.outputs.iter().map(|o| g.ty(*o).clone()).collect();
+    let node_err = |msg: String| IrError::Node {
+        node: n.name.clone(),
+        op: n.op.onnx_name(),
+        msg,
     };
-    for n in &g.nodes {
-        let mut args: Vec<Option<&Tensor>> = Vec::with_capacity(n.inputs.len());
-        for i in &n.inputs {
-            args.push(match i {
-                Some(id) => Some(env[id.0 as usize].as_ref().ok_or_else(|| undefined(*id))?),
-                None => None,
-            });
-        }
-        let types: Vec<TensorType> = n.outputs.iter().map(|o| g.ty(*o).clone()).collect();
-        let node_err = |msg: String| IrError::Node {
-            node: n.name.clone(),
-            op: n.op.onnx_name(),
-            msg,
-        };
-        let outs = eval_op(&n.op, &args, &types).map_err(|e| node_err(e.0))?;
-        if outs.len() < n.outputs.len() {
-            return Err(node_err(format!("evaluator produced {} outputs", outs.len())));
-        }
-        for (o, t) in n.outputs.iter().zip(outs) {
-            env[o.0 as usize] = Some(t);
+    let outs = eval_op(&n.op, &args, &types).map_err(|e| node_err(e.0))?;
+    if outs.len() < n.outputs.len() {
+        return Err(node_err(format!(
+            "evaluator produced {} outputs",
+            outs.len()
+        )));
+    }
+    for (o, t) in n.outputs.iter().zip(&outs) {
+        // A mismatch means the shape rule and the evaluator disagree;
+        // failing here beats propagating a wrongly typed value.
+        if t.ty() != g.ty(*o) {
+            return Err(node_err(format!(
+                "evaluated output `{}` is {}, but its declared type is {}",
+                g.display_name(*o),
+                t.ty(),
+                g.ty(*o)
+            )));
         }
     }
-    g.outputs
-        .iter()
-        .map(|o| env[o.0 as usize].clone().ok_or_else(|| undefined(*o)))
-        .collect()
+    Ok(outs)
 }

@@ -5,7 +5,9 @@
 //! share one blocked matrix kernel (`gemm_acc`) whose inner loop is a
 //! contiguous axpy that LLVM vectorizes; Conv reaches it through im2col.
 
-use super::util::{arg, axis, bcast_map, bcast_shapes, float_dispatch, num_dispatch2, opt, Data, Float, Num};
+use super::util::{
+    arg, axis, bcast_map, bcast_shapes, float_dispatch, num_dispatch2, opt, Data, Float, Num,
+};
 use crate::error::OpError;
 use crate::op::Window;
 use crate::op_err;
@@ -26,7 +28,9 @@ const PAR_MIN_WORK: usize = 1 << 22;
 /// (ResNet-sized folds); each thread owns disjoint rows, so results are
 /// bit-identical to the serial kernel.
 pub(crate) fn gemm_par<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(16);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(16);
     if threads < 2 || m < 8 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_WORK {
         return gemm_acc(m, k, n, a, b, c);
     }
@@ -57,10 +61,20 @@ pub(crate) fn gemm_acc<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c
                 let (r0, rest) = rows.split_at_mut(n);
                 let (r1, rest) = rest.split_at_mut(n);
                 let (r2, r3) = rest.split_at_mut(n);
-                let (r0, r1, r2, r3) = (&mut r0[j0..j1], &mut r1[j0..j1], &mut r2[j0..j1], &mut r3[j0..j1]);
+                let (r0, r1, r2, r3) = (
+                    &mut r0[j0..j1],
+                    &mut r1[j0..j1],
+                    &mut r2[j0..j1],
+                    &mut r3[j0..j1],
+                );
                 for kk in k0..k1 {
                     let br = &b[kk * n + j0..kk * n + j1];
-                    let (x0, x1, x2, x3) = (a[i * k + kk], a[(i + 1) * k + kk], a[(i + 2) * k + kk], a[(i + 3) * k + kk]);
+                    let (x0, x1, x2, x3) = (
+                        a[i * k + kk],
+                        a[(i + 1) * k + kk],
+                        a[(i + 2) * k + kk],
+                        a[(i + 3) * k + kk],
+                    );
                     axpy4(br, [x0, x1, x2, x3], r0, r1, r2, r3);
                 }
                 i += 4;
@@ -83,7 +97,12 @@ pub(crate) fn gemm_acc<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c
 #[inline(always)]
 fn axpy4<T: Num>(b: &[T], x: [T; 4], r0: &mut [T], r1: &mut [T], r2: &mut [T], r3: &mut [T]) {
     let len = b.len();
-    let (r0, r1, r2, r3) = (&mut r0[..len], &mut r1[..len], &mut r2[..len], &mut r3[..len]);
+    let (r0, r1, r2, r3) = (
+        &mut r0[..len],
+        &mut r1[..len],
+        &mut r2[..len],
+        &mut r3[..len],
+    );
     for j in 0..len {
         let v = b[j];
         r0[j] = r0[j].add(x[0].mul(v));
@@ -107,27 +126,58 @@ pub(crate) struct Geo {
 }
 
 impl Geo {
-    pub fn new(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Geo, OpError> {
+    pub fn new(
+        w: &Window,
+        spatial: &[usize],
+        kernel: &[usize],
+        ceil_mode: bool,
+    ) -> Result<Geo, OpError> {
         let r = spatial.len();
         if r == 0 || r > 3 {
-            return Err(op_err!("{r}-D windows are not supported (1 to 3 spatial dims)"));
+            return Err(op_err!(
+                "{r}-D windows are not supported (1 to 3 spatial dims)"
+            ));
         }
         let or_ones = |v: &[usize], n: usize| if v.is_empty() { vec![1; n] } else { v.to_vec() };
         let win = Window {
             kernel_shape: kernel.to_vec(),
             strides: or_ones(&w.strides, r),
             dilations: or_ones(&w.dilations, r),
-            pads: if w.pads.is_empty() { vec![0; 2 * r] } else { w.pads.clone() },
+            pads: if w.pads.is_empty() {
+                vec![0; 2 * r]
+            } else {
+                w.pads.clone()
+            },
         };
         let bad = win.kernel_shape.len() != r
             || win.strides.len() != r
             || win.dilations.len() != r
             || win.pads.len() != 2 * r
-            || win.strides.iter().chain(&win.dilations).chain(&win.kernel_shape).any(|&v| v == 0);
+            || win
+                .strides
+                .iter()
+                .chain(&win.dilations)
+                .chain(&win.kernel_shape)
+                .any(|&v| v == 0)
+            // Absurd attributes would overflow the extent arithmetic.
+            || (win.strides.iter())
+                .chain(&win.dilations)
+                .chain(&win.kernel_shape)
+                .chain(&win.pads)
+                .any(|&v| v > 1 << 31);
         if bad {
             return Err(op_err!("window {win:?} does not fit {r} spatial dims"));
         }
-        let mut g = Geo { inp: [1; 3], out: [1; 3], k: [1; 3], s: [1; 3], d: [1; 3], pb: [0; 3], pe: [0; 3] };
+        let mut g = Geo {
+            inp: [1; 3],
+            out: [1; 3],
+            k: [1; 3],
+            s: [1; 3],
+            d: [1; 3],
+            pb: [0; 3],
+            pe: [0; 3],
+        };
+        #[allow(clippy::needless_range_loop)]
         for i in 0..r {
             let j = 3 - r + i;
             g.inp[j] = spatial[i];
@@ -144,7 +194,9 @@ impl Geo {
     /// Input coordinate along dim `a` of output `o`, tap `t`, if inside.
     #[inline]
     pub fn src(&self, a: usize, o: usize, t: usize) -> Option<usize> {
-        (o * self.s[a] + t * self.d[a]).checked_sub(self.pb[a]).filter(|&i| i < self.inp[a])
+        (o * self.s[a] + t * self.d[a])
+            .checked_sub(self.pb[a])
+            .filter(|&i| i < self.inp[a])
     }
 
     /// The outputs `lo..hi` along dim `a` whose tap `t` is inside the input
@@ -155,7 +207,10 @@ impl Geo {
         // o * s + off >= pb  and  o * s + off < pb + inp
         let lo = self.pb[a].saturating_sub(off).div_ceil(s);
         let hi = (self.pb[a] + self.inp[a]).saturating_sub(off).div_ceil(s);
-        (lo.min(self.out[a]), hi.min(self.out[a]).max(lo.min(self.out[a])))
+        (
+            lo.min(self.out[a]),
+            hi.min(self.out[a]).max(lo.min(self.out[a])),
+        )
     }
 
     pub fn out_spatial(&self, r: usize) -> Vec<usize> {
@@ -167,20 +222,35 @@ pub(crate) fn conv(w: &Window, group: usize, inputs: Args) -> Out {
     let (x, wt) = (arg(inputs, 0)?, arg(inputs, 1)?);
     let (xs, ws) = (x.shape(), wt.shape());
     if xs.len() < 3 || ws.len() != xs.len() || x.dtype() != wt.dtype() {
-        return Err(op_err!("Conv needs X and W of one float type and equal rank >= 3, got {} and {}", x.ty(), wt.ty()));
+        return Err(op_err!(
+            "Conv needs X and W of one float type and equal rank >= 3, got {} and {}",
+            x.ty(),
+            wt.ty()
+        ));
     }
     let (n, c, m) = (xs[0], xs[1], ws[0]);
     if group == 0 || c % group != 0 || m % group != 0 || ws[1] * group != c {
-        return Err(op_err!("Conv: X {xs:?}, W {ws:?} and group {group} do not match"));
+        return Err(op_err!(
+            "Conv: X {xs:?}, W {ws:?} and group {group} do not match"
+        ));
     }
-    let kernel = if w.kernel_shape.is_empty() { ws[2..].to_vec() } else { w.kernel_shape.clone() };
+    let kernel = if w.kernel_shape.is_empty() {
+        ws[2..].to_vec()
+    } else {
+        w.kernel_shape.clone()
+    };
     if kernel != ws[2..] {
-        return Err(op_err!("Conv kernel_shape {kernel:?} does not match W {ws:?}"));
+        return Err(op_err!(
+            "Conv kernel_shape {kernel:?} does not match W {ws:?}"
+        ));
     }
     let g = Geo::new(w, &xs[2..], &kernel, false)?;
     let bias = match opt(inputs, 2) {
         Some(b) if b.shape() != [m] || b.dtype() != x.dtype() => {
-            return Err(op_err!("Conv bias {} does not match {m} output channels", b.ty()))
+            return Err(op_err!(
+                "Conv bias {} does not match {m} output channels",
+                b.ty()
+            ))
         }
         b => b.map(Data::of),
     };
@@ -188,17 +258,35 @@ pub(crate) fn conv(w: &Window, group: usize, inputs: Args) -> Out {
     shape.extend(g.out_spatial(xs.len() - 2));
     let (dx, dw) = (Data::of(x), Data::of(wt));
     let d = match (&dx, &dw, &bias) {
-        (Data::F32(a), Data::F32(b), Some(Data::F32(bi))) => Data::F32(conv_t(a, b, Some(bi), &g, n, c, m, group)),
+        (Data::F32(a), Data::F32(b), Some(Data::F32(bi))) => {
+            Data::F32(conv_t(a, b, Some(bi), &g, n, c, m, group))
+        }
         (Data::F32(a), Data::F32(b), None) => Data::F32(conv_t(a, b, None, &g, n, c, m, group)),
-        (Data::F64(a), Data::F64(b), Some(Data::F64(bi))) => Data::F64(conv_t(a, b, Some(bi), &g, n, c, m, group)),
+        (Data::F64(a), Data::F64(b), Some(Data::F64(bi))) => {
+            Data::F64(conv_t(a, b, Some(bi), &g, n, c, m, group))
+        }
         (Data::F64(a), Data::F64(b), None) => Data::F64(conv_t(a, b, None, &g, n, c, m, group)),
-        _ => return Err(op_err!("Conv is defined on float tensors, got {}", x.dtype())),
+        _ => {
+            return Err(op_err!(
+                "Conv is defined on float tensors, got {}",
+                x.dtype()
+            ))
+        }
     };
     Ok(vec![d.into_tensor(x.dtype(), &shape)?])
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv_t<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geo, n: usize, c: usize, m: usize, group: usize) -> Vec<T> {
+fn conv_t<T: Float>(
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    g: &Geo,
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+) -> Vec<T> {
     let (cg, mg) = (c / group, m / group);
     let plane_in: usize = g.inp.iter().product();
     let p: usize = g.out.iter().product();
@@ -207,7 +295,11 @@ fn conv_t<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geo, n: usize, c: 
     let mut out = vec![T::zero(); n * m * p];
     // A 1x1, stride-1, unpadded conv reads its input as the column matrix.
     let direct = taps == 1 && g.s == [1; 3] && g.pb == [0; 3] && g.pe == [0; 3];
-    let mut col = if direct { Vec::new() } else { vec![T::zero(); kdim * p] };
+    let mut col = if direct {
+        Vec::new()
+    } else {
+        vec![T::zero(); kdim * p]
+    };
     for b in 0..n {
         for gi in 0..group {
             let xg = &x[(b * c + gi * cg) * plane_in..(b * c + (gi + 1) * cg) * plane_in];
@@ -221,7 +313,14 @@ fn conv_t<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geo, n: usize, c: 
                     row.fill(bias[gi * mg + oc]);
                 }
             }
-            gemm_par(mg, kdim, p, &w[gi * mg * kdim..(gi + 1) * mg * kdim], cols, o);
+            gemm_par(
+                mg,
+                kdim,
+                p,
+                &w[gi * mg * kdim..(gi + 1) * mg * kdim],
+                cols,
+                o,
+            );
         }
     }
     out
@@ -275,7 +374,11 @@ fn im2col<T: Float>(x: &[T], g: &Geo, cg: usize, col: &mut [T]) {
 pub(crate) fn matmul(inputs: Args) -> Out {
     let (a, b) = (arg(inputs, 0)?, arg(inputs, 1)?);
     if a.dtype() != b.dtype() || a.shape().is_empty() || b.shape().is_empty() {
-        return Err(op_err!("MatMul needs two tensors of one type and rank >= 1, got {} and {}", a.ty(), b.ty()));
+        return Err(op_err!(
+            "MatMul needs two tensors of one type and rank >= 1, got {} and {}",
+            a.ty(),
+            b.ty()
+        ));
     }
     let mut sa = a.shape().to_vec();
     let mut sb = b.shape().to_vec();
@@ -289,10 +392,17 @@ pub(crate) fn matmul(inputs: Args) -> Out {
     let (ra, rb) = (sa.len(), sb.len());
     let (m, k, k2, n) = (sa[ra - 2], sa[ra - 1], sb[rb - 2], sb[rb - 1]);
     if k != k2 {
-        return Err(op_err!("MatMul inner dims differ: {:?} x {:?}", a.shape(), b.shape()));
+        return Err(op_err!(
+            "MatMul inner dims differ: {:?} x {:?}",
+            a.shape(),
+            b.shape()
+        ));
     }
     let batch = bcast_shapes(&[&sa[..ra - 2], &sb[..rb - 2]])?;
-    let (ia, ib) = (bcast_map(&sa[..ra - 2], &batch), bcast_map(&sb[..rb - 2], &batch));
+    let (ia, ib) = (
+        bcast_map(&sa[..ra - 2], &batch),
+        bcast_map(&sb[..rb - 2], &batch),
+    );
     let mut shape = batch.clone();
     if !va {
         shape.push(m);
@@ -312,24 +422,43 @@ pub(crate) fn matmul(inputs: Args) -> Out {
 }
 
 fn transposed<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
-    (0..cols).flat_map(|j| (0..rows).map(move |i| v[i * cols + j])).collect()
+    (0..cols)
+        .flat_map(|j| (0..rows).map(move |i| v[i * cols + j]))
+        .collect()
 }
 
 pub(crate) fn gemm(alpha: f32, beta: f32, trans_a: bool, trans_b: bool, inputs: Args) -> Out {
     let (a, b) = (arg(inputs, 0)?, arg(inputs, 1)?);
     let (sa, sb) = (a.shape(), b.shape());
     if a.dtype() != b.dtype() || sa.len() != 2 || sb.len() != 2 {
-        return Err(op_err!("Gemm needs two matrices of one type, got {} and {}", a.ty(), b.ty()));
+        return Err(op_err!(
+            "Gemm needs two matrices of one type, got {} and {}",
+            a.ty(),
+            b.ty()
+        ));
     }
-    let (m, k) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-    let (k2, n) = if trans_b { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
+    let (m, k) = if trans_a {
+        (sa[1], sa[0])
+    } else {
+        (sa[0], sa[1])
+    };
+    let (k2, n) = if trans_b {
+        (sb[1], sb[0])
+    } else {
+        (sb[0], sb[1])
+    };
     if k != k2 {
-        return Err(op_err!("Gemm inner dims differ: {sa:?} x {sb:?} (trans {trans_a}, {trans_b})"));
+        return Err(op_err!(
+            "Gemm inner dims differ: {sa:?} x {sb:?} (trans {trans_a}, {trans_b})"
+        ));
     }
     let c = opt(inputs, 2);
     let cidx = match c {
         Some(c) if c.dtype() != a.dtype() || bcast_shapes(&[c.shape(), &[m, n]])? != [m, n] => {
-            return Err(op_err!("Gemm C {} does not broadcast to [{m}, {n}]", c.ty()))
+            return Err(op_err!(
+                "Gemm C {} does not broadcast to [{m}, {n}]",
+                c.ty()
+            ))
         }
         Some(c) => Some((Data::of(c), bcast_map(c.shape(), &[m, n]))),
         None => None,
@@ -357,7 +486,11 @@ fn gemm_epilogue<T: Num>(out: &mut [T], alpha: f32, beta: f32, c: Option<(Vec<T>
     }
     if let Some((cv, idx)) = c {
         for (o, &i) in out.iter_mut().zip(idx) {
-            *o = if beta == 1.0 { o.add(cv[i]) } else { o.add(T::cast_f64(beta as f64 * cv[i].as_f64())) };
+            *o = if beta == 1.0 {
+                o.add(cv[i])
+            } else {
+                o.add(T::cast_f64(beta as f64 * cv[i].as_f64()))
+            };
         }
     }
 }
@@ -373,7 +506,10 @@ pub(crate) fn batch_norm(eps: f32, inputs: Args) -> Out {
     for i in 1..5 {
         let t = arg(inputs, i)?;
         if t.shape() != [c] || !t.dtype().is_float() {
-            return Err(op_err!("BatchNormalization parameter {i} is {}, expected [{c}] floats", t.ty()));
+            return Err(op_err!(
+                "BatchNormalization parameter {i} is {}, expected [{c}] floats",
+                t.ty()
+            ));
         }
         p.push(Data::of(t).cast::<f64>());
     }
@@ -411,13 +547,22 @@ pub(crate) fn softmax(ax: i64, kind: SoftKind, inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let sh = x.shape();
     let a = axis(ax, sh.len())?;
-    let (outer, d, inner) = (sh[..a].iter().product::<usize>(), sh[a], sh[a + 1..].iter().product::<usize>());
+    let (outer, d, inner) = (
+        sh[..a].iter().product::<usize>(),
+        sh[a],
+        sh[a + 1..].iter().product::<usize>(),
+    );
     let r = float_dispatch!(Data::of(x), v => {
         let mut out = v.clone();
+        let mut line = Vec::with_capacity(d);
         for o in 0..outer {
             for i in 0..inner {
-                let idx: Vec<usize> = (0..d).map(|j| (o * d + j) * inner + i).collect();
-                soft_line(kind, &v, &mut out, &idx);
+                line.clear();
+                line.extend((0..d).map(|j| v[(o * d + j) * inner + i]));
+                soft_line(kind, &mut line);
+                for (j, &r) in line.iter().enumerate() {
+                    out[(o * d + j) * inner + i] = r;
+                }
             }
         }
         Ok(Num::wrap(out))
@@ -425,25 +570,26 @@ pub(crate) fn softmax(ax: i64, kind: SoftKind, inputs: Args) -> Out {
     Ok(vec![r.into_tensor(x.dtype(), sh)?])
 }
 
-/// One softmax line (the elements at `idx`).
-fn soft_line<T: Float>(kind: SoftKind, v: &[T], out: &mut [T], idx: &[usize]) {
-    if idx.is_empty() {
+/// One softmax line, in place.
+fn soft_line<T: Float>(kind: SoftKind, v: &mut [T]) {
+    if v.is_empty() {
         return;
     }
-    let max = idx.iter().fold(T::lowest(), |m, &i| m.max_nan(v[i]));
+    let max = v.iter().fold(T::lowest(), |m, &e| m.max_nan(e));
     if kind == SoftKind::Hardmax {
         // numpy argmax: the first maximum, a NaN counting as the maximum.
-        let hit = idx.iter().position(|&i| v[i] == max || v[i].is_nan()).unwrap_or(0);
-        for (j, &i) in idx.iter().enumerate() {
-            out[i] = if j == hit { T::one() } else { T::zero() };
+        let hit = v.iter().position(|&e| e == max || e.is_nan()).unwrap_or(0);
+        for (j, e) in v.iter_mut().enumerate() {
+            *e = if j == hit { T::one() } else { T::zero() };
         }
         return;
     }
-    let sum = idx.iter().fold(T::zero(), |s, &i| s.add(v[i].sub(max).exp()));
-    for &i in idx {
-        out[i] = match kind {
-            SoftKind::LogSoftmax => v[i].sub(max).sub(sum.ln()),
-            _ => v[i].sub(max).exp().div(sum),
+    let sum = v.iter().fold(T::zero(), |s, &e| s.add(e.sub(max).exp()));
+    let log_sum = sum.ln();
+    for e in v.iter_mut() {
+        *e = match kind {
+            SoftKind::LogSoftmax => e.sub(max).sub(log_sum),
+            _ => e.sub(max).exp().div(sum),
         };
     }
 }
@@ -451,9 +597,13 @@ fn soft_line<T: Float>(kind: SoftKind, v: &[T], out: &mut [T], idx: &[usize]) {
 pub(crate) fn dropout(inputs: Args, n_out: usize) -> Out {
     let x = arg(inputs, 0)?;
     if let Some(t) = opt(inputs, 2) {
-        let ratio = opt(inputs, 1).map_or(0.5, |r| Data::of(r).cast::<f64>().first().copied().unwrap_or(0.5));
+        let ratio = opt(inputs, 1).map_or(0.5, |r| {
+            Data::of(r).cast::<f64>().first().copied().unwrap_or(0.5)
+        });
         if Data::of(t).cast::<bool>().first() == Some(&true) && ratio != 0.0 {
-            return Err(op_err!("training-mode Dropout is random and cannot be evaluated"));
+            return Err(op_err!(
+                "training-mode Dropout is random and cannot be evaluated"
+            ));
         }
     }
     let mut outs = vec![x.clone()];

@@ -120,7 +120,9 @@ pub(crate) fn global_pool(max: bool, inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let xs = x.shape();
     if xs.len() < 3 {
-        return Err(op_err!("global pooling needs [N, C, spatial...], got {xs:?}"));
+        return Err(op_err!(
+            "global pooling needs [N, C, spatial...], got {xs:?}"
+        ));
     }
     let plane: usize = xs[2..].iter().product();
     let mut shape = xs[..2].to_vec();
@@ -143,7 +145,9 @@ pub(crate) fn lrn(size: usize, alpha: f32, beta: f32, bias: f32, inputs: Args) -
     let x = arg(inputs, 0)?;
     let xs = x.shape();
     if xs.len() < 3 || size == 0 {
-        return Err(op_err!("LRN needs [N, C, spatial...] and size > 0, got {xs:?}, size {size}"));
+        return Err(op_err!(
+            "LRN needs [N, C, spatial...] and size > 0, got {xs:?}, size {size}"
+        ));
     }
     let (c, inner) = (xs[1], xs[2..].iter().product::<usize>());
     let (lo, hi) = ((size - 1) / 2, (size - 1).div_ceil(2));

@@ -25,7 +25,8 @@ fn axis_incl(a: i64, rank: usize) -> Result<usize, OpError> {
 }
 
 fn reshaped(t: &Tensor, shape: Vec<usize>) -> Result<Tensor, OpError> {
-    if shape.iter().product::<usize>() != t.numel() {
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if n != Some(t.numel()) {
         return Err(op_err!("cannot reshape {:?} to {shape:?}", t.shape()));
     }
     Ok(t.reshaped(shape))
@@ -42,7 +43,10 @@ pub(crate) fn reshape(allowzero: bool, inputs: Args) -> Out {
                 1
             }
             -1 => return Err(op_err!("Reshape shape {s:?} has more than one -1")),
-            0 if !allowzero => *x.shape().get(i).ok_or_else(|| op_err!("Reshape: 0 at {i} beyond the input rank"))?,
+            0 if !allowzero => *x
+                .shape()
+                .get(i)
+                .ok_or_else(|| op_err!("Reshape: 0 at {i} beyond the input rank"))?,
             d => dim(d, "Reshape dim")?,
         });
     }
@@ -67,11 +71,15 @@ pub(crate) fn flatten(ax: i64, inputs: Args) -> Out {
 pub(crate) fn transpose(perm: Option<&[usize]>, inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let r = x.shape().len();
-    let perm: Vec<usize> = perm.map(|p| p.to_vec()).unwrap_or_else(|| (0..r).rev().collect());
+    let perm: Vec<usize> = perm
+        .map(|p| p.to_vec())
+        .unwrap_or_else(|| (0..r).rev().collect());
     let mut seen = vec![false; r];
     for &p in &perm {
         if p >= r || std::mem::replace(&mut seen[p], true) {
-            return Err(op_err!("Transpose perm {perm:?} is not a permutation of 0..{r}"));
+            return Err(op_err!(
+                "Transpose perm {perm:?} is not a permutation of 0..{r}"
+            ));
         }
     }
     if perm.len() != r {
@@ -85,7 +93,10 @@ pub(crate) fn transpose(perm: Option<&[usize]>, inputs: Args) -> Out {
 
 /// Sorted, de-duplicated axes from an axes input, normalized against `rank`.
 fn axes_of(t: &Tensor, rank: usize, what: &str) -> Result<Vec<usize>, OpError> {
-    let mut a = ints(t, what)?.into_iter().map(|v| axis(v, rank)).collect::<Result<Vec<_>, _>>()?;
+    let mut a = ints(t, what)?
+        .into_iter()
+        .map(|v| axis(v, rank))
+        .collect::<Result<Vec<_>, _>>()?;
     let n = a.len();
     a.sort_unstable();
     a.dedup();
@@ -106,7 +117,10 @@ pub(crate) fn squeeze(inputs: Args) -> Out {
     if let Some(&a) = axes.iter().find(|&&a| sh[a] != 1) {
         return Err(op_err!("Squeeze: dim {a} of {sh:?} is not 1"));
     }
-    let out = (0..sh.len()).filter(|i| !axes.contains(i)).map(|i| sh[i]).collect();
+    let out = (0..sh.len())
+        .filter(|i| !axes.contains(i))
+        .map(|i| sh[i])
+        .collect();
     Ok(vec![reshaped(x, out)?])
 }
 
@@ -116,13 +130,23 @@ pub(crate) fn unsqueeze(inputs: Args) -> Out {
     let r = x.shape().len() + t.numel();
     let axes = axes_of(t, r, "Unsqueeze axes")?;
     let mut src = x.shape().iter();
-    let out = (0..r).map(|i| if axes.contains(&i) { 1 } else { *src.next().unwrap_or(&1) }).collect();
+    let out = (0..r)
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                *src.next().unwrap_or(&1)
+            }
+        })
+        .collect();
     Ok(vec![reshaped(x, out)?])
 }
 
 pub(crate) fn concat(ax: i64, inputs: Args) -> Out {
     let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
-    let first = *ts.first().ok_or_else(|| op_err!("Concat needs at least one input"))?;
+    let first = *ts
+        .first()
+        .ok_or_else(|| op_err!("Concat needs at least one input"))?;
     let r = first.shape().len();
     let a = axis(ax, r)?;
     let mut out = first.shape().to_vec();
@@ -132,7 +156,11 @@ pub(crate) fn concat(ax: i64, inputs: Args) -> Out {
             && t.shape().len() == r
             && (0..r).all(|i| i == a || t.shape()[i] == first.shape()[i]);
         if !ok {
-            return Err(op_err!("Concat inputs {} and {} do not match", first.ty(), t.ty()));
+            return Err(op_err!(
+                "Concat inputs {} and {} do not match",
+                first.ty(),
+                t.ty()
+            ));
         }
         out[a] += t.shape()[a];
     }
@@ -176,10 +204,19 @@ pub(crate) fn gather(ax: i64, inputs: Args) -> Out {
         .into_iter()
         .map(|i| {
             let j = if i < 0 { i + n } else { i };
-            if (0..n).contains(&j) { Ok(j as usize) } else { Err(op_err!("Gather index {i} out of range for dim {n}")) }
+            if (0..n).contains(&j) {
+                Ok(j as usize)
+            } else {
+                Err(op_err!("Gather index {i} out of range for dim {n}"))
+            }
         })
         .collect::<Result<Vec<usize>, _>>()?;
-    let out: Vec<usize> = sh[..a].iter().chain(it.shape()).chain(&sh[a + 1..]).copied().collect();
+    let out: Vec<usize> = sh[..a]
+        .iter()
+        .chain(it.shape())
+        .chain(&sh[a + 1..])
+        .copied()
+        .collect();
     let w = x.dtype().size();
     let outer: usize = sh[..a].iter().product();
     let inner: usize = sh[a + 1..].iter().product::<usize>() * w;
@@ -196,7 +233,10 @@ pub(crate) fn gather(ax: i64, inputs: Args) -> Out {
 /// `n` copies of the one-element `value`.
 fn filled(value: &Tensor, shape: &[usize]) -> Result<Tensor, OpError> {
     if value.numel() != 1 {
-        return Err(op_err!("fill value must have one element, has {}", value.numel()));
+        return Err(op_err!(
+            "fill value must have one element, has {}",
+            value.numel()
+        ));
     }
     let n = checked_numel(shape)?;
     tensor_from_bytes(value.dtype(), shape, value.bytes().repeat(n))
@@ -204,7 +244,10 @@ fn filled(value: &Tensor, shape: &[usize]) -> Result<Tensor, OpError> {
 
 pub(crate) fn constant_of_shape(value: &Tensor, inputs: Args) -> Out {
     let s = ints(arg(inputs, 0)?, "ConstantOfShape shape")?;
-    let shape = s.iter().map(|&d| dim(d, "ConstantOfShape dim")).collect::<Result<Vec<_>, _>>()?;
+    let shape = s
+        .iter()
+        .map(|&d| dim(d, "ConstantOfShape dim"))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(vec![filled(value, &shape)?])
 }
 
@@ -253,19 +296,31 @@ pub(crate) fn slice(inputs: Args) -> Out {
         }
         let (s, n) = slice_axis(sh[a], starts[i], ends[i], steps[i]);
         dims[a] = n;
-        step[a] = (st[a] as isize) * steps[i] as isize;
+        // With two or more elements |step| < dim, so this cannot overflow.
+        step[a] = if n > 1 {
+            (st[a] as isize) * steps[i] as isize
+        } else {
+            0
+        };
         if n > 0 {
             base += s as isize * st[a] as isize;
         }
     }
-    let idx = if dims.contains(&0) { Vec::new() } else { index_map(&dims, &step, base) };
+    let idx = if dims.contains(&0) {
+        Vec::new()
+    } else {
+        index_map(&dims, &step, base)
+    };
     Ok(vec![take(x, &idx, &dims)?])
 }
 
 pub(crate) fn expand(inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let s = ints(arg(inputs, 1)?, "Expand shape")?;
-    let s = s.iter().map(|&d| dim(d, "Expand dim")).collect::<Result<Vec<_>, _>>()?;
+    let s = s
+        .iter()
+        .map(|&d| dim(d, "Expand dim"))
+        .collect::<Result<Vec<_>, _>>()?;
     let out = bcast_shapes(&[x.shape(), &s])?;
     checked_numel(&out)?;
     Ok(vec![take(x, &bcast_map(x.shape(), &out), &out)?])
@@ -277,18 +332,23 @@ pub(crate) fn split(ax: i64, num_outputs: usize, inputs: Args, n_out: usize) -> 
     let a = axis(ax, sh.len())?;
     let d = sh[a];
     let sizes: Vec<usize> = match opt(inputs, 1) {
-        Some(t) => ints(t, "Split sizes")?.into_iter().map(|v| dim(v, "Split size")).collect::<Result<_, _>>()?,
+        Some(t) => ints(t, "Split sizes")?
+            .into_iter()
+            .map(|v| dim(v, "Split size"))
+            .collect::<Result<_, _>>()?,
         None => {
             let n = if num_outputs > 0 { num_outputs } else { n_out };
             let chunk = d.div_ceil(n.max(1));
             let mut v = vec![chunk; n];
             if let Some(last) = v.last_mut() {
-                *last = d.checked_sub(chunk * (n - 1)).ok_or_else(|| op_err!("cannot split {d} into {n} parts"))?;
+                *last = d
+                    .checked_sub(chunk * (n - 1))
+                    .ok_or_else(|| op_err!("cannot split {d} into {n} parts"))?;
             }
             v
         }
     };
-    if sizes.iter().sum::<usize>() != d {
+    if sizes.iter().try_fold(0usize, |a, &v| a.checked_add(v)) != Some(d) {
         return Err(op_err!("Split sizes {sizes:?} do not sum to dim {d}"));
     }
     let w = x.dtype().size();
@@ -323,7 +383,13 @@ fn take_axes(x: &Tensor, maps: &[Vec<usize>], fill: Option<&[u8]>) -> Result<Ten
     for (m, &s) in maps.iter().zip(&st) {
         let mut next = Vec::with_capacity(idx.len() * m.len());
         for &b in &idx {
-            next.extend(m.iter().map(|&c| if b == FILL || c == FILL { FILL } else { b + c * s }));
+            next.extend(m.iter().map(|&c| {
+                if b == FILL || c == FILL {
+                    FILL
+                } else {
+                    b + c * s
+                }
+            }));
         }
         idx = next;
     }
@@ -345,33 +411,50 @@ pub(crate) fn pad(mode: PadMode, inputs: Args) -> Out {
     let r = sh.len();
     let pads = ints(arg(inputs, 1)?, "Pad pads")?;
     let axes: Vec<usize> = match opt(inputs, 3) {
-        Some(t) => ints(t, "Pad axes")?.into_iter().map(|a| axis(a, r)).collect::<Result<_, _>>()?,
+        Some(t) => ints(t, "Pad axes")?
+            .into_iter()
+            .map(|a| axis(a, r))
+            .collect::<Result<_, _>>()?,
         None => (0..r).collect(),
     };
     if pads.len() != 2 * axes.len() {
-        return Err(op_err!("Pad has {} pads for {} axes", pads.len(), axes.len()));
+        return Err(op_err!(
+            "Pad has {} pads for {} axes",
+            pads.len(),
+            axes.len()
+        ));
     }
     let fill = match opt(inputs, 2) {
         Some(c) if c.numel() == 1 && c.dtype() == x.dtype() => c.bytes().to_vec(),
         Some(c) if c.numel() == 0 => vec![0; x.dtype().size()],
-        Some(c) => return Err(op_err!("Pad constant_value must be a {} scalar, got {}", x.dtype(), c.ty())),
+        Some(c) => {
+            return Err(op_err!(
+                "Pad constant_value must be a {} scalar, got {}",
+                x.dtype(),
+                c.ty()
+            ))
+        }
         None => vec![0; x.dtype().size()],
     };
     let mut maps: Vec<Vec<usize>> = sh.iter().map(|&d| (0..d).collect()).collect();
     for (k, &a) in axes.iter().enumerate() {
-        let (pb, pe, d) = (pads[k], pads[k + axes.len()], sh[a] as i64);
+        // i128: pads are arbitrary i64 values and must not overflow.
+        let (pb, pe) = (pads[k] as i128, pads[k + axes.len()] as i128);
+        let d = sh[a] as i128;
         let n = d + pb + pe;
         if n < 0 {
             return Err(op_err!("Pad pads {pads:?} crop axis {a} below zero"));
         }
-        checked_numel(&[n as usize])?;
-        maps[a] = (0..n).map(|o| pad_source(mode, o - pb, d)).collect::<Result<_, _>>()?;
+        checked_numel(&[usize::try_from(n).unwrap_or(usize::MAX)])?;
+        maps[a] = (0..n)
+            .map(|o| pad_source(mode, o - pb, d))
+            .collect::<Result<_, _>>()?;
     }
     Ok(vec![take_axes(x, &maps, Some(&fill))?])
 }
 
 /// The input coordinate an output coordinate reads (`i` before mode rules).
-fn pad_source(mode: PadMode, i: i64, d: i64) -> Result<usize, OpError> {
+fn pad_source(mode: PadMode, i: i128, d: i128) -> Result<usize, OpError> {
     if (0..d).contains(&i) {
         return Ok(i as usize);
     }
@@ -397,11 +480,17 @@ pub(crate) fn tile(inputs: Args) -> Out {
     let x = arg(inputs, 0)?;
     let reps = ints(arg(inputs, 1)?, "Tile repeats")?;
     if reps.len() != x.shape().len() {
-        return Err(op_err!("Tile has {} repeats for rank {}", reps.len(), x.shape().len()));
+        return Err(op_err!(
+            "Tile has {} repeats for rank {}",
+            reps.len(),
+            x.shape().len()
+        ));
     }
     let mut maps = Vec::with_capacity(reps.len());
     for (&d, &r) in x.shape().iter().zip(&reps) {
-        let n = d.checked_mul(dim(r, "Tile repeat")?).ok_or_else(|| op_err!("Tile output too large"))?;
+        let n = d
+            .checked_mul(dim(r, "Tile repeat")?)
+            .ok_or_else(|| op_err!("Tile output too large"))?;
         checked_numel(&[n])?;
         maps.push((0..n).map(|o| o % d.max(1)).collect());
     }
@@ -412,7 +501,12 @@ pub(crate) fn range(inputs: Args) -> Out {
     let (s, l, d) = (arg(inputs, 0)?, arg(inputs, 1)?, arg(inputs, 2)?);
     let dt = s.dtype();
     if l.dtype() != dt || d.dtype() != dt || s.numel() != 1 || l.numel() != 1 || d.numel() != 1 {
-        return Err(op_err!("Range needs three scalars of one type, got {}, {}, {}", s.ty(), l.ty(), d.ty()));
+        return Err(op_err!(
+            "Range needs three scalars of one type, got {}, {}, {}",
+            s.ty(),
+            l.ty(),
+            d.ty()
+        ));
     }
     if dt.is_float() {
         let v = |t: &Tensor| Data::of(t).cast::<f64>()[0];
@@ -425,7 +519,9 @@ pub(crate) fn range(inputs: Args) -> Out {
         // Each element as `start + i * delta` in the tensor's own precision.
         let vals: Vec<f64> = match dt {
             DType::F64 => (0..n).map(|i| s + i as f64 * d).collect(),
-            _ => (0..n).map(|i| (s as f32 + i as f32 * d as f32) as f64).collect(),
+            _ => (0..n)
+                .map(|i| (s as f32 + i as f32 * d as f32) as f64)
+                .collect(),
         };
         return Ok(vec![Tensor::from_f64(dt, [n], &vals)]);
     }

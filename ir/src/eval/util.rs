@@ -57,7 +57,10 @@ macro_rules! float_dispatch {
         match $d {
             $crate::eval::util::Data::F32($v) => $body,
             $crate::eval::util::Data::F64($v) => $body,
-            other => Err($crate::op_err!("{} tensors are not supported here (float only)", other.kind())),
+            other => Err($crate::op_err!(
+                "{} tensors are not supported here (float only)",
+                other.kind()
+            )),
         }
     };
 }
@@ -74,7 +77,10 @@ macro_rules! int_dispatch {
             $crate::eval::util::Data::U16($v) => $body,
             $crate::eval::util::Data::U32($v) => $body,
             $crate::eval::util::Data::U64($v) => $body,
-            other => Err($crate::op_err!("{} tensors are not supported here (integer only)", other.kind())),
+            other => Err($crate::op_err!(
+                "{} tensors are not supported here (integer only)",
+                other.kind()
+            )),
         }
     };
 }
@@ -94,7 +100,11 @@ macro_rules! num_dispatch2 {
             (D::U16($a), D::U16($b)) => $body,
             (D::U32($a), D::U32($b)) => $body,
             (D::U64($a), D::U64($b)) => $body,
-            (x, y) => Err($crate::op_err!("unsupported operand types {} and {}", x.kind(), y.kind())),
+            (x, y) => Err($crate::op_err!(
+                "unsupported operand types {} and {}",
+                x.kind(),
+                y.kind()
+            )),
         }
     }};
 }
@@ -138,8 +148,17 @@ impl Data {
 
     pub fn len(&self) -> usize {
         match self {
+            Data::F32(v) => v.len(),
+            Data::F64(v) => v.len(),
+            Data::I8(v) => v.len(),
+            Data::I16(v) => v.len(),
+            Data::I32(v) => v.len(),
+            Data::I64(v) => v.len(),
+            Data::U8(v) => v.len(),
+            Data::U16(v) => v.len(),
+            Data::U32(v) => v.len(),
+            Data::U64(v) => v.len(),
             Data::Bool(v) => v.len(),
-            d => num_dispatch!(d, v => Ok::<usize, OpError>(v.len())).unwrap_or(0),
         }
     }
 
@@ -148,7 +167,10 @@ impl Data {
     pub fn into_tensor(self, dtype: DType, shape: &[usize]) -> Result<Tensor, OpError> {
         let n: usize = shape.iter().product();
         if self.len() != n {
-            return Err(op_err!("internal: {} elements for shape {shape:?}", self.len()));
+            return Err(op_err!(
+                "internal: {} elements for shape {shape:?}",
+                self.len()
+            ));
         }
         let shape = shape.to_vec();
         Ok(match (self, dtype) {
@@ -261,7 +283,11 @@ pub(crate) trait Num: Element + CastTo + PartialOrd + std::fmt::Debug + Send + S
     /// numpy maximum/minimum: NaN in either operand gives NaN.
     fn max_nan(self, o: Self) -> Self {
         if self.is_nan() || o.is_nan() {
-            if self.is_nan() { self } else { o }
+            if self.is_nan() {
+                self
+            } else {
+                o
+            }
         } else if o > self {
             o
         } else {
@@ -270,7 +296,11 @@ pub(crate) trait Num: Element + CastTo + PartialOrd + std::fmt::Debug + Send + S
     }
     fn min_nan(self, o: Self) -> Self {
         if self.is_nan() || o.is_nan() {
-            if self.is_nan() { self } else { o }
+            if self.is_nan() {
+                self
+            } else {
+                o
+            }
         } else if o < self {
             o
         } else {
@@ -448,7 +478,13 @@ pub(crate) fn bcast_map(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let st = strides(shape);
     let off = out.len() - shape.len();
     let step: Vec<isize> = (0..out.len())
-        .map(|i| if i < off || shape[i - off] == 1 { 0 } else { st[i - off] as isize })
+        .map(|i| {
+            if i < off || shape[i - off] == 1 {
+                0
+            } else {
+                st[i - off] as isize
+            }
+        })
         .collect();
     index_map(out, &step, 0)
 }
@@ -501,14 +537,22 @@ pub(crate) fn take(src: &Tensor, idx: &[usize], shape: &[usize]) -> Result<Tenso
     tensor_from_bytes(src.dtype(), shape, out)
 }
 
-pub(crate) fn tensor_from_bytes(dtype: DType, shape: &[usize], bytes: Vec<u8>) -> Result<Tensor, OpError> {
+pub(crate) fn tensor_from_bytes(
+    dtype: DType,
+    shape: &[usize],
+    bytes: Vec<u8>,
+) -> Result<Tensor, OpError> {
     let ty = crate::dtype::TensorType::new(dtype, shape.to_vec());
     Tensor::from_bytes(ty, Bytes::from(bytes)).map_err(|e| op_err!("internal: {e}"))
 }
 
 /// Input `i`, which the op requires.
 pub(crate) fn arg<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor, OpError> {
-    inputs.get(i).copied().flatten().ok_or_else(|| op_err!("missing required input {i}"))
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| op_err!("missing required input {i}"))
 }
 
 /// Optional input `i`.
@@ -519,7 +563,10 @@ pub(crate) fn opt<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Option<&'a Ten
 /// The values of an integer tensor (shapes, axes, indices) as i64.
 pub(crate) fn ints(t: &Tensor, what: &str) -> Result<Vec<i64>, OpError> {
     if !t.dtype().is_int() {
-        return Err(op_err!("{what} must be an integer tensor, got {}", t.dtype()));
+        return Err(op_err!(
+            "{what} must be an integer tensor, got {}",
+            t.dtype()
+        ));
     }
     Ok(Data::of(t).cast::<i64>())
 }

@@ -221,14 +221,21 @@ impl Lib {
         let o = dir.path().join("model.o");
         let so = dir.path().join("libmodel.so");
         std::fs::write(&o, obj).unwrap();
-        let st = Command::new("cc")
+        let out = Command::new("cc")
             .arg("-shared")
             .arg("-o")
             .arg(&so)
             .arg(&o)
-            .status()
+            .output()
             .expect("run cc");
-        assert!(st.success(), "cc -shared failed");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "cc -shared failed: {stderr}");
+        // Text relocations would make the library unloadable under strict
+        // W^X policies: the object must be fully position independent.
+        assert!(
+            !stderr.contains("TEXTREL") && !stderr.contains("read-only section"),
+            "{stderr}"
+        );
         let lib = unsafe { libloading::Library::new(&so) }.expect("dlopen");
         Lib {
             lib,

@@ -8,12 +8,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
         Op::Conv { window, group } => conv(cx, n, window, *group),
         Op::BatchNormalization { epsilon } => batch_norm(cx, n, *epsilon),
-        Op::MaxPool { window, .. } => {
-            if n.outputs.len() > 1 {
-                return Err(cx.unsupported("MaxPool's Indices output"));
-            }
-            pool(cx, n, window, Pool::Max)
-        }
+        Op::MaxPool { window, .. } => pool(cx, n, window, Pool::Max),
         Op::AveragePool { window, count_include_pad, .. } => pool(cx, n, window, Pool::Avg { include_pad: *count_include_pad }),
         Op::GlobalAveragePool => global_pool(cx, n, false),
         Op::GlobalMaxPool => global_pool(cx, n, true),
@@ -219,8 +214,11 @@ enum Pool {
 /// MaxPool / AveragePool over any spatial rank: per output element, a loop
 /// nest over the window with a bounds guard. Average divides by the taps
 /// inside the input, or (count_include_pad) inside the padded input.
+/// MaxPool's optional Indices output gets the flat (row-major, whole
+/// tensor) index of the first maximum.
 fn pool(cx: &mut Cx, n: &Node, w: &Window, kind: Pool) -> Result<(), LowerError> {
     let (x, y) = (cx.input(n, 0)?, cx.output(n, 0)?);
+    let ind = if kind == Pool::Max { n.outputs.get(1).copied() } else { None };
     let (xs, ys) = (cx.ty(x).shape.clone(), cx.ty(y).shape.clone());
     let d = cx.ty(x).dtype;
     let r = xs.len().saturating_sub(2);
@@ -238,12 +236,14 @@ fn pool(cx: &mut Cx, n: &Node, w: &Window, kind: Pool) -> Result<(), LowerError>
     let mut b = cx.builder(if kind == Pool::Max { "maxpool" } else { "avgpool" });
     let px = b.input(scalar(d));
     let py = b.output(scalar(d));
+    let pi = ind.map(|_| b.output(Scalar::I64));
     b.par_for(0, (xs[0] * xs[1]) as i64, |b, nc| {
         let xbase = b.let_(mul(nc.clone(), ci(is)));
         let ybase = b.let_(mul(nc, ci(os)));
         nest(b, outs, false, &mut |b, ov| {
             let acc = b.var(if kind == Pool::Max { extreme(t, true) } else { cf(t, 0.0) });
             let cnt = b.var(ci(0));
+            let arg = b.var(ci(-1));
             nest(b, &w.kernel_shape, false, &mut |b, kv| {
                 let mut inside = cbool(true);
                 let mut in_pad = cbool(true);
@@ -258,7 +258,17 @@ fn pool(cx: &mut Cx, n: &Node, w: &Window, kind: Pool) -> Result<(), LowerError>
                 }
                 let inside = b.let_(inside);
                 b.if_(inside.clone(), |b| {
-                    let v = load_val(b, d, px, xoff);
+                    let xoff = b.let_(xoff);
+                    let v = load_val(b, d, px, xoff.clone());
+                    if pi.is_some() {
+                        let v = b.let_(v);
+                        let better = math::bor(gt(v.clone(), Expr::Local(acc)), lt(Expr::Local(arg), ci(0)));
+                        b.if_(better, |b| {
+                            b.assign(acc, v);
+                            b.assign(arg, xoff);
+                        });
+                        return;
+                    }
                     let nv = if kind == Pool::Max { max(Expr::Local(acc), v) } else { add(Expr::Local(acc), v) };
                     b.assign(acc, nv);
                 });
@@ -269,10 +279,17 @@ fn pool(cx: &mut Cx, n: &Node, w: &Window, kind: Pool) -> Result<(), LowerError>
                 Pool::Max => Expr::Local(acc),
                 Pool::Avg { .. } => div(Expr::Local(acc), cast(t, max(Expr::Local(cnt), ci(1)))),
             };
-            store_val(b, d, py, add(ybase.clone(), lin(ov, &yst)), res);
+            let yi = b.let_(add(ybase.clone(), lin(ov, &yst)));
+            if let Some(pi) = pi {
+                b.store(pi, yi.clone(), max(Expr::Local(arg), ci(0)));
+            }
+            store_val(b, d, py, yi, res);
         });
     });
-    let args = vec![cx.buf(x)?, cx.buf(y)?];
+    let mut args = vec![cx.buf(x)?, cx.buf(y)?];
+    if let Some(i) = ind {
+        args.push(cx.buf(i)?);
+    }
     cx.emit(b.finish(), args);
     Ok(())
 }

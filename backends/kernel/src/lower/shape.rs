@@ -178,6 +178,9 @@ fn remap(
     src: &SrcFn<'_>,
 ) -> Result<(), LowerError> {
     let (xs, ys) = (cx.ty(x).shape.clone(), cx.ty(y).shape.clone());
+    if xs.len() != ys.len() {
+        return Err(cx.invalid("input and output ranks differ"));
+    }
     let el = scalar(cx.ty(y).dtype);
     let (xst, yst) = (strides(&xs), strides(&ys));
     let mut b = cx.builder(kind);
