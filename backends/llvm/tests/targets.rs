@@ -79,6 +79,21 @@ fn objects_need_only_memcpy_and_memset() {
 }
 
 #[test]
+fn every_op_on_every_type_needs_no_libm_on_any_target() {
+    for t in cross_targets() {
+        for s in ALL {
+            let out = compile(&ops_program(s), &t, &LlvmOptions::default())
+                .unwrap_or_else(|e| panic!("{t:?} {s}: {e}"));
+            let undef = undefined_symbols(&out.object);
+            assert!(
+                undef.iter().all(|u| u == "memcpy" || u == "memset"),
+                "{t:?}, ops on {s}, needs {undef:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn riscv_objects_use_the_double_float_abi() {
     for t in [
         target("riscv64", &[]),
