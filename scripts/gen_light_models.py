@@ -24,10 +24,10 @@ make every kernel matter; BatchNormalization gets scale and var ~U(0.5, 1.5)
 and small bias and mean, except that a BN ending a residual branch (its output
 goes straight into Sum/Add) gets scale ~U(0.1, 0.3): random statistics do not
 normalize, so each residual block would otherwise multiply the activations'
-variance (resnet50 reached 1e5, shufflenet 1e6). The classifier layer feeding Softmax is then
-rescaled so the logits have a standard deviation of LOGIT_STD: large enough
-for a clear top-1 class, small enough that the probabilities are not all
-rounded to 0/1.
+variance (resnet50 reached 1e5, shufflenet 1e6). The classifier layer
+feeding Softmax is then rescaled so the logits have a standard deviation of
+LOGIT_STD: large enough for a clear top-1 class, small enough that the
+probabilities are not all rounded to 0/1.
 
 Idempotent: skips when the manifest exists for the same onnx/onnxruntime
 versions and this script's format, unless --force.

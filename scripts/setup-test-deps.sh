@@ -29,6 +29,15 @@ if have_pinned; then
     echo "setup-test-deps: onnx==$ONNX_VERSION onnxruntime==$ORT_VERSION already installed"
 else
     echo "setup-test-deps: installing onnx==$ONNX_VERSION onnxruntime==$ORT_VERSION numpy"
+    if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+        # Debian's python3 ships without pip.
+        if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+        else
+            echo "setup-test-deps: $PYTHON has no pip; install python3-pip" >&2
+            exit 1
+        fi
+    fi
     # --break-system-packages: Debian's python refuses pip installs without it
     # (PEP 668); older pips do not know the flag, so fall back without it.
     pip_args=(install --quiet --disable-pip-version-check

@@ -9,7 +9,9 @@
 use crate::error::{LlvmError, Result};
 use crate::kernel::Cx;
 use inkwell::attributes::{Attribute, AttributeLoc};
-use inkwell::module::Linkage;
+use inkwell::llvm_sys::core::LLVMSetInitializer;
+use inkwell::module::{Linkage, Module};
+use inkwell::values::AsValueRef;
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, GlobalValue, PointerValue};
 use inkwell::AddressSpace;
 use onnxc_kernel::program::ALIGN;
@@ -63,6 +65,22 @@ pub(crate) fn consts<'ctx>(cx: &Cx<'_, 'ctx>, p: &Program) -> Vec<GlobalValue<'c
             g
         })
         .collect()
+}
+
+/// Turns the constant globals still in `module` (the optimiser may have
+/// folded some away, so they are looked up by name) into external
+/// declarations, dropping their data. Only for the asm / LLVM IR texts,
+/// after the object has been emitted.
+pub(crate) fn elide_const_data(module: &Module<'_>, p: &Program) {
+    let prefix = format!("{}.const", p.name);
+    for g in module.get_globals() {
+        if g.get_name().to_bytes().starts_with(prefix.as_bytes()) {
+            // SAFETY: `g` is a live global variable of `module`; a null
+            // initializer is how the C API makes a definition a declaration.
+            unsafe { LLVMSetInitializer(g.as_value_ref(), std::ptr::null_mut()) };
+            g.set_linkage(Linkage::External);
+        }
+    }
 }
 
 pub(crate) fn define<'ctx>(

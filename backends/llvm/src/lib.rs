@@ -45,7 +45,9 @@ pub struct LlvmOutput {
 pub fn compile(p: &Program, target: &Target, opts: &LlvmOptions) -> Result<LlvmOutput, LlvmError> {
     if p.name.contains('\0') {
         // LLVM's C API would silently cut the symbol names at the NUL.
-        return Err(LlvmError::InvalidProgram("program name contains a NUL byte".into()));
+        return Err(LlvmError::InvalidProgram(
+            "program name contains a NUL byte".into(),
+        ));
     }
     let spec = machine::spec(target)?;
     let tm = machine::target_machine(&spec)?;
@@ -85,6 +87,12 @@ pub fn compile(p: &Program, target: &Target, opts: &LlvmOptions) -> Result<LlvmO
             .map_err(|e| LlvmError::Emit(e.to_string()))?;
         Ok(buf.as_slice().to_vec())
     };
+    let object = emit(FileType::Object)?;
+    if opts.emit_asm || opts.emit_llvm_ir {
+        // The texts are for reading code: weights (possibly hundreds of MB)
+        // would drown it, so they become declarations there.
+        entry::elide_const_data(&module, p);
+    }
     let asm = if opts.emit_asm {
         Some(String::from_utf8_lossy(&emit(FileType::Assembly)?).into_owned())
     } else {
@@ -94,7 +102,7 @@ pub fn compile(p: &Program, target: &Target, opts: &LlvmOptions) -> Result<LlvmO
         .emit_llvm_ir
         .then(|| module.print_to_string().to_string());
     Ok(LlvmOutput {
-        object: emit(FileType::Object)?,
+        object,
         asm,
         llvm_ir,
     })

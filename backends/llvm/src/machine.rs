@@ -172,7 +172,10 @@ pub(crate) fn caps(spec: &MachineSpec, tm: &TargetMachine) -> Result<Caps> {
         return Ok(*c);
     }
     let c = probe_caps(tm)?;
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.clone(), c);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(spec.clone(), c);
     Ok(c)
 }
 

@@ -145,6 +145,22 @@ fn asm(t: &Target) -> String {
 }
 
 #[test]
+fn asm_and_llvm_ir_leave_out_constant_data() {
+    let opts = LlvmOptions {
+        emit_asm: true,
+        emit_llvm_ir: true,
+    };
+    let p = mixed_program();
+    let out = compile(&p, &target("aarch64", &[]), &opts).unwrap();
+    let (asm, ir) = (out.asm.unwrap(), out.llvm_ir.unwrap());
+    assert!(ir.contains("@mixed.const0 = external"), "{ir}");
+    assert!(!asm.contains(".ascii") && !asm.contains(".byte"), "{asm}");
+    // The object still has the data (and runs: see the host test above).
+    let plain = compile(&p, &target("aarch64", &[]), &LlvmOptions::default()).unwrap();
+    assert_eq!(out.object, plain.object);
+}
+
+#[test]
 fn x86_avx2_add_loop_uses_ymm_registers() {
     let a = asm(&target("x86_64", &["+avx2,+fma"]));
     assert!(a.contains("%ymm"), "{a}");

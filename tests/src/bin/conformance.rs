@@ -38,8 +38,14 @@ fn main() {
     } else {
         names.iter().map(|n| by_name.get(n.as_str()).copied().unwrap_or_else(|| unknown(n))).collect()
     };
+    // Test hook for the harness's crash isolation: abort like a segfaulting
+    // kernel would, when reaching the named case.
+    let abort_on = std::env::var("ONNXC_TEST_ABORT_ON").unwrap_or_default();
     let stdout = std::io::stdout();
     for case in selected {
+        if case.name == abort_on {
+            std::process::abort();
+        }
         let result = run_case(&cache.join(&case.name), case);
         let mut out = stdout.lock();
         let _ = writeln!(out, "{}", result.to_json_line());
