@@ -224,6 +224,110 @@ pub enum Op {
     Tile,
     /// inputs: start, limit, delta.
     Range,
+
+    /// Normalizations (see `infer::NormPlan`). inputs: X, Scale, B?;
+    /// outputs: Y, Mean?, InvStdDev? (float32 stash type only).
+    LayerNormalization { axis: i64, epsilon: f32 },
+    /// inputs: X, scale.
+    RMSNormalization { axis: i64, epsilon: f32 },
+    /// inputs: X, scale, bias: per channel [C] or (opset 18) per group.
+    GroupNormalization { num_groups: usize, epsilon: f32 },
+    /// inputs: input, scale, B.
+    InstanceNormalization { epsilon: f32 },
+    /// `p` is 1 or 2.
+    LpNormalization { axis: i64, p: u8 },
+    MeanVarianceNormalization { axes: Vec<i64> },
+    /// `x * sigmoid(alpha * x)`.
+    Swish { alpha: f32 },
+    /// inputs: A, B (same shape): `A * sigmoid(alpha * A) * B`.
+    SwiGLU { alpha: f32 },
+
+    /// inputs: data, indices (i32/i64, same rank as data).
+    GatherElements { axis: i64 },
+    /// inputs: data, indices (i64; the last dim indexes data's leading axes after the batch axes).
+    GatherND { batch_dims: usize },
+    /// inputs: data, indices, updates (Scatter-9/11 import as this).
+    ScatterElements { axis: i64, reduction: ScatterReduction },
+    /// inputs: data, indices (i64), updates.
+    ScatterND { reduction: ScatterReduction },
+    /// inputs: input, k? (i64 scalar constant).
+    Trilu { upper: bool },
+    /// inputs: x, axis (i32/i64 scalar constant).
+    CumSum { exclusive: bool, reverse: bool },
+    CumProd { exclusive: bool, reverse: bool },
+    /// inputs: X, K (constant i64 [1]); outputs: Values, Indices (i64).
+    TopK { axis: i64, largest: bool, sorted: bool },
+    /// inputs: indices, depth (constant), values ([off, on]).
+    OneHot { axis: i64 },
+    /// input: x (only its shape is read); `dtype` is the output's.
+    EyeLike { k: i64, dtype: DType },
+    /// inputs: input, sequence_lens (i64 [batch]).
+    ReverseSequence { batch_axis: usize, time_axis: usize },
+    /// `crd` is mode="CRD" (otherwise DCR).
+    DepthToSpace { blocksize: usize, crd: bool },
+    SpaceToDepth { blocksize: usize },
+
+    /// inputs: X, roi?, scales?, sizes? (constants; Upsample-7/9 become this).
+    Resize(ResizeAttrs),
+    /// inputs: X, W, B?. `pads` are explicit (the frontend resolves
+    /// `auto_pad` and `output_shape`); `output_padding` adds to the end.
+    ConvTranspose { window: Window, group: usize, output_padding: Vec<usize> },
+    LpPool { window: Window, p: i64, ceil_mode: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ScatterReduction {
+    None,
+    Add,
+    Mul,
+    Max,
+    Min,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResizeMode {
+    Nearest,
+    Linear,
+    Cubic,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CoordMode {
+    HalfPixel,
+    HalfPixelSymmetric,
+    PytorchHalfPixel,
+    AlignCorners,
+    Asymmetric,
+    TfCropAndResize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NearestMode {
+    RoundPreferFloor,
+    RoundPreferCeil,
+    Floor,
+    Ceil,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AspectPolicy {
+    Stretch,
+    NotLarger,
+    NotSmaller,
+}
+
+/// Resize-19's attributes; `axes = None` means all axes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResizeAttrs {
+    pub mode: ResizeMode,
+    pub coord: CoordMode,
+    pub nearest: NearestMode,
+    pub cubic_coeff_a: f32,
+    pub exclude_outside: bool,
+    pub extrapolation_value: f32,
+    pub antialias: bool,
+    pub aspect: AspectPolicy,
+    pub axes: Option<Vec<i64>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

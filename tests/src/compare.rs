@@ -10,8 +10,14 @@ use std::fmt;
 /// Why two tensors differ; `Display` is a one-line diagnostic.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mismatch {
-    DType { actual: DType, expected: DType },
-    Shape { actual: Vec<usize>, expected: Vec<usize> },
+    DType {
+        actual: DType,
+        expected: DType,
+    },
+    Shape {
+        actual: Vec<usize>,
+        expected: Vec<usize>,
+    },
     Values {
         /// Elements out of tolerance.
         count: usize,

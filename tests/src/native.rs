@@ -82,11 +82,8 @@ pub fn run_driver(
     if !out.status.success() {
         return Err(format!("{} exited with {}: {}", exe.display(), out.status, stderr.trim()));
     }
-    let run_ms = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("run_ms="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let run_ms =
+        stderr.lines().find_map(|l| l.strip_prefix("run_ms=")).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN);
     let tensors = outputs
         .iter()
         .zip(&out_paths)

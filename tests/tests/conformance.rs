@@ -60,7 +60,10 @@ fn conformance_suite() {
         summary.passed
     );
     if filter.is_empty() && summary.passed > floor {
-        println!("conformance: {} passes above the floor {floor}: raise tests/conformance_floor.txt", summary.passed - floor);
+        println!(
+            "conformance: {} passes above the floor {floor}: raise tests/conformance_floor.txt",
+            summary.passed - floor
+        );
     }
 }
 

@@ -50,7 +50,8 @@ fn compile_and_run(model: &Path, prefix: &str, input_name: &str, input: &Tensor)
     let compile_s = t0.elapsed().as_secs_f64();
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (obj, header, exe) = (dir.path().join(format!("{prefix}.o")), dir.path().join(format!("{prefix}.h")), dir.path().join("run"));
+    let (obj, header, exe) =
+        (dir.path().join(format!("{prefix}.o")), dir.path().join(format!("{prefix}.h")), dir.path().join("run"));
     std::fs::write(&obj, &art.object).map_err(|e| e.to_string())?;
     std::fs::write(&header, &art.header).map_err(|e| e.to_string())?;
     let t1 = Instant::now();

@@ -83,6 +83,19 @@ pub(crate) fn elide_const_data(module: &Module<'_>, p: &Program) {
     }
 }
 
+fn define_workspace_size<'ctx>(
+    cx: &Cx<'_, 'ctx>,
+    p: &Program,
+    f: FunctionValue<'ctx>,
+) -> Result<()> {
+    let b = cx.ctx.create_builder();
+    b.position_at_end(cx.ctx.append_basic_block(f, "entry"));
+    let size = cx.ctx.i64_type().const_int(p.workspace_size as u64, false);
+    b.build_return(Some(&size))?;
+    Ok(())
+}
+
+/// Defines both exported functions (from `declare`).
 pub(crate) fn define<'ctx>(
     cx: &Cx<'_, 'ctx>,
     p: &Program,
@@ -90,13 +103,9 @@ pub(crate) fn define<'ctx>(
     kernels: &[FunctionValue<'ctx>],
     consts: &[GlobalValue<'ctx>],
 ) -> Result<()> {
+    define_workspace_size(cx, p, ws_fn)?;
     let ctx = cx.ctx;
     let b = ctx.create_builder();
-    b.position_at_end(ctx.append_basic_block(ws_fn, "entry"));
-    b.build_return(Some(
-        &ctx.i64_type().const_int(p.workspace_size as u64, false),
-    ))?;
-
     b.position_at_end(ctx.append_basic_block(run_fn, "entry"));
     let param = |i: u32| run_fn.get_nth_param(i).map(|v| v.into_pointer_value());
     let (Some(ins), Some(outs), Some(ws)) = (param(0), param(1), param(2)) else {

@@ -7,6 +7,7 @@
 
 mod elementwise;
 mod nn;
+mod norm;
 mod reduce;
 mod shape;
 
@@ -24,7 +25,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS] {
+        for family in [elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }

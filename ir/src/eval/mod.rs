@@ -13,7 +13,10 @@
 //! and gather helpers), then one file per op family.
 
 mod elementwise;
+mod index;
+pub mod resize;
 mod nn;
+mod norm;
 mod pool;
 mod reduce;
 mod shape;
@@ -85,6 +88,27 @@ pub fn eval_op(
         Op::Pad { mode } => shape::pad(*mode, inputs),
         Op::Tile => shape::tile(inputs),
         Op::Range => shape::range(inputs),
+        Op::LayerNormalization { .. }
+        | Op::RMSNormalization { .. }
+        | Op::GroupNormalization { .. }
+        | Op::InstanceNormalization { .. }
+        | Op::LpNormalization { .. }
+        | Op::MeanVarianceNormalization { .. } => norm::normalize(op, inputs, n_out),
+        Op::Swish { alpha } | Op::SwiGLU { alpha } => norm::gated(*alpha, inputs),
+        Op::GatherElements { .. }
+        | Op::GatherND { .. }
+        | Op::ScatterElements { .. }
+        | Op::ScatterND { .. }
+        | Op::Trilu { .. }
+        | Op::CumSum { .. }
+        | Op::CumProd { .. }
+        | Op::TopK { .. }
+        | Op::OneHot { .. }
+        | Op::EyeLike { .. }
+        | Op::ReverseSequence { .. }
+        | Op::DepthToSpace { .. }
+        | Op::SpaceToDepth { .. } => index::eval(op, inputs, n_out),
+        Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::eval(op, inputs, n_out),
         Op::Reduce {
             op,
             keepdims,

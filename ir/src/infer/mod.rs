@@ -7,7 +7,10 @@
 //! from untrusted model files.
 
 mod elementwise;
+mod index;
+mod resize;
 mod nn;
+mod norm;
 mod reduce;
 mod shape;
 mod util;
@@ -20,6 +23,8 @@ use crate::tensor::Tensor;
 /// Slice start/length along one axis under ONNX's clamping rules; shared with
 /// the evaluator and the lowering so they agree with the inferred shapes.
 pub use shape::slice_range;
+
+pub use norm::{norm_plan, NormKind, NormPlan};
 
 /// What a shape rule knows about one input: its type and, for constants, its value
 /// (Reshape's `shape`, Slice's `starts`, ... must be constant to compile ahead of time).
@@ -60,7 +65,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. });
+    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. });
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -113,6 +118,27 @@ fn dispatch(
         Op::Pad { mode } => one(shape::pad(*mode, inputs)?),
         Op::Tile => one(shape::tile(inputs)?),
         Op::Range => one(shape::range(inputs)?),
+        Op::LayerNormalization { .. }
+        | Op::RMSNormalization { .. }
+        | Op::GroupNormalization { .. }
+        | Op::InstanceNormalization { .. }
+        | Op::LpNormalization { .. }
+        | Op::MeanVarianceNormalization { .. } => norm::norm(op, inputs, num_outputs),
+        Op::Swish { .. } | Op::SwiGLU { .. } => one(norm::gated(op, inputs)?),
+        Op::GatherElements { .. }
+        | Op::GatherND { .. }
+        | Op::ScatterElements { .. }
+        | Op::ScatterND { .. }
+        | Op::Trilu { .. }
+        | Op::CumSum { .. }
+        | Op::CumProd { .. }
+        | Op::TopK { .. }
+        | Op::OneHot { .. }
+        | Op::EyeLike { .. }
+        | Op::ReverseSequence { .. }
+        | Op::DepthToSpace { .. }
+        | Op::SpaceToDepth { .. } => index::infer(op, inputs, num_outputs),
+        Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::infer(op, inputs, num_outputs),
 
         Op::Reduce {
             op,

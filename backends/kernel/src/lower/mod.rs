@@ -5,7 +5,10 @@
 //! (dtype mapping, broadcasting strides, loop nests).
 
 mod elementwise;
+mod index;
+mod resize;
 mod nn;
+mod norm;
 mod reduce;
 mod shape;
 
@@ -86,6 +89,28 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         | Op::Hardmax { .. }
         | Op::Dropout => nn::lower(cx, n),
         Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::lower(cx, n),
+        Op::GatherElements { .. }
+        | Op::GatherND { .. }
+        | Op::ScatterElements { .. }
+        | Op::ScatterND { .. }
+        | Op::Trilu { .. }
+        | Op::CumSum { .. }
+        | Op::CumProd { .. }
+        | Op::TopK { .. }
+        | Op::OneHot { .. }
+        | Op::EyeLike { .. }
+        | Op::ReverseSequence { .. }
+        | Op::DepthToSpace { .. }
+        | Op::SpaceToDepth { .. } => index::lower(cx, n),
+        Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::lower(cx, n),
+        Op::LayerNormalization { .. }
+        | Op::RMSNormalization { .. }
+        | Op::GroupNormalization { .. }
+        | Op::InstanceNormalization { .. }
+        | Op::LpNormalization { .. }
+        | Op::MeanVarianceNormalization { .. }
+        | Op::Swish { .. }
+        | Op::SwiGLU { .. } => norm::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }

@@ -2,6 +2,7 @@
 //! onnxc-llvm, linked with `cc -shared` and called through libloading.
 #![allow(dead_code)]
 
+pub mod cross;
 pub mod programs;
 
 use libloading::Library;
