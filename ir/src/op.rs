@@ -241,6 +241,20 @@ pub enum Op {
     Swish { alpha: f32 },
     /// inputs: A, B (same shape): `A * sigmoid(alpha * A) * B`.
     SwiGLU { alpha: f32 },
+    /// inputs: Q, K, V, attn_mask?, past_key?, past_value?, nonpad_kv_seqlen?;
+    /// outputs: Y, present_key?, present_value?, qk_matmul_output? (see
+    /// `infer::AttnPlan`). Head counts are 0 for 4-D inputs (taken from the
+    /// shapes); a window size of -1 is unbounded; `softcap` <= 0 is off.
+    Attention {
+        q_num_heads: usize,
+        kv_num_heads: usize,
+        scale: Option<f32>,
+        is_causal: bool,
+        softcap: f32,
+        qk_matmul_output_mode: u8,
+        left_window: i64,
+        right_window: i64,
+    },
 
     /// inputs: data, indices (i32/i64, same rank as data).
     GatherElements { axis: i64 },
@@ -273,6 +287,15 @@ pub enum Op {
     /// `auto_pad` and `output_shape`); `output_padding` adds to the end.
     ConvTranspose { window: Window, group: usize, output_padding: Vec<usize> },
     LpPool { window: Window, p: i64, ceil_mode: bool },
+
+    /// inputs: input [N, C, d...] (float), target [N, d...] (i32/i64), weight? [C].
+    /// SoftmaxCrossEntropyLoss imports as LogSoftmax(axis 1) followed by this.
+    NegativeLogLikelihoodLoss { reduction: LossReduction, ignore_index: Option<i64> },
+    /// inputs: x (float), y_scale, y_zero_point? (of `output_dtype`). Scale and
+    /// zero point are per tensor, per `axis` (1-D) or blocked (`block_size` > 0).
+    QuantizeLinear { axis: i64, block_size: usize, output_dtype: DType },
+    /// inputs: x (int), x_scale, x_zero_point?; `output_dtype` is a float.
+    DequantizeLinear { axis: i64, block_size: usize, output_dtype: DType },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -328,6 +351,14 @@ pub struct ResizeAttrs {
     pub antialias: bool,
     pub aspect: AspectPolicy,
     pub axes: Option<Vec<i64>>,
+}
+
+/// The `reduction` attribute of loss ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LossReduction {
+    None,
+    Sum,
+    Mean,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -74,7 +74,8 @@ struct CompileArgs {
     target_features: Vec<String>,
     #[arg(long, value_enum, default_value = "cranelift")]
     backend: BackendArg,
-    /// Extra stages to write beside the object: ir (optimized graph IR, .onnxir), asm (.s), obj, header.
+    /// Extra stages to write beside the object: ir (optimized graph IR, .onnxir), asm (.s), llvm-ir (.ll, LLVM backend), obj, header,
+    /// staticlib (lib<name>.a, with the system `ar`), rust (safe Rust bindings, .rs).
     #[arg(long, value_delimiter = ',', value_name = "STAGES")]
     emit: Vec<String>,
     /// Print the graph IR after every pass to stderr.
@@ -153,8 +154,10 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     target.features = a.target_features.clone();
     let emit: Vec<&str> = a.emit.iter().map(|s| s.trim()).collect();
     for e in &emit {
-        if !["obj", "asm", "ir", "header", "llvm-ir"].contains(e) {
-            return Err(Error::Usage(format!("--emit {e}: unknown stage (expected obj, asm, ir, header, llvm-ir)")));
+        if !["obj", "asm", "ir", "header", "llvm-ir", "staticlib", "rust"].contains(e) {
+            return Err(Error::Usage(format!(
+                "--emit {e}: unknown stage (expected obj, asm, ir, header, llvm-ir, staticlib, rust)"
+            )));
         }
     }
     if emit.contains(&"llvm-ir") && !matches!(a.backend, BackendArg::Llvm) {
@@ -171,6 +174,7 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         input_shapes: parse_shapes(&a.model.input_shapes)?,
         print_ir_after_all: a.print_ir_after_all,
         want_asm: emit.contains(&"asm"),
+        want_llvm_ir: emit.contains(&"llvm-ir"),
     };
     let progress = |msg: &str, t: Instant| {
         if !a.quiet {
@@ -204,8 +208,37 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     if let Some(asm) = &art.asm {
         write_file(&obj_path.with_extension("s"), asm.as_bytes())?;
     }
+    if emit.contains(&"staticlib") {
+        write_staticlib(&obj_path)?;
+    }
+    if emit.contains(&"rust") {
+        let rust = onnxc_kernel::rust_api::rust_module(&art.program, &Default::default());
+        write_file(&obj_path.with_extension("rs"), rust.as_bytes())?;
+    }
+    if let Some(ir) = &art.llvm_ir {
+        write_file(&obj_path.with_extension("ll"), ir.as_bytes())?;
+    }
     if !a.quiet {
         eprintln!("onnxc: wrote {} and {}", obj_path.display(), obj_path.with_extension("h").display());
+    }
+    Ok(())
+}
+
+/// Writes `lib<stem>.a` beside `obj` with the system `ar` (its symbol index
+/// lets linkers pull the object in with `-l<stem>`).
+fn write_staticlib(obj: &Path) -> Result<(), Error> {
+    let stem = obj.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let lib = obj.with_file_name(format!("lib{stem}.a"));
+    // `ar r` appends to an existing archive; start fresh so stale members never linger.
+    let _ = std::fs::remove_file(&lib);
+    let out = std::process::Command::new("ar")
+        .arg("rcs")
+        .arg(&lib)
+        .arg(obj)
+        .output()
+        .map_err(|e| Error::Run(format!("--emit staticlib needs the system `ar` (binutils): {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Run(format!("ar failed on {}: {}", lib.display(), String::from_utf8_lossy(&out.stderr))));
     }
     Ok(())
 }

@@ -12,6 +12,9 @@ pub enum Error {
     Lower(#[from] onnxc_kernel::lower::LowerError),
     #[error("code generation failed: {0}")]
     Codegen(#[from] onnxc_cranelift::CodegenError),
+    #[cfg(feature = "llvm")]
+    #[error("LLVM code generation failed: {0}")]
+    Llvm(#[from] onnxc_llvm::LlvmError),
     #[error("the {0} backend is not built into this onnxc (rebuild with `--features {0}`)")]
     BackendUnavailable(&'static str),
     #[error(transparent)]

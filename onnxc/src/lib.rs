@@ -35,6 +35,8 @@ pub struct CompileOptions {
     pub print_ir_after_all: bool,
     /// Also produce a disassembly listing (`--emit asm`).
     pub want_asm: bool,
+    /// Also produce the optimized LLVM IR (`--emit llvm-ir`, LLVM backend only).
+    pub want_llvm_ir: bool,
 }
 
 impl Default for CompileOptions {
@@ -46,6 +48,7 @@ impl Default for CompileOptions {
             input_shapes: HashMap::new(),
             print_ir_after_all: false,
             want_asm: false,
+            want_llvm_ir: false,
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct Artifacts {
     pub header: String,
     /// Disassembly, when `want_asm` was set.
     pub asm: Option<String>,
+    /// Optimized LLVM IR, when `want_llvm_ir` was set (LLVM backend).
+    pub llvm_ir: Option<String>,
     pub program: Program,
     /// The graph after all passes.
     pub graph: Graph,
@@ -95,17 +100,40 @@ pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifact
     let plan = onnxc_passes::plan(&graph);
     let name = onnxc_kernel::cabi::sanitize_ident(&opts.name);
     let program = onnxc_kernel::lower::lower_graph(&graph, &plan, &name)?;
-    let (object, asm) = match opts.backend {
+    let (object, asm, llvm_ir) = match opts.backend {
         Backend::Cranelift => {
             if opts.want_asm {
                 let (o, a) = onnxc_cranelift::compile_with_asm(&program, &opts.target)?;
-                (o, Some(a))
+                (o, Some(a), None)
             } else {
-                (onnxc_cranelift::compile(&program, &opts.target)?, None)
+                (onnxc_cranelift::compile(&program, &opts.target)?, None, None)
             }
         }
-        Backend::Llvm => return Err(Error::BackendUnavailable("llvm")),
+        Backend::Llvm => compile_llvm(&program, opts)?,
     };
     let header = onnxc_kernel::cabi::c_header(&program);
-    Ok(Artifacts { object, header, asm, program, graph })
+    Ok(Artifacts { object, header, asm, llvm_ir, program, graph })
+}
+
+type Generated = (Vec<u8>, Option<String>, Option<String>);
+
+#[cfg(feature = "llvm")]
+fn compile_llvm(program: &Program, opts: &CompileOptions) -> Result<Generated, Error> {
+    let lopts = onnxc_llvm::LlvmOptions { emit_asm: opts.want_asm, emit_llvm_ir: opts.want_llvm_ir };
+    let out = onnxc_llvm::compile(program, &opts.target, &lopts)?;
+    Ok((out.object, out.asm, out.llvm_ir))
+}
+
+#[cfg(not(feature = "llvm"))]
+fn compile_llvm(_: &Program, _: &CompileOptions) -> Result<Generated, Error> {
+    Err(Error::BackendUnavailable("llvm"))
+}
+
+/// The backends built into this onnxc.
+pub fn available_backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Cranelift];
+    if cfg!(feature = "llvm") {
+        v.push(Backend::Llvm);
+    }
+    v
 }

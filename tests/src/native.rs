@@ -6,8 +6,8 @@
 use onnxc_ir::{Tensor, TensorType};
 use onnxc_kernel::IoTensor;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use crate::cross::{output_with_timeout, Platform};
+use std::time::{Duration, Instant};
 
 /// The C compiler (`$CC`, else `cc`).
 pub fn cc() -> String {
@@ -27,25 +27,10 @@ pub fn driver_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("c").join("run_model.c")
 }
 
-fn run_cc(args: &[&std::ffi::OsStr], what: &str) -> Result<(), String> {
-    let out = Command::new(cc()).args(args).output().map_err(|e| format!("cannot run `{}`: {e}", cc()))?;
-    if !out.status.success() {
-        return Err(format!("{what} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(())
-}
-
 /// Compiles the generic driver against `header` and links it with `objects`
-/// into `exe`: `cc -O2 -DPREFIX=<prefix> -include <header> run_model.c <objects> -o <exe>`.
+/// into `exe` for the host (see `cross::Platform::build_driver`).
 pub fn build_driver(prefix: &str, header: &Path, objects: &[&Path], exe: &Path) -> Result<(), String> {
-    let define = format!("-DPREFIX={prefix}");
-    let src = driver_source();
-    let mut args: Vec<&std::ffi::OsStr> =
-        vec!["-O2".as_ref(), "-std=c11".as_ref(), define.as_ref(), "-include".as_ref(), header.as_os_str()];
-    args.push(src.as_os_str());
-    args.extend(objects.iter().map(|o| o.as_os_str()));
-    args.extend(["-o".as_ref(), exe.as_os_str()]);
-    run_cc(&args, "building the C driver")
+    Platform::host().build_driver(prefix, header, objects, exe)
 }
 
 /// What one driver run produced.
@@ -58,7 +43,7 @@ pub struct DriverRun {
 }
 
 /// Writes each input as a raw file in `dir`, runs the driver `repeat` times
-/// over them and reads the outputs (described by `outputs`) back.
+/// over them on the host and reads the outputs (described by `outputs`) back.
 pub fn run_driver(
     exe: &Path,
     inputs: &[Tensor],
@@ -66,7 +51,21 @@ pub fn run_driver(
     dir: &Path,
     repeat: usize,
 ) -> Result<DriverRun, String> {
-    let mut cmd = Command::new(exe);
+    run_driver_on(&Platform::host(), exe, inputs, outputs, dir, repeat, Duration::from_secs(3600))
+}
+
+/// `run_driver` on `platform` (under qemu for a cross target), killing the
+/// driver after `timeout`.
+pub fn run_driver_on(
+    platform: &Platform,
+    exe: &Path,
+    inputs: &[Tensor],
+    outputs: &[IoTensor],
+    dir: &Path,
+    repeat: usize,
+    timeout: Duration,
+) -> Result<DriverRun, String> {
+    let mut cmd = platform.command(exe);
     cmd.arg("-r").arg(repeat.max(1).to_string());
     for (i, t) in inputs.iter().enumerate() {
         let p = dir.join(format!("in_{i}.bin"));
@@ -76,7 +75,7 @@ pub fn run_driver(
     let out_paths: Vec<PathBuf> = (0..outputs.len()).map(|i| dir.join(format!("out_{i}.bin"))).collect();
     cmd.args(&out_paths);
     let start = Instant::now();
-    let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let out = output_with_timeout(&mut cmd, timeout).map_err(|e| format!("{}: {e}", exe.display()))?;
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {

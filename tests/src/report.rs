@@ -16,6 +16,10 @@ pub enum Stage {
     Unsupported,
     /// onnxc::compile_file failed (unsupported op, dtype, ...).
     Compile,
+    /// The object references symbols other than memcpy/memset.
+    Symbols,
+    /// Linking the object with the C driver failed (cross targets).
+    Link,
     /// Reading the case's .npy files or matching them to the program's I/O.
     Load,
     /// Linking or running the compiled code returned an error.

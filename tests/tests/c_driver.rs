@@ -107,6 +107,7 @@ fn run_compiled_calls_the_c_abi_in_process() {
         object: std::fs::read(&obj).unwrap(),
         header: onnxc_kernel::cabi::c_header(&program),
         asm: None,
+        llvm_ir: None,
         program,
         graph: onnxc_ir::Graph::new(),
     };

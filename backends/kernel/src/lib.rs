@@ -8,6 +8,7 @@ pub mod kir;
 pub mod lower;
 pub mod math;
 pub mod program;
+pub mod rust_api;
 pub mod target;
 
 pub use kir::{Kernel, Scalar};

@@ -6,8 +6,11 @@
 //! ONNX order.
 
 mod elementwise;
+mod loss;
 mod nn;
 mod norm;
+mod attention;
+mod quant;
 mod reduce;
 mod shape;
 
@@ -25,7 +28,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS] {
+        for family in [elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, loss::OPS, quant::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }

@@ -27,7 +27,7 @@ pub(super) const OPS: &[(&str, Importer)] = &[
 
 /// Reads kernel/strides/dilations/pads/auto_pad. `weight_kernel` is Conv's
 /// kernel extent from its weight, used when `kernel_shape` is absent.
-fn window(
+pub(super) fn window(
     ctx: &NodeCtx<'_, '_>,
     x: ValueId,
     weight_kernel: Option<Vec<usize>>,

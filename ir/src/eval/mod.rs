@@ -14,9 +14,12 @@
 
 mod elementwise;
 mod index;
+mod loss;
+mod quant;
 pub mod resize;
 mod nn;
 mod norm;
+mod attention;
 mod pool;
 mod reduce;
 mod shape;
@@ -88,6 +91,9 @@ pub fn eval_op(
         Op::Pad { mode } => shape::pad(*mode, inputs),
         Op::Tile => shape::tile(inputs),
         Op::Range => shape::range(inputs),
+        Op::NegativeLogLikelihoodLoss { reduction, ignore_index } => loss::nll(*reduction, *ignore_index, inputs),
+        Op::QuantizeLinear { axis, block_size, output_dtype } => quant::quantize(*axis, *block_size, *output_dtype, inputs),
+        Op::DequantizeLinear { axis, block_size, output_dtype } => quant::dequantize(*axis, *block_size, *output_dtype, inputs),
         Op::LayerNormalization { .. }
         | Op::RMSNormalization { .. }
         | Op::GroupNormalization { .. }
@@ -95,6 +101,7 @@ pub fn eval_op(
         | Op::LpNormalization { .. }
         | Op::MeanVarianceNormalization { .. } => norm::normalize(op, inputs, n_out),
         Op::Swish { alpha } | Op::SwiGLU { alpha } => norm::gated(*alpha, inputs),
+        Op::Attention { .. } => attention::attention(op, inputs, n_out),
         Op::GatherElements { .. }
         | Op::GatherND { .. }
         | Op::ScatterElements { .. }

@@ -8,9 +8,12 @@
 
 mod elementwise;
 mod index;
+mod loss;
+mod quant;
 mod resize;
 mod nn;
 mod norm;
+mod attention;
 mod reduce;
 mod shape;
 mod util;
@@ -25,6 +28,9 @@ use crate::tensor::Tensor;
 pub use shape::slice_range;
 
 pub use norm::{norm_plan, NormKind, NormPlan};
+pub use attention::{attn_plan, AttnMask, AttnPlan, Strides4};
+
+pub use quant::{is_quant_int, quant_layout, QuantLayout};
 
 /// What a shape rule knows about one input: its type and, for constants, its value
 /// (Reshape's `shape`, Slice's `starts`, ... must be constant to compile ahead of time).
@@ -65,7 +71,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. });
+    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. });
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -118,6 +124,13 @@ fn dispatch(
         Op::Pad { mode } => one(shape::pad(*mode, inputs)?),
         Op::Tile => one(shape::tile(inputs)?),
         Op::Range => one(shape::range(inputs)?),
+        Op::NegativeLogLikelihoodLoss { reduction, .. } => one(loss::nll(*reduction, inputs)?),
+        Op::QuantizeLinear { axis, block_size, output_dtype } => {
+            one(quant::quantize(*axis, *block_size, *output_dtype, inputs)?)
+        }
+        Op::DequantizeLinear { axis, block_size, output_dtype } => {
+            one(quant::dequantize(*axis, *block_size, *output_dtype, inputs)?)
+        }
         Op::LayerNormalization { .. }
         | Op::RMSNormalization { .. }
         | Op::GroupNormalization { .. }
@@ -125,6 +138,7 @@ fn dispatch(
         | Op::LpNormalization { .. }
         | Op::MeanVarianceNormalization { .. } => norm::norm(op, inputs, num_outputs),
         Op::Swish { .. } | Op::SwiGLU { .. } => one(norm::gated(op, inputs)?),
+        Op::Attention { .. } => attention::attention(op, inputs, num_outputs),
         Op::GatherElements { .. }
         | Op::GatherND { .. }
         | Op::ScatterElements { .. }

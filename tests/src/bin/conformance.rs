@@ -2,32 +2,57 @@
 //! (`onnxc_tests::report::CaseResult`) on stdout, flushed after each case so
 //! that the harness knows how far a crashed run got.
 //!
-//!     conformance [--cache DIR] [CASE ...]     (no CASE: every case)
+//!     conformance [--cache DIR] [--target ARCH] [--backend B] [CASE ...]
 //!
-//! Each case is compiled with `onnxc::compile_file` for the host, linked into
-//! a shared library, run through the C ABI and compared with the expected
-//! outputs using the suite's tolerances.
+//! Each case is compiled with `onnxc::compile_file` (default: the host with
+//! Cranelift) and its object checked for undefined symbols. On the host it is
+//! linked into a shared library and run through the C ABI in this process;
+//! for a cross target (`--target aarch64|riscv64`) it is linked statically
+//! with the cross gcc and the C driver (tests/c/run_model.c) and run under
+//! qemu-user on raw input/output files. Outputs are compared with the
+//! expected ones using the suite's tolerances.
 
 use onnxc_ir::Tensor;
+use onnxc_tests::cross::{self, Platform};
 use onnxc_tests::report::{CaseResult, Stage};
 use onnxc_tests::suite::{self, Case, ConformanceManifest};
 use std::collections::HashMap;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Longest a case may run under qemu: below the harness's 30 s per case, so
+/// a hung case fails here with its own message and qemu is never orphaned.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The cell this process runs: compile options and where to run.
+struct Cell {
+    target: onnxc_kernel::Target,
+    backend: onnxc::Backend,
+    platform: Platform,
+}
 
 fn main() {
     let mut cache = suite::cache_dir("conformance");
     let mut names = Vec::new();
+    let (mut arch, mut backend) = (cross::host_arch(), onnxc::Backend::Cranelift);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {
-            "--cache" => cache = PathBuf::from(args.next().unwrap_or_else(|| usage())),
+            "--cache" => cache = PathBuf::from(value()),
+            "--target" => arch = cross::parse_arch(&value()).unwrap_or_else(|| usage()),
+            "--backend" => backend = cross::parse_backend(&value()).unwrap_or_else(|| usage()),
             "-h" | "--help" => usage(),
             _ => names.push(a),
         }
     }
+    let platform = Platform::for_arch(arch).unwrap_or_else(|why| {
+        eprintln!("conformance: {why}");
+        std::process::exit(1)
+    });
+    let cell = Cell { target: cross::cell_target(arch, backend), backend, platform };
     let manifest: ConformanceManifest = suite::read_json(&cache.join("manifest.json")).unwrap_or_else(|e| {
         eprintln!("conformance: {e} (generate it with scripts/gen_conformance.py)");
         std::process::exit(1)
@@ -46,7 +71,7 @@ fn main() {
         if case.name == abort_on {
             std::process::abort();
         }
-        let result = run_case(&cache.join(&case.name), case);
+        let result = run_case(&cache.join(&case.name), case, &cell);
         let mut out = stdout.lock();
         let _ = writeln!(out, "{}", result.to_json_line());
         let _ = out.flush();
@@ -54,7 +79,7 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: conformance [--cache DIR] [CASE ...]");
+    eprintln!("usage: conformance [--cache DIR] [--target x86_64|aarch64|riscv64] [--backend cranelift|llvm] [CASE ...]");
     std::process::exit(2)
 }
 
@@ -79,7 +104,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     }
 }
 
-fn run_case(dir: &Path, case: &Case) -> CaseResult {
+fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
     let fail = |stage, msg: String| CaseResult::failed(&case.name, &case.op, stage, msg);
     if let Some(why) = &case.unsupported {
         return fail(Stage::Unsupported, why.clone());
@@ -87,6 +112,8 @@ fn run_case(dir: &Path, case: &Case) -> CaseResult {
     let opts = onnxc::CompileOptions {
         name: case.name.clone(),
         input_shapes: case.inputs.iter().filter_map(|t| Some((t.name.clone(), t.shape.clone()?))).collect(),
+        target: cell.target.clone(),
+        backend: cell.backend,
         ..Default::default()
     };
     let t0 = Instant::now();
@@ -95,14 +122,24 @@ fn run_case(dir: &Path, case: &Case) -> CaseResult {
         Err(e) => return fail(Stage::Compile, e),
     };
     let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
+    if let Err(e) = onnxc_tests::elf::check_undefined(&art.object) {
+        return fail(Stage::Symbols, e);
+    }
     let (inputs, expected) = match load_data(dir, case, &art.program) {
         Ok(d) => d,
         Err(e) => return fail(Stage::Load, e),
     };
     let t1 = Instant::now();
-    let actual = match guarded(|| onnxc_tests::run_compiled(&art, &inputs)) {
-        Ok(a) => a,
-        Err(e) => return fail(Stage::Run, e),
+    let actual = if cell.platform.is_emulated() {
+        match run_emulated(&art, &inputs, &cell.platform) {
+            Ok(a) => a,
+            Err((stage, e)) => return fail(stage, e),
+        }
+    } else {
+        match guarded(|| onnxc_tests::run_compiled(&art, &inputs)) {
+            Ok(a) => a,
+            Err(e) => return fail(Stage::Run, e),
+        }
     };
     let run_ms = t1.elapsed().as_secs_f64() * 1e3;
     let mut result = CaseResult {
@@ -123,6 +160,20 @@ fn run_case(dir: &Path, case: &Case) -> CaseResult {
         }
     }
     result
+}
+
+/// Links the object statically with the C driver for the cross target and
+/// runs it under qemu on raw files in a temporary folder.
+fn run_emulated(art: &onnxc::Artifacts, inputs: &[Tensor], platform: &Platform) -> Result<Vec<Tensor>, (Stage, String)> {
+    let io = |e: std::io::Error| (Stage::Run, e.to_string());
+    let dir = tempfile::tempdir().map_err(io)?;
+    let (obj, header, exe) = (dir.path().join("m.o"), dir.path().join("m.h"), dir.path().join("run"));
+    std::fs::write(&obj, &art.object).map_err(io)?;
+    std::fs::write(&header, &art.header).map_err(io)?;
+    platform.build_driver(&art.program.name, &header, &[&obj], &exe).map_err(|e| (Stage::Link, e))?;
+    onnxc_tests::native::run_driver_on(platform, &exe, inputs, &art.program.outputs, dir.path(), 1, QEMU_TIMEOUT)
+        .map(|r| r.outputs)
+        .map_err(|e| (Stage::Run, e))
 }
 
 type Expected = Vec<(Tensor, f64, f64)>;

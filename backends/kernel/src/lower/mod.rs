@@ -6,9 +6,12 @@
 
 mod elementwise;
 mod index;
+mod loss;
+mod quant;
 mod resize;
 mod nn;
 mod norm;
+mod attention;
 mod reduce;
 mod shape;
 
@@ -111,6 +114,9 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         | Op::MeanVarianceNormalization { .. }
         | Op::Swish { .. }
         | Op::SwiGLU { .. } => norm::lower(cx, n),
+        Op::Attention { .. } => attention::lower(cx, n),
+        Op::NegativeLogLikelihoodLoss { .. } => loss::lower(cx, n),
+        Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
@@ -354,6 +360,12 @@ impl<'a> Cx<'a> {
             self.steps.push(Step::Copy { dst: d, src: s, bytes });
         }
         Ok(())
+    }
+
+    /// A read-only constant buffer holding `bytes` (lookup tables built at compile time).
+    pub fn const_buf(&mut self, bytes: Bytes) -> BufRef {
+        self.consts.push(bytes);
+        BufRef::Const(self.consts.len() - 1)
     }
 
     /// Writes constant bytes into `dst` (Shape/Size and the like).

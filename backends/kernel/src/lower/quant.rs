@@ -1,0 +1,91 @@
+//! QuantizeLinear / DequantizeLinear: one flat loop nest over
+//! `[outer, len, inner]` (see `onnxc_ir::infer::QuantLayout`), with the same
+//! arithmetic as the reference evaluator (`ir/src/eval/quant.rs`).
+
+use super::*;
+use onnxc_ir::infer::quant_layout;
+
+pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
+    match &n.op {
+        Op::QuantizeLinear { axis, block_size, output_dtype } => quant(cx, n, *axis, *block_size, *output_dtype, false),
+        Op::DequantizeLinear { axis, block_size, output_dtype } => quant(cx, n, *axis, *block_size, *output_dtype, true),
+        _ => Err(cx.invalid("not a quantization op")),
+    }
+}
+
+/// Saturation bounds of a quantized integer type.
+fn int_range(cx: &Cx, d: DType) -> Result<(f64, f64), LowerError> {
+    Ok(match d {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        DType::I16 => (-32768.0, 32767.0),
+        DType::U16 => (0.0, 65535.0),
+        DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+        other => return Err(cx.unsupported(format!("quantized dtype {other}"))),
+    })
+}
+
+fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bool) -> Result<(), LowerError> {
+    let (x, s, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
+    let z = n.input(2);
+    let (xd, sd) = (cx.ty(x).dtype, cx.ty(s).dtype);
+    let l = quant_layout(&cx.ty(x).shape, &cx.ty(s).shape, axis, block).map_err(|e| cx.invalid(e.0))?;
+    // Divide/multiply in f32 like the reference, unless f64 is involved.
+    let wide = sd == DType::F64 || (if dequant { out } else { xd }) == DType::F64;
+    let (t, td) = if wide { (Scalar::F64, DType::F64) } else { (Scalar::F32, DType::F32) };
+    let range = if dequant { None } else { Some(int_range(cx, out)?) };
+    let mut b = cx.builder(if dequant { "dequantize" } else { "quantize" });
+    let px = b.input(scalar(xd));
+    let ps = b.input(scalar(sd));
+    let pz = z.map(|z| b.input(scalar(cx.ty(z).dtype)));
+    let py = b.output(scalar(out));
+    let [s0, s1, s2] = l.strides.map(|v| v as i64);
+    let (len, inner, blk) = (l.len as i64, l.inner as i64, l.block as i64);
+    b.par_for(0, l.outer as i64, |b, o| {
+        b.for_loop(0, len, |b, a| {
+            let pa = b.let_(add(mul(o.clone(), ci(s0)), mul(div(a.clone(), ci(blk)), ci(s1))));
+            let xa = b.let_(mul(add(mul(o.clone(), ci(len)), a), ci(inner)));
+            b.for_loop(0, inner, |b, i| {
+                let pi = b.let_(add(pa.clone(), mul(i.clone(), ci(s2))));
+                let xi = b.let_(add(xa.clone(), i));
+                let sv = load_val(b, sd, ps, pi.clone());
+                let sv = convert(b, sv, td);
+                let zv = pz.map(|pz| load(pz, pi));
+                if let Some((lo, hi)) = range {
+                    let xv = load_val(b, xd, px, xi.clone());
+                    let xv = convert(b, xv, td);
+                    let q = cast_if(b, Scalar::F64, round_even(div(xv, sv)));
+                    let q = match zv {
+                        Some(zv) => add(q, cast(Scalar::F64, zv)),
+                        None => q,
+                    };
+                    let q = min(max(q, cf(Scalar::F64, lo)), cf(Scalar::F64, hi));
+                    b.store(py, xi, cast(scalar(out), q));
+                } else {
+                    let xv = cast(t, load(px, xi.clone()));
+                    let dx = match zv {
+                        Some(zv) => sub(xv, cast(t, zv)),
+                        None => xv,
+                    };
+                    let v = convert(b, mul(dx, sv), out);
+                    store_val(b, out, py, xi, v);
+                }
+            });
+        });
+    });
+    let mut args = vec![cx.buf(x)?, cx.buf(s)?];
+    if let Some(z) = z {
+        args.push(cx.buf(z)?);
+    }
+    args.push(cx.buf(y)?);
+    cx.emit(b.finish(), args);
+    Ok(())
+}
+
+fn cast_if(b: &KernelBuilder, t: Scalar, v: Expr) -> Expr {
+    if b.ty(&v) == t {
+        v
+    } else {
+        cast(t, v)
+    }
+}

@@ -1,0 +1,91 @@
+//! QuantizeLinear / DequantizeLinear, as the ONNX reference computes them:
+//! quantize divides in the input's precision (f32 unless f64), rounds half to
+//! even, adds the zero point and saturates; dequantize subtracts the zero
+//! point and multiplies by the scale in f32 (f64 if scale or output is f64).
+
+use crate::dtype::DType;
+use crate::error::OpError;
+use crate::infer::quant_layout;
+use crate::op_err;
+use crate::tensor::Tensor;
+
+fn arg<'a>(inputs: &[Option<&'a Tensor>], i: usize, name: &str) -> Result<&'a Tensor, OpError> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| op_err!("required input `{name}` (#{i}) is missing"))
+}
+
+/// The representable range of a quantized integer type.
+pub(crate) fn int_range(d: DType) -> Result<(f64, f64), OpError> {
+    Ok(match d {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        DType::I16 => (-32768.0, 32767.0),
+        DType::U16 => (0.0, 65535.0),
+        DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+        other => return Err(op_err!("unsupported quantized dtype {other}")),
+    })
+}
+
+/// Applies `f(x, scale, zero_point)` to every element of `x`.
+fn map_params(
+    inputs: &[Option<&Tensor>],
+    axis: i64,
+    block_size: usize,
+    f: impl Fn(f64, f64, f64) -> f64,
+) -> Result<Vec<f64>, OpError> {
+    let x = arg(inputs, 0, "x")?;
+    let s = arg(inputs, 1, "scale")?;
+    let z = inputs.get(2).copied().flatten();
+    let l = quant_layout(x.shape(), s.shape(), axis, block_size)?;
+    let (xv, sv) = (x.to_f64_vec(), s.to_f64_vec());
+    let zv = z.map(|z| z.to_f64_vec());
+    let mut out = Vec::with_capacity(xv.len());
+    for o in 0..l.outer {
+        for a in 0..l.len {
+            for i in 0..l.inner {
+                let xi = (o * l.len + a) * l.inner + i;
+                let p = l.param_index(o, a, i);
+                let zp = zv.as_ref().map_or(0.0, |z| z[p]);
+                out.push(f(xv[xi], sv[p], zp));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn quantize(
+    axis: i64,
+    block_size: usize,
+    out: DType,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
+    let x = arg(inputs, 0, "x")?;
+    let wide = x.dtype() == DType::F64 || arg(inputs, 1, "scale")?.dtype() == DType::F64;
+    let (lo, hi) = int_range(out)?;
+    let v = map_params(inputs, axis, block_size, |x, s, z| {
+        let q = if wide { (x / s).round_ties_even() } else { ((x as f32) / (s as f32)).round_ties_even() as f64 };
+        (q + z).clamp(lo, hi)
+    })?;
+    Ok(vec![Tensor::from_f64(out, x.shape().to_vec(), &v)])
+}
+
+pub(super) fn dequantize(
+    axis: i64,
+    block_size: usize,
+    out: DType,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
+    let x = arg(inputs, 0, "x")?;
+    let wide = out == DType::F64 || arg(inputs, 1, "scale")?.dtype() == DType::F64;
+    let v = map_params(inputs, axis, block_size, |x, s, z| {
+        if wide {
+            (x - z) * s
+        } else {
+            ((x as f32 - z as f32) * s as f32) as f64
+        }
+    })?;
+    Ok(vec![Tensor::from_f64(out, x.shape().to_vec(), &v)])
+}
