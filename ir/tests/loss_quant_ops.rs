@@ -1,0 +1,126 @@
+//! Shape rules and reference semantics of the loss and quantization ops.
+
+use onnxc_ir::eval::eval_op;
+use onnxc_ir::infer::{infer, quant_layout, InputInfo};
+use onnxc_ir::op::LossReduction;
+use onnxc_ir::{DType, Op, Tensor, TensorType};
+
+fn ty(d: DType, s: &[usize]) -> TensorType {
+    TensorType::new(d, s.to_vec())
+}
+
+fn shape_of(op: &Op, tys: &[Option<TensorType>]) -> Result<TensorType, String> {
+    let infos: Vec<_> = tys.iter().map(|o| o.as_ref().map(|ty| InputInfo { ty, value: None })).collect();
+    infer(op, &infos, 1).map(|mut v| v.remove(0)).map_err(|e| e.0)
+}
+
+fn eval1(op: &Op, ins: &[Option<&Tensor>]) -> Tensor {
+    let tys: Vec<Option<TensorType>> = ins.iter().map(|t| t.map(|t| t.ty().clone())).collect();
+    let out = shape_of(op, &tys).expect("shape rule");
+    let r = eval_op(op, ins, &[out.clone()]).expect("eval").remove(0);
+    assert_eq!(r.ty(), &out, "evaluator and shape rule disagree");
+    r
+}
+
+fn nll(reduction: LossReduction, ignore_index: Option<i64>) -> Op {
+    Op::NegativeLogLikelihoodLoss { reduction, ignore_index }
+}
+
+#[test]
+fn nll_shapes() {
+    let x = Some(ty(DType::F32, &[3, 5, 2]));
+    let t = Some(ty(DType::I64, &[3, 2]));
+    let w = Some(ty(DType::F32, &[5]));
+    assert_eq!(shape_of(&nll(LossReduction::None, None), &[x.clone(), t.clone()]).unwrap(), ty(DType::F32, &[3, 2]));
+    assert_eq!(shape_of(&nll(LossReduction::Mean, None), &[x.clone(), t.clone(), w]).unwrap(), ty(DType::F32, &[]));
+    let e = shape_of(&nll(LossReduction::Sum, None), &[x.clone(), Some(ty(DType::I64, &[3, 5]))]).unwrap_err();
+    assert!(e.contains("target must have shape [3, 2]"), "{e}");
+    let e = shape_of(&nll(LossReduction::Sum, None), &[x.clone(), t.clone(), Some(ty(DType::F32, &[4]))]).unwrap_err();
+    assert!(e.contains("weight must have shape [5]"), "{e}");
+    assert!(shape_of(&nll(LossReduction::Sum, None), &[x, Some(ty(DType::F32, &[3, 2]))]).is_err());
+}
+
+#[test]
+fn nll_values() {
+    // x[n, c] = -(10 n + c); targets 1, 2 (ignored), 0.
+    let x = Tensor::from_vec(vec![3, 3], (0..9).map(|i| -((i / 3 * 10 + i % 3) as f32)).collect::<Vec<_>>());
+    let t = Tensor::from_vec(vec![3], vec![1i64, 2, 0]);
+    let w = Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]);
+    let none = eval1(&nll(LossReduction::None, Some(2)), &[Some(&x), Some(&t), Some(&w)]);
+    assert_eq!(none.to_vec::<f32>(), vec![2.0, 0.0, 20.0]);
+    let sum = eval1(&nll(LossReduction::Sum, Some(2)), &[Some(&x), Some(&t), Some(&w)]);
+    assert_eq!(sum.to_vec::<f32>(), vec![22.0]);
+    // Mean divides by the weights of the targets that count: 2 + 1.
+    let mean = eval1(&nll(LossReduction::Mean, Some(2)), &[Some(&x), Some(&t), Some(&w)]);
+    assert_eq!(mean.to_vec::<f32>(), vec![22.0 / 3.0]);
+    let mean = eval1(&nll(LossReduction::Mean, None), &[Some(&x), Some(&t), None]);
+    assert_eq!(mean.to_vec::<f32>(), vec![(1.0 + 12.0 + 20.0) / 3.0]);
+    let bad = Tensor::from_vec(vec![3], vec![1i64, 7, 0]);
+    let tys = [x.ty().clone()];
+    assert!(eval_op(&nll(LossReduction::Sum, None), &[Some(&x), Some(&bad)], &tys[..0]).is_err());
+}
+
+fn q(axis: i64, block_size: usize, out: DType) -> Op {
+    Op::QuantizeLinear { axis, block_size, output_dtype: out }
+}
+
+fn dq(axis: i64, block_size: usize, out: DType) -> Op {
+    Op::DequantizeLinear { axis, block_size, output_dtype: out }
+}
+
+#[test]
+fn quant_layouts() {
+    let l = quant_layout(&[2, 3, 4], &[], 1, 0).unwrap();
+    assert_eq!((l.outer, l.len, l.inner, l.strides), (24, 1, 1, [0, 0, 0]));
+    let l = quant_layout(&[2, 3, 4], &[3], 1, 0).unwrap();
+    assert_eq!(l.param_index(1, 2, 3), 2);
+    let l = quant_layout(&[2, 6, 4], &[2, 3, 4], 1, 2).unwrap();
+    assert_eq!(l.param_index(1, 5, 3), 12 + 2 * 4 + 3);
+    // The last block may be partial: ceil(5 / 2) = 3 blocks.
+    assert!(quant_layout(&[5, 2], &[3, 2], 0, 2).is_ok());
+    let e = quant_layout(&[2, 3, 4], &[4], 1, 0).unwrap_err().0;
+    assert!(e.contains("must have shape [3]"), "{e}");
+    assert!(quant_layout(&[2, 6], &[2, 2], 1, 2).is_err());
+}
+
+#[test]
+fn quant_shapes() {
+    let x = Some(ty(DType::F32, &[2, 3]));
+    let s = Some(ty(DType::F32, &[3]));
+    let z = Some(ty(DType::I8, &[3]));
+    assert_eq!(shape_of(&q(1, 0, DType::I8), &[x.clone(), s.clone(), z.clone()]).unwrap(), ty(DType::I8, &[2, 3]));
+    let e = shape_of(&q(1, 0, DType::U8), &[x.clone(), s.clone(), z]).unwrap_err();
+    assert!(e.contains("must be u8"), "{e}");
+    assert!(shape_of(&q(1, 0, DType::F32), &[x.clone(), s.clone()]).is_err());
+    let xi = Some(ty(DType::U8, &[2, 3]));
+    assert_eq!(shape_of(&dq(1, 0, DType::F16), &[xi, s.clone()]).unwrap(), ty(DType::F16, &[2, 3]));
+    assert!(shape_of(&dq(1, 0, DType::F32), &[x, s]).is_err());
+}
+
+#[test]
+fn quantize_rounds_half_even_and_saturates() {
+    let x = Tensor::from_vec(vec![6], vec![0.0f32, 2.0, 3.0, 1000.0, -1000.0, -5.0]);
+    let s = Tensor::scalar(2.0f32);
+    let z = Tensor::scalar(128u8);
+    let y = eval1(&q(1, 0, DType::U8), &[Some(&x), Some(&s), Some(&z)]);
+    // 1/2 -> 0 and 3/2 -> 2 (half to even); -5/2 = -2.5 -> -2.
+    assert_eq!(y.to_vec::<u8>(), vec![128, 129, 130, 255, 0, 126]);
+    let y = eval1(&q(1, 0, DType::I16), &[Some(&x), Some(&s)]);
+    assert_eq!(y.to_vec::<i16>(), vec![0, 1, 2, 500, -500, -2]);
+}
+
+#[test]
+fn dequantize_per_axis_and_blocked() {
+    let x = Tensor::from_vec(vec![2, 2], vec![10u8, 20, 30, 40]);
+    let s = Tensor::from_vec(vec![2], vec![0.5f32, 2.0]);
+    let z = Tensor::from_vec(vec![2], vec![10u8, 0]);
+    let y = eval1(&dq(1, 0, DType::F32), &[Some(&x), Some(&s), Some(&z)]);
+    assert_eq!(y.to_vec::<f32>(), vec![0.0, 40.0, 10.0, 80.0]);
+    let y = eval1(&dq(0, 0, DType::F32), &[Some(&x), Some(&s), Some(&z)]);
+    assert_eq!(y.to_vec::<f32>(), vec![0.0, 5.0, 60.0, 80.0]);
+    // Blocks of 2 along axis 1 of a [1, 4] tensor.
+    let x = Tensor::from_vec(vec![1, 4], vec![1i8, 2, 3, -4]);
+    let s = Tensor::from_vec(vec![1, 2], vec![1.0f32, 10.0]);
+    let y = eval1(&dq(1, 2, DType::F32), &[Some(&x), Some(&s)]);
+    assert_eq!(y.to_vec::<f32>(), vec![1.0, 2.0, 30.0, -40.0]);
+}
