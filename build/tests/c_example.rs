@@ -12,7 +12,7 @@ struct Cross {
     triple: &'static str,
     cc: &'static str,
     /// qemu command and its arguments before the program; empty: run natively.
-    runner: &'static [&'static str],
+    runner: Vec<&'static str>,
 }
 
 fn check(cross: &Cross) {
@@ -57,7 +57,7 @@ fn skip_without(tools: &[&str], triple: &str) -> bool {
 #[test]
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn c_example_x86_64() {
-    check(&Cross { triple: "x86_64-unknown-linux-gnu", cc: "cc", runner: &[] });
+    check(&Cross { triple: "x86_64-unknown-linux-gnu", cc: "cc", runner: vec![] });
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn c_example_riscv64_qemu() {
     check(&Cross {
         triple: "riscv64gc-unknown-linux-gnu",
         cc,
-        runner: &[qemu, "-L", "/usr/riscv64-linux-gnu", "-cpu", "rv64,v=true,vlen=256"],
+        runner: vec![qemu, "-L", "/usr/riscv64-linux-gnu", "-cpu", "rv64,v=true,vlen=256"],
     });
 }
 
@@ -79,5 +79,5 @@ fn c_example_aarch64_qemu() {
     if skip_without(&[cc, qemu], "aarch64") || !Path::new("/usr/aarch64-linux-gnu").exists() {
         return;
     }
-    check(&Cross { triple: "aarch64-unknown-linux-gnu", cc, runner: &[qemu, "-L", "/usr/aarch64-linux-gnu"] });
+    check(&Cross { triple: "aarch64-unknown-linux-gnu", cc, runner: vec![qemu, "-L", "/usr/aarch64-linux-gnu"] });
 }

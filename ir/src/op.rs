@@ -255,6 +255,9 @@ pub enum Op {
         left_window: i64,
         right_window: i64,
     },
+    /// inputs: X, cos_cache, sin_cache, position_ids? (see `infer::RotaryPlan`);
+    /// `rotary_embedding_dim` 0 rotates whole heads; `num_heads` is for 3-D X.
+    RotaryEmbedding { interleaved: bool, rotary_embedding_dim: usize, num_heads: usize },
 
     /// inputs: data, indices (i32/i64, same rank as data).
     GatherElements { axis: i64 },
@@ -279,7 +282,9 @@ pub enum Op {
     ReverseSequence { batch_axis: usize, time_axis: usize },
     /// `crd` is mode="CRD" (otherwise DCR).
     DepthToSpace { blocksize: usize, crd: bool },
-    SpaceToDepth { blocksize: usize },
+    SpaceToDepth { blocksize: usize, crd: bool },
+    /// inputs: the operands (numpy einsum semantics, `...` allowed).
+    Einsum { equation: String },
 
     /// inputs: X, roi?, scales?, sizes? (constants; Upsample-7/9 become this).
     Resize(ResizeAttrs),
@@ -296,6 +301,11 @@ pub enum Op {
     QuantizeLinear { axis: i64, block_size: usize, output_dtype: DType },
     /// inputs: x (int), x_scale, x_zero_point?; `output_dtype` is a float.
     DequantizeLinear { axis: i64, block_size: usize, output_dtype: DType },
+    /// RNN / GRU / LSTM. inputs: X, W, R, B?, sequence_lens? (i32), initial_h?,
+    /// and for LSTM initial_c?, P?. outputs: Y, Y_h, and (GRU, LSTM) a third
+    /// state output shaped like Y_h: LSTM's Y_c; for GRU the last `r ⊙ H_{t-1}`
+    /// (scratch for the lowering). See `infer::rnn`.
+    Recurrent(RnnAttrs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -351,6 +361,32 @@ pub struct ResizeAttrs {
     pub antialias: bool,
     pub aspect: AspectPolicy,
     pub axes: Option<Vec<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RnnCell {
+    Rnn,
+    Gru,
+    Lstm,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RnnDirection {
+    Forward,
+    Reverse,
+    Bidirectional,
+}
+
+/// Attributes of `Op::Recurrent`; activations are ONNX's defaults.
+/// `batch_major` is `layout = 1`; `linear_before_reset` is GRU's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RnnAttrs {
+    pub cell: RnnCell,
+    pub direction: RnnDirection,
+    pub hidden_size: usize,
+    pub batch_major: bool,
+    pub clip: Option<f32>,
+    pub linear_before_reset: bool,
 }
 
 /// The `reduction` attribute of loss ops.

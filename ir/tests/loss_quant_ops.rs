@@ -124,3 +124,61 @@ fn dequantize_per_axis_and_blocked() {
     let y = eval1(&dq(1, 2, DType::F32), &[Some(&x), Some(&s)]);
     assert_eq!(y.to_vec::<f32>(), vec![1.0, 2.0, 30.0, -40.0]);
 }
+
+mod rnn {
+    use super::*;
+    use onnxc_ir::op::{RnnAttrs, RnnCell, RnnDirection};
+
+    fn attrs(cell: RnnCell, direction: RnnDirection, batch_major: bool) -> RnnAttrs {
+        RnnAttrs { cell, direction, hidden_size: 2, batch_major, clip: None, linear_before_reset: false }
+    }
+
+    fn shapes(a: RnnAttrs, tys: &[Option<TensorType>], n: usize) -> Result<Vec<TensorType>, String> {
+        let infos: Vec<_> = tys.iter().map(|o| o.as_ref().map(|ty| InputInfo { ty, value: None })).collect();
+        infer(&Op::Recurrent(a), &infos, n).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn recurrent_shapes() {
+        let f = |s: &[usize]| Some(ty(DType::F32, s));
+        // seq 5, batch 3, input 4, hidden 2, bidirectional LSTM.
+        let a = attrs(RnnCell::Lstm, RnnDirection::Bidirectional, false);
+        let out = shapes(a, &[f(&[5, 3, 4]), f(&[2, 8, 4]), f(&[2, 8, 2])], 3).unwrap();
+        assert_eq!(out, vec![ty(DType::F32, &[5, 2, 3, 2]), ty(DType::F32, &[2, 3, 2]), ty(DType::F32, &[2, 3, 2])]);
+        let a = attrs(RnnCell::Rnn, RnnDirection::Forward, true);
+        let out = shapes(a, &[f(&[3, 5, 4]), f(&[1, 2, 4]), f(&[1, 2, 2])], 2).unwrap();
+        assert_eq!(out, vec![ty(DType::F32, &[3, 5, 1, 2]), ty(DType::F32, &[3, 1, 2])]);
+        let e = shapes(a, &[f(&[3, 5, 4]), f(&[1, 6, 4]), f(&[1, 2, 2])], 2).unwrap_err();
+        assert!(e.contains("`W` must have shape [1, 2, 4]"), "{e}");
+        let e = shapes(a, &[f(&[3, 5, 4]), f(&[1, 2, 4]), f(&[1, 2, 2])], 3).unwrap_err();
+        assert!(e.contains("expected 2 outputs"), "{e}");
+        let lens = Some(ty(DType::I64, &[3]));
+        let e = shapes(a, &[f(&[3, 5, 4]), f(&[1, 2, 4]), f(&[1, 2, 2]), None, lens], 2).unwrap_err();
+        assert!(e.contains("sequence_lens"), "{e}");
+    }
+
+    #[test]
+    fn rnn_values_and_sequence_lens() {
+        // hidden 1, input 1: H_t = tanh(x_t * w + H_{t-1} * r).
+        let mut a = attrs(RnnCell::Rnn, RnnDirection::Forward, false);
+        a.hidden_size = 1;
+        let x = Tensor::from_vec(vec![2, 2, 1], vec![1.0f32, 2.0, 0.5, -1.0]);
+        let w = Tensor::from_vec(vec![1, 1, 1], vec![0.5f32]);
+        let r = Tensor::from_vec(vec![1, 1, 1], vec![2.0f32]);
+        let lens = Tensor::from_vec(vec![2], vec![2i32, 1]);
+        let ins = [Some(&x), Some(&w), Some(&r), None, Some(&lens)];
+        let tys: Vec<TensorType> = shapes(a, &[Some(x.ty().clone()), Some(w.ty().clone()), Some(r.ty().clone()), None, Some(lens.ty().clone())], 2).unwrap();
+        let out = eval_op(&Op::Recurrent(a), &ins, &tys).unwrap();
+        let h0 = 0.5f64.tanh();
+        let h1 = (0.25 + 2.0 * h0).tanh();
+        let b1 = 1.0f64.tanh();
+        let y = out[0].to_vec::<f32>();
+        let want = [h0, b1, h1, 0.0];
+        for (g, w) in y.iter().zip(want) {
+            assert!((*g as f64 - w).abs() < 1e-6, "{y:?} vs {want:?}");
+        }
+        // Batch entry 1 stops after one step: its Y_h is that step's state.
+        let yh = out[1].to_vec::<f32>();
+        assert!((yh[0] as f64 - h1).abs() < 1e-6 && (yh[1] as f64 - b1).abs() < 1e-6, "{yh:?}");
+    }
+}

@@ -44,6 +44,12 @@ pub use pool::Pool;
 pub use workspace::{boxed_zeroed, Workspace};
 pub use workspace::{Line, StaticWorkspace, WorkspaceMut};
 
+/// Re-exported so generated modules name `Box` the same way in `std` and
+/// `no_std` + `alloc` crates.
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+pub use alloc::boxed::Box;
+
 use core::ffi::{c_char, c_void};
 
 /// Mirrors `onnxc_tensor_desc` in every generated header: one model input or

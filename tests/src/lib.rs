@@ -8,6 +8,7 @@
 //! - [`cross`]: the cross targets (cross gcc + qemu-user) and the test
 //!   matrix's knobs (`ONNXC_BACKENDS`, `ONNXC_TARGETS`).
 //! - [`elf`]: undefined symbols of generated objects (only memcpy/memset).
+//! - [`light`]: the light models' cache, compile and output check.
 //! - [`report`]: one JSON line per conformance case and the per-op summary.
 //! - [`runner`]: runs the `conformance` binary on chunks of cases, crash-isolated.
 //! - [`matrix`]: the {backend} × {target} table and the cases that differ between cells.
@@ -17,6 +18,7 @@
 pub mod compare;
 pub mod cross;
 pub mod elf;
+pub mod light;
 pub mod matrix;
 pub mod native;
 pub mod report;

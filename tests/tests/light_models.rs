@@ -13,41 +13,17 @@
 //! printed per model (`cargo test -- --nocapture` shows them).
 
 use onnxc_ir::Tensor;
-use onnxc_tests::compare::argmax;
+use onnxc_tests::light::{self, check, manifest};
 use onnxc_tests::native;
-use onnxc_tests::suite::{self, LightManifest, LightModel};
-use std::collections::HashMap;
+use onnxc_tests::suite;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Instant;
-
-/// The cache, generated once per test process (tests run on threads).
-fn manifest() -> Option<&'static (std::path::PathBuf, LightManifest)> {
-    static M: OnceLock<Option<(std::path::PathBuf, LightManifest)>> = OnceLock::new();
-    M.get_or_init(|| {
-        let dir = suite::cache_dir("light");
-        match suite::ensure("gen_light_models.py", &dir) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => panic!("light models: {e}"),
-        }
-        let m: LightManifest = suite::read_json(&dir.join("manifest.json")).unwrap();
-        Some((dir, m))
-    })
-    .as_ref()
-}
 
 /// Compiles `model` with prefix `prefix`, links it with the C driver and
 /// runs it on `input`. Returns the outputs; prints the timings.
 fn compile_and_run(model: &Path, prefix: &str, input_name: &str, input: &Tensor) -> Result<Vec<Tensor>, String> {
-    let opts = onnxc::CompileOptions {
-        name: prefix.into(),
-        input_shapes: HashMap::from([(input_name.to_string(), input.shape().to_vec())]),
-        ..Default::default()
-    };
-    let t0 = Instant::now();
-    let art = onnxc::compile_file(model, &opts).map_err(|e| format!("compile: {e}"))?;
-    let compile_s = t0.elapsed().as_secs_f64();
+    let c = light::compile(model, prefix, input_name, input, onnxc_kernel::Target::host(), onnxc::Backend::Cranelift)?;
+    let (art, compile_s) = (c.art, c.seconds);
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (obj, header, exe) =
@@ -67,28 +43,12 @@ fn compile_and_run(model: &Path, prefix: &str, input_name: &str, input: &Tensor)
     Ok(run.outputs)
 }
 
-fn check(actual: &[Tensor], expected: &Tensor, m: &LightModel, top1: bool) -> Result<(), String> {
-    let [out] = actual else { return Err(format!("{} outputs, expected 1", actual.len())) };
-    // The shipped outputs keep the model's declared shape; compare flat
-    // values when only the shape's spelling differs ([1,1000] vs [1,1000,1,1]).
-    let out = if out.shape() != expected.shape() && out.numel() == expected.numel() {
-        out.reshaped(expected.shape().to_vec())
-    } else {
-        out.clone()
-    };
-    onnxc_tests::compare(&out, expected, m.rtol, m.atol).map_err(|e| e.to_string())?;
-    if top1 && argmax(&out) != argmax(expected) {
-        return Err(format!("top-1 class {:?}, onnxruntime says {:?}", argmax(&out), argmax(expected)));
-    }
-    Ok(())
-}
-
 fn light_model(name: &str) {
     let Some((dir, manifest)) = manifest() else {
         println!("light models: cache missing and ONNXC_ALLOW_MISSING_SUITE=1: skipping {name}");
         return;
     };
-    let m = manifest.models.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} not in manifest"));
+    let m = light::model(manifest, name);
     let load = |f: &str| suite::load_npy(&dir.join(f), m.input.dtype).unwrap();
     let mut failures = Vec::new();
 

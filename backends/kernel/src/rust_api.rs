@@ -197,7 +197,7 @@ fn run_into_fn(s: &mut String, ins: &[Io<'_>], outs: &[Io<'_>]) {
 fn model_type(s: &mut String, ins: &[Io<'_>], outs: &[Io<'_>]) {
     s.push_str("    /// Every output of one run, heap-allocated.\n    pub struct Outputs {\n");
     for io in outs {
-        let _ = writeln!(s, "        /// ONNX output `{}`, shape `{}_SHAPE`.\n        pub {}: Box<{}>,", io.t.name.escape_default(), io.konst, io.field, io.array());
+        let _ = writeln!(s, "        /// ONNX output `{}`, shape `{}_SHAPE`.\n        pub {}: rt::Box<{}>,", io.t.name.escape_default(), io.konst, io.field, io.array());
     }
     let in_params: Vec<String> = ins.iter().map(|io| format!("{}: &{}", io.field, io.array())).collect();
     let allocs: Vec<String> = outs.iter().map(|io| format!("{}: rt::boxed_zeroed()", io.field)).collect();

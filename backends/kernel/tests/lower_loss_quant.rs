@@ -56,3 +56,65 @@ fn quantize_dequantize_variants() {
         quant_case(&[6, 4], &[2, 4], 0, 3, out, false);
     }
 }
+
+mod rnn {
+    use super::common::*;
+    use onnxc_ir::infer::{gate_count, num_directions, output_count};
+    use onnxc_ir::op::{RnnAttrs, RnnCell, RnnDirection};
+    use onnxc_ir::{DType, Op, Tensor};
+
+    /// Builds one recurrent node with every optional input and checks all outputs.
+    fn case(a: RnnAttrs, seq: usize, batch: usize, isz: usize, optional: bool) {
+        let (d, h, g) = (num_directions(a.direction), a.hidden_size, gate_count(a.cell));
+        let mut gr = G::new();
+        let xs = if a.batch_major { [batch, seq, isz] } else { [seq, batch, isz] };
+        let x = gr.input(DType::F32, &xs);
+        let w = gr.input(DType::F32, &[d, g * h, isz]);
+        let r = gr.input(DType::F32, &[d, g * h, h]);
+        let mut ins = vec![Some(x), Some(w), Some(r)];
+        if optional {
+            let state = if a.batch_major { [batch, d, h] } else { [d, batch, h] };
+            ins.push(Some(gr.input(DType::F32, &[d, 2 * g * h])));
+            let lens: Vec<i32> = (0..batch).map(|b| (seq - b % (seq + 1)) as i32).collect();
+            ins.push(Some(gr.input_with(Tensor::from_vec(vec![batch], lens))));
+            ins.push(Some(gr.input(DType::F32, &state)));
+            if a.cell == RnnCell::Lstm {
+                ins.push(Some(gr.input(DType::F32, &state)));
+                ins.push(Some(gr.input(DType::F32, &[d, 3 * h])));
+            }
+        }
+        let outs = gr.node_n(Op::Recurrent(a), ins, output_count(a.cell));
+        for o in outs {
+            gr.output(o);
+        }
+        gr.check();
+    }
+
+    fn attrs(cell: RnnCell, direction: RnnDirection, batch_major: bool) -> RnnAttrs {
+        RnnAttrs { cell, direction, hidden_size: 3, batch_major, clip: None, linear_before_reset: false }
+    }
+
+    #[test]
+    fn cells_directions_layouts() {
+        for cell in [RnnCell::Rnn, RnnCell::Gru, RnnCell::Lstm] {
+            for dir in [RnnDirection::Forward, RnnDirection::Reverse, RnnDirection::Bidirectional] {
+                for bm in [false, true] {
+                    case(attrs(cell, dir, bm), 4, 3, 2, false);
+                    case(attrs(cell, dir, bm), 4, 3, 2, true);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clip_and_linear_before_reset() {
+        let mut a = attrs(RnnCell::Gru, RnnDirection::Bidirectional, false);
+        a.linear_before_reset = true;
+        case(a, 3, 2, 4, true);
+        a.clip = Some(0.5);
+        case(a, 3, 2, 4, true);
+        let mut a = attrs(RnnCell::Lstm, RnnDirection::Forward, true);
+        a.clip = Some(0.3);
+        case(a, 3, 2, 4, true);
+    }
+}

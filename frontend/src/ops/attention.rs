@@ -1,4 +1,4 @@
-//! Attention (opset 23-25). 4-D inputs carry their head counts in their
+//! Attention (opset 23-25) and RotaryEmbedding (opset 23). 4-D inputs carry their head counts in their
 //! shapes; 3-D inputs need `q_num_heads`/`kv_num_heads`.
 
 use super::{Importer, NodeCtx};
@@ -7,7 +7,7 @@ use onnxc_ir::{Op, ValueId};
 
 type R = Result<Vec<ValueId>, FrontendError>;
 
-pub(super) const OPS: &[(&str, Importer)] = &[("Attention", attention)];
+pub(super) const OPS: &[(&str, Importer)] = &[("Attention", attention), ("RotaryEmbedding", rotary)];
 
 fn attention(ctx: &mut NodeCtx<'_, '_>) -> R {
     let heads = |ctx: &NodeCtx<'_, '_>, name: &str| -> Result<usize, FrontendError> {
@@ -44,5 +44,19 @@ fn attention(ctx: &mut NodeCtx<'_, '_>) -> R {
         }
     }
     let ins: Vec<Option<ValueId>> = (0..7).map(|i| ctx.input(i)).collect();
+    ctx.emit(op, ins)
+}
+
+fn rotary(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let nonneg = |ctx: &NodeCtx<'_, '_>, name: &str| -> Result<usize, FrontendError> {
+        let v = ctx.int_or(name, 0)?;
+        usize::try_from(v).map_err(|_| ctx.bad_attr(name, format!("must be nonnegative, got {v}")))
+    };
+    let op = Op::RotaryEmbedding {
+        interleaved: ctx.bool_or("interleaved", false)?,
+        rotary_embedding_dim: nonneg(ctx, "rotary_embedding_dim")?,
+        num_heads: nonneg(ctx, "num_heads")?,
+    };
+    let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?), ctx.input(3)];
     ctx.emit(op, ins)
 }

@@ -6,11 +6,14 @@
 //! ONNX order.
 
 mod elementwise;
+mod index;
+mod resize;
 mod loss;
 mod nn;
 mod norm;
 mod attention;
 mod quant;
+mod rnn;
 mod reduce;
 mod shape;
 
@@ -28,7 +31,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, loss::OPS, quant::OPS] {
+        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }

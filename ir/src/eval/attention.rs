@@ -137,3 +137,39 @@ pub(crate) fn attention(op: &Op, inputs: Args, n_out: usize) -> Out {
     ];
     outs.into_iter().take(n_out).map(|(s, v)| float_tensor(dt, s, v)).collect()
 }
+
+/// RotaryEmbedding: rotates pairs (x1, x2) of each head's first `rot` dims
+/// (halves, or adjacent pairs when interleaved) by the cached angle.
+pub(crate) fn rotary(op: &Op, inputs: Args) -> Out {
+    let Op::RotaryEmbedding { interleaved, .. } = op else {
+        return Err(op_err!("not RotaryEmbedding"));
+    };
+    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(|t| t.shape())).collect();
+    let p = crate::infer::rotary_plan(op, &shapes)?;
+    let x = arg(inputs, 0)?;
+    let (xv, cos, sin) = (x.to_f64_vec(), arg(inputs, 1)?.to_f64_vec(), arg(inputs, 2)?.to_f64_vec());
+    let pos = inputs.get(3).copied().flatten().map(|t| t.to_i64_vec());
+    let half = p.rot / 2;
+    let mut y = xv.clone();
+    for b in 0..p.batch {
+        for s in 0..p.seq {
+            let row = match &pos {
+                Some(ids) => {
+                    let r = ids[b * p.seq + s];
+                    usize::try_from(r).ok().filter(|&r| r < p.cache_rows).ok_or_else(|| op_err!("position id {r} is outside the {} cached positions", p.cache_rows))?
+                }
+                None => b * p.seq + s,
+            };
+            for h in 0..p.heads {
+                for k in 0..half {
+                    let (i1, i2) = if *interleaved { (2 * k, 2 * k + 1) } else { (k, k + half) };
+                    let (a1, a2) = (at(&p.x, b, h, s, i1), at(&p.x, b, h, s, i2));
+                    let (c, sn) = (cos[row * half + k], sin[row * half + k]);
+                    y[a1] = c * xv[a1] - sn * xv[a2];
+                    y[a2] = sn * xv[a1] + c * xv[a2];
+                }
+            }
+        }
+    }
+    Ok(vec![float_tensor(x.dtype(), x.shape().to_vec(), y)?])
+}

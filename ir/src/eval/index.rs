@@ -51,11 +51,12 @@ pub(super) fn eval(
             let (idx, shape) = depth_to_space_map(x.shape(), *blocksize, *crd)?;
             one(take(x, &idx, &shape)?)
         }
-        Op::SpaceToDepth { blocksize } => {
+        Op::SpaceToDepth { blocksize, crd } => {
             let x = arg(inputs, 0)?;
-            let (idx, shape) = space_to_depth_map(x.shape(), *blocksize)?;
+            let (idx, shape) = space_to_depth_map(x.shape(), *blocksize, *crd)?;
             one(take(x, &idx, &shape)?)
         }
+        Op::Einsum { equation } => one(einsum(equation, inputs)?),
         other => Err(op_err!("{} is not an index-family op", other.onnx_name())),
     }
 }
@@ -370,11 +371,156 @@ pub(crate) fn depth_to_space_map(
     Ok((permute_map(&dims, &perm), vec![n, c2, h * bs, w * bs]))
 }
 
-pub(crate) fn space_to_depth_map(s: &[usize], bs: usize) -> Result<(Vec<usize>, Vec<usize>), OpError> {
+pub(crate) fn space_to_depth_map(
+    s: &[usize],
+    bs: usize,
+    crd: bool,
+) -> Result<(Vec<usize>, Vec<usize>), OpError> {
     let [n, c, h, w] = *s else {
         return Err(op_err!("SpaceToDepth needs a 4-D input, got {s:?}"));
     };
     let (h2, w2) = (h / bs.max(1), w / bs.max(1));
     let dims = vec![n, c, h2, bs, w2, bs];
-    Ok((permute_map(&dims, &[0, 3, 5, 1, 2, 4]), vec![n, c * bs * bs, h2, w2]))
+    let perm = if crd { [0, 1, 3, 5, 2, 4] } else { [0, 3, 5, 1, 2, 4] };
+    Ok((permute_map(&dims, &perm), vec![n, c * bs * bs, h2, w2]))
+}
+
+/// A parsed einsum over concrete shapes: every label's extent, each
+/// operand's label per axis, and the output's labels; labels absent from the
+/// output are summed over. `...` dims become labels of their own (right
+/// aligned across operands); a size-1 dim broadcasts against its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EinsumPlan {
+    pub sizes: Vec<usize>,
+    pub operands: Vec<Vec<usize>>,
+    pub output: Vec<usize>,
+}
+
+impl EinsumPlan {
+    /// Labels summed over (in label order).
+    pub fn summed(&self) -> Vec<usize> {
+        (0..self.sizes.len()).filter(|l| !self.output.contains(l)).collect()
+    }
+    /// Element strides of operand `k` (of `shape`) per label.
+    pub fn label_strides(&self, k: usize, shape: &[usize]) -> Vec<i64> {
+        let st = strides(shape);
+        let mut out = vec![0i64; self.sizes.len()];
+        for (j, &l) in self.operands[k].iter().enumerate() {
+            if !(shape[j] == 1 && self.sizes[l] != 1) {
+                out[l] += st[j] as i64;
+            }
+        }
+        out
+    }
+}
+
+pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, OpError> {
+    let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
+    let (lhs, rhs) = match eq.split_once("->") {
+        Some((l, r)) => (l, Some(r)),
+        None => (eq.as_str(), None),
+    };
+    let terms: Vec<&str> = lhs.split(',').collect();
+    if terms.len() != shapes.len() {
+        return Err(op_err!("equation `{equation}` has {} operands, got {} inputs", terms.len(), shapes.len()));
+    }
+    let letter = |c: char| -> Result<usize, OpError> {
+        match c {
+            'a'..='z' => Ok(c as usize - 'a' as usize),
+            'A'..='Z' => Ok(26 + c as usize - 'A' as usize),
+            _ => Err(op_err!("invalid character `{c}` in equation `{equation}`")),
+        }
+    };
+    let count = |t: &str| t.chars().filter(|&c| c != '.').count();
+    let mut ell = 0;
+    for (t, s) in terms.iter().zip(shapes) {
+        if t.contains("...") {
+            ell = ell.max(s.len().checked_sub(count(t)).ok_or_else(|| op_err!("term `{t}` exceeds rank {}", s.len()))?);
+        }
+    }
+    let parse = |t: &str, e: usize| -> Result<Vec<usize>, OpError> {
+        let (pre, post) = match t.split_once("...") {
+            Some((a, b)) => (a, Some(b)),
+            None => (t, None),
+        };
+        let mut v: Vec<usize> = pre.chars().map(letter).collect::<Result<_, _>>()?;
+        if let Some(post) = post {
+            v.extend((ell - e..ell).map(|i| 52 + i));
+            v.extend(post.chars().map(letter).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(v)
+    };
+    let mut ops = Vec::new();
+    for (t, s) in terms.iter().zip(shapes) {
+        let e = if t.contains("...") { s.len() - count(t) } else { 0 };
+        let v = parse(t, e)?;
+        if v.len() != s.len() {
+            return Err(op_err!("term `{t}` does not match operand shape {s:?}"));
+        }
+        ops.push(v);
+    }
+    let output = match rhs {
+        Some(r) => parse(r, if r.contains("...") { ell } else { 0 })?,
+        None => {
+            let mut v: Vec<usize> = (0..ell).map(|i| 52 + i).collect();
+            let all: Vec<usize> = ops.iter().flatten().copied().filter(|&l| l < 52).collect();
+            let mut once: Vec<usize> = all.iter().copied().filter(|l| all.iter().filter(|m| *m == l).count() == 1).collect();
+            once.sort_unstable();
+            v.extend(once);
+            v
+        }
+    };
+    // Compact the used label ids to 0..n and take each label's extent.
+    let mut ids: Vec<usize> = ops.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut sizes = vec![1usize; ids.len()];
+    let mut seen = vec![false; ids.len()];
+    let pos = |l: usize| ids.binary_search(&l).map_err(|_| op_err!("output label not in any operand of `{equation}`"));
+    for (v, s) in ops.iter_mut().zip(shapes) {
+        for (j, l) in v.iter_mut().enumerate() {
+            let p = pos(*l)?;
+            let d = s[j];
+            if !seen[p] || sizes[p] == 1 {
+                sizes[p] = d;
+            } else if d != 1 && d != sizes[p] {
+                return Err(op_err!("label extents {} and {d} disagree in `{equation}`", sizes[p]));
+            }
+            seen[p] = true;
+            *l = p;
+        }
+    }
+    let output = output.into_iter().map(pos).collect::<Result<Vec<_>, _>>()?;
+    Ok(EinsumPlan { sizes, operands: ops, output })
+}
+
+fn einsum(equation: &str, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
+    let xs: Vec<&Tensor> = inputs.iter().map(|t| t.ok_or_else(|| op_err!("missing operand"))).collect::<Result<_, _>>()?;
+    let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
+    let pl = einsum_plan(equation, &shapes)?;
+    let vals: Vec<Vec<f64>> = xs.iter().map(|t| t.to_f64_vec()).collect();
+    let st: Vec<Vec<i64>> = (0..xs.len()).map(|k| pl.label_strides(k, shapes[k])).collect();
+    let out_shape: Vec<usize> = pl.output.iter().map(|&l| pl.sizes[l]).collect();
+    let summed = pl.summed();
+    let sum_shape: Vec<usize> = summed.iter().map(|&l| pl.sizes[l]).collect();
+    let (no, ns) = (out_shape.iter().product::<usize>(), sum_shape.iter().product::<usize>());
+    let mut out = vec![0.0; no];
+    let mut lab = vec![0usize; pl.sizes.len()];
+    for (o, slot) in out.iter_mut().enumerate() {
+        for (j, c) in coords(o, &out_shape).into_iter().enumerate() {
+            lab[pl.output[j]] = c;
+        }
+        for s in 0..ns {
+            for (j, c) in coords(s, &sum_shape).into_iter().enumerate() {
+                lab[summed[j]] = c;
+            }
+            let mut prod = 1.0;
+            for k in 0..xs.len() {
+                let off: i64 = lab.iter().zip(&st[k]).map(|(&c, &s)| c as i64 * s).sum();
+                prod *= vals[k][off as usize];
+            }
+            *slot += prod;
+        }
+    }
+    Ok(Tensor::from_f64(xs[0].dtype(), out_shape, &out))
 }

@@ -13,9 +13,10 @@
 //! and gather helpers), then one file per op family.
 
 mod elementwise;
-mod index;
+pub mod index;
 mod loss;
 mod quant;
+mod rnn;
 pub mod resize;
 mod nn;
 mod norm;
@@ -92,6 +93,7 @@ pub fn eval_op(
         Op::Tile => shape::tile(inputs),
         Op::Range => shape::range(inputs),
         Op::NegativeLogLikelihoodLoss { reduction, ignore_index } => loss::nll(*reduction, *ignore_index, inputs),
+        Op::Recurrent(a) => rnn::recurrent(a, inputs),
         Op::QuantizeLinear { axis, block_size, output_dtype } => quant::quantize(*axis, *block_size, *output_dtype, inputs),
         Op::DequantizeLinear { axis, block_size, output_dtype } => quant::dequantize(*axis, *block_size, *output_dtype, inputs),
         Op::LayerNormalization { .. }
@@ -102,6 +104,7 @@ pub fn eval_op(
         | Op::MeanVarianceNormalization { .. } => norm::normalize(op, inputs, n_out),
         Op::Swish { alpha } | Op::SwiGLU { alpha } => norm::gated(*alpha, inputs),
         Op::Attention { .. } => attention::attention(op, inputs, n_out),
+        Op::RotaryEmbedding { .. } => attention::rotary(op, inputs),
         Op::GatherElements { .. }
         | Op::GatherND { .. }
         | Op::ScatterElements { .. }
@@ -114,7 +117,8 @@ pub fn eval_op(
         | Op::EyeLike { .. }
         | Op::ReverseSequence { .. }
         | Op::DepthToSpace { .. }
-        | Op::SpaceToDepth { .. } => index::eval(op, inputs, n_out),
+        | Op::SpaceToDepth { .. }
+        | Op::Einsum { .. } => index::eval(op, inputs, n_out),
         Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::eval(op, inputs, n_out),
         Op::Reduce {
             op,

@@ -43,6 +43,15 @@ fn row_major(dims: &[usize]) -> Vec<i64> {
     s
 }
 
+/// LpNormalization maps an all-zero group to zeros (the reference's 0/0 = 0).
+fn inv_or_zero(norm: f64) -> f64 {
+    if norm == 0.0 {
+        0.0
+    } else {
+        1.0 / norm
+    }
+}
+
 /// One group's statistic: (center, multiplier), so `y = (x - c) * m`.
 fn group_stats(kind: NormKind, eps: f64, vals: &[f64]) -> (f64, f64) {
     let n = vals.len() as f64;
@@ -52,8 +61,8 @@ fn group_stats(kind: NormKind, eps: f64, vals: &[f64]) -> (f64, f64) {
         NormKind::Standardize => (mean, 1.0 / (var() + eps).sqrt()),
         NormKind::StandardizeStdEps => (mean, 1.0 / (var().sqrt() + eps)),
         NormKind::Rms => (0.0, 1.0 / (vals.iter().map(|v| v * v).sum::<f64>() / n + eps).sqrt()),
-        NormKind::L1 => (0.0, 1.0 / vals.iter().map(|v| v.abs()).sum::<f64>()),
-        NormKind::L2 => (0.0, 1.0 / vals.iter().map(|v| v * v).sum::<f64>().sqrt()),
+        NormKind::L1 => (0.0, inv_or_zero(vals.iter().map(|v| v.abs()).sum::<f64>())),
+        NormKind::L2 => (0.0, inv_or_zero(vals.iter().map(|v| v * v).sum::<f64>().sqrt())),
     }
 }
 

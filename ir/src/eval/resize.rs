@@ -310,15 +310,112 @@ fn resize(a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError
     Ok(Tensor::from_f64(x.dtype(), shape, &v))
 }
 
-fn conv_transpose(
-    _w: &Window,
-    _group: usize,
-    _output_padding: &[usize],
-    _inputs: &[Option<&Tensor>],
-) -> Result<Tensor, OpError> {
-    Err(op_err!("ConvTranspose is not supported yet"))
+/// Output extent of ConvTranspose along spatial axis `i` for input extent `n`.
+pub fn conv_transpose_dim(w: &Window, output_padding: &[usize], i: usize, n: usize) -> Option<usize> {
+    let r = w.spatial_rank();
+    let eff = w.dilations[i] * (w.kernel_shape[i].checked_sub(1)?) + 1;
+    let full = w.strides[i] * n.checked_sub(1)? + output_padding.get(i).copied().unwrap_or(0) + eff;
+    full.checked_sub(w.pads[i] + w.pads[i + r])
 }
 
-fn lp_pool(_w: &Window, _p: i64, _ceil: bool, _inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
-    Err(op_err!("LpPool is not supported yet"))
+fn conv_transpose(w: &Window, group: usize, op: &[usize], inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
+    let (x, wt) = (arg(inputs, 0)?, arg(inputs, 1)?);
+    let (xs, ws) = (x.shape(), wt.shape());
+    let r = w.spatial_rank();
+    if xs.len() != r + 2 || ws.len() != r + 2 || group == 0 || xs[1] != ws[0] || xs[1] % group != 0 {
+        return Err(op_err!("ConvTranspose: bad shapes X {xs:?}, W {ws:?} for group {group}"));
+    }
+    let (cg, mg) = (xs[1] / group, ws[1]);
+    let m = mg * group;
+    let os: Vec<usize> = (0..r)
+        .map(|i| conv_transpose_dim(w, op, i, xs[2 + i]).ok_or_else(|| op_err!("ConvTranspose: empty output")))
+        .collect::<Result<_, _>>()?;
+    let mut shape = vec![xs[0], m];
+    shape.extend_from_slice(&os);
+    let (xv, wv) = (x.to_f64_vec(), wt.to_f64_vec());
+    let bias = opt(inputs, 2).map(|b| b.to_f64_vec());
+    let (ist, ost, wst) = (strides(xs), strides(&shape), strides(ws));
+    let mut out = vec![0.0; shape.iter().product()];
+    let in_sp: Vec<usize> = xs[2..].to_vec();
+    let nsp: usize = in_sp.iter().product();
+    let ksp: usize = w.kernel_shape.iter().product();
+    // Scatter form: every input element adds into the outputs its taps reach.
+    for nb in 0..xs[0] {
+        for c in 0..xs[1] {
+            let g = c / cg;
+            for s in 0..nsp {
+                let ic: Vec<usize> = (0..r).map(|i| (s / ist[2 + i]) % in_sp[i]).collect();
+                let xval = xv[nb * ist[0] + c * ist[1] + s];
+                for k in 0..ksp {
+                    let kc: Vec<usize> = (0..r).map(|i| (k / wst[2 + i]) % w.kernel_shape[i]).collect();
+                    let mut o = 0;
+                    let mut ok = true;
+                    for i in 0..r {
+                        let p = (ic[i] * w.strides[i] + kc[i] * w.dilations[i]) as i64 - w.pads[i] as i64;
+                        if p < 0 || p >= os[i] as i64 {
+                            ok = false;
+                            break;
+                        }
+                        o += p as usize * ost[2 + i];
+                    }
+                    if !ok {
+                        continue;
+                    }
+                    for mm in 0..mg {
+                        let wi = c * wst[0] + mm * wst[1] + k;
+                        out[nb * ost[0] + (g * mg + mm) * ost[1] + o] += xval * wv[wi];
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = bias {
+        let plane: usize = os.iter().product();
+        for (i, v) in out.iter_mut().enumerate() {
+            *v += b.get((i / plane.max(1)) % m).copied().unwrap_or(0.0);
+        }
+    }
+    Ok(Tensor::from_f64(x.dtype(), shape, &out))
+}
+
+/// LpPool: `(sum of |x|^p over the window)^(1/p)`; padding contributes 0.
+fn lp_pool(w: &Window, p: i64, ceil: bool, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
+    let x = arg(inputs, 0)?;
+    let xs = x.shape();
+    let r = w.spatial_rank();
+    if xs.len() != r + 2 || p <= 0 {
+        return Err(op_err!("LpPool: bad input {xs:?} or p {p}"));
+    }
+    let os: Vec<usize> = (0..r).map(|i| w.out_dim(i, xs[2 + i], ceil)).collect();
+    let mut shape = xs[..2].to_vec();
+    shape.extend_from_slice(&os);
+    let xv = x.to_f64_vec();
+    let (ist, ost) = (strides(xs), strides(&shape));
+    let ksp: usize = w.kernel_shape.iter().product();
+    let kst = strides(&w.kernel_shape);
+    let n: usize = shape.iter().product();
+    let mut out = vec![0.0; n];
+    for (e, o) in out.iter_mut().enumerate() {
+        let plane = e / ost[1].max(1);
+        let mut sum = 0.0f64;
+        for k in 0..ksp {
+            let mut off = plane * ist[1];
+            let mut ok = true;
+            for i in 0..r {
+                let oc = (e / ost[2 + i]) % os[i];
+                let kc = (k / kst[i]) % w.kernel_shape[i];
+                let q = (oc * w.strides[i] + kc * w.dilations[i]) as i64 - w.pads[i] as i64;
+                if q < 0 || q >= xs[2 + i] as i64 {
+                    ok = false;
+                    break;
+                }
+                off += q as usize * ist[2 + i];
+            }
+            if ok {
+                sum += xv[off].abs().powi(p as i32);
+            }
+        }
+        *o = sum.powf(1.0 / p as f64);
+    }
+    Ok(Tensor::from_f64(x.dtype(), shape, &out))
 }

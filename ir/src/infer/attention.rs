@@ -1,7 +1,7 @@
 //! Attention (opset 23-25): scaled dot-product attention with optional
 //! mask, causal and sliding-window masking, KV cache (past/present),
 //! external-cache padding (`nonpad_kv_seqlen`), softcap and grouped-query
-//! heads. [`AttnPlan`] resolves the 3-D/4-D layouts and broadcasting once;
+//! heads; and RotaryEmbedding. [`AttnPlan`] resolves the 3-D/4-D layouts and broadcasting once;
 //! the evaluator and the lowering both follow it.
 
 use super::util::*;
@@ -211,4 +211,73 @@ pub(super) fn attention(op: &Op, inputs: Inputs<'_, '_>, num_outputs: usize) -> 
         vec![p.batch, p.q_heads, p.q_len, p.total_len],
     ];
     Ok(all.into_iter().take(num_outputs).map(|s| TensorType::new(dt, s)).collect())
+}
+
+/// RotaryEmbedding's layout: X as (batch, head, position, dim) strides and
+/// the sizes the evaluator and the lowering need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RotaryPlan {
+    pub batch: usize,
+    pub heads: usize,
+    pub seq: usize,
+    pub head_size: usize,
+    /// Rotated leading dims of each head (even).
+    pub rot: usize,
+    pub x: Strides4,
+    /// Rows of the caches (with position_ids; otherwise batch * seq).
+    pub cache_rows: usize,
+    pub has_pos: bool,
+}
+
+/// inputs: X ([B, H, S, D] or [B, S, H*D]), cos_cache, sin_cache, position_ids?.
+pub fn rotary_plan(op: &Op, shapes: &[Option<&[usize]>]) -> Result<RotaryPlan, OpError> {
+    let Op::RotaryEmbedding { rotary_embedding_dim, num_heads, .. } = op else {
+        return Err(op_err!("{} is not RotaryEmbedding", op.onnx_name()));
+    };
+    let sh = |i: usize, n: &str| shapes.get(i).copied().flatten().ok_or_else(|| op_err!("required input `{n}` (#{i}) is missing"));
+    let x = sh(0, "X")?;
+    let (b, h, s, d, st) = match *x {
+        [b, h, s, d] => (b, h, s, d, contiguous([b, h, s, d])),
+        [b, s, hd] if *num_heads > 0 && hd % num_heads == 0 => {
+            let (h, d) = (*num_heads, hd / num_heads);
+            (b, h, s, d, split_heads(b, s, h, d))
+        }
+        _ => return Err(op_err!("X must be [B, H, S, D], or [B, S, H*D] with num_heads set, got {x:?} (num_heads {num_heads})")),
+    };
+    let rot = if *rotary_embedding_dim == 0 { d } else { *rotary_embedding_dim };
+    if rot > d || rot % 2 != 0 {
+        return Err(op_err!("rotary_embedding_dim {rot} must be even and at most the head size {d}"));
+    }
+    let (cos, sin) = (sh(1, "cos_cache")?, sh(2, "sin_cache")?);
+    if cos != sin {
+        return Err(op_err!("cos_cache {cos:?} and sin_cache {sin:?} differ in shape"));
+    }
+    let pos = shapes.get(3).copied().flatten();
+    let rows = match pos {
+        Some(p) if p == [b, s] && cos.len() == 2 && cos[1] == rot / 2 => cos[0],
+        None if cos == [b, s, rot / 2] => b * s,
+        _ => {
+            return Err(op_err!(
+                "caches {cos:?} do not fit position_ids {pos:?}: expected [max_pos, {}] with [{b}, {s}] ids, or [{b}, {s}, {}] without",
+                rot / 2,
+                rot / 2
+            ))
+        }
+    };
+    Ok(RotaryPlan { batch: b, heads: h, seq: s, head_size: d, rot, x: st, cache_rows: rows, has_pos: pos.is_some() })
+}
+
+pub(super) fn rotary(op: &Op, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 3, 4)?;
+    let x = req(inputs, 0, "X")?;
+    dtype(x, "X", is_float, "a float")?;
+    for (i, n) in [(1, "cos_cache"), (2, "sin_cache")] {
+        same_dtype(x, "X", req(inputs, i, n)?, n)?;
+    }
+    if let Some(p) = opt(inputs, 3) {
+        dtype(p, "position_ids", |d| d == DType::I64, "int64")?;
+    }
+    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|i| i.map(|v| v.ty.shape.as_slice())).collect();
+    rotary_plan(op, &shapes)?;
+    Ok(x.ty.clone())
 }

@@ -26,7 +26,7 @@ pub(super) fn infer(
             min_rank(x, "input", 2)?;
             if let Some(k) = opt(inputs, 1) {
                 scalar_like(k, "k")?;
-                const_ints(k, "k", false)?;
+                dtype(k, "k", |d| d == DType::I64, "i64")?;
             }
             one(x.ty.clone())
         }
@@ -36,8 +36,12 @@ pub(super) fn infer(
             dtype(x, "x", is_numeric, "numeric")?;
             let a = req(inputs, 1, "axis")?;
             scalar_like(a, "axis")?;
-            let ax = const_ints(a, "axis", true)?;
-            super::norm_axis(ax[0], x.ty.rank())?;
+            dtype(a, "axis", |d| matches!(d, DType::I32 | DType::I64), "i32 or i64")?;
+            // A runtime axis is allowed: the lowering dispatches on it.
+            if a.value.is_some() {
+                let ax = const_ints(a, "axis", true)?;
+                super::norm_axis(ax[0], x.ty.rank())?;
+            }
             one(x.ty.clone())
         }
         Op::TopK { axis, .. } => top_k(*axis, inputs, num_outputs),
@@ -73,7 +77,21 @@ pub(super) fn infer(
             one(x.ty.clone())
         }
         Op::DepthToSpace { blocksize, .. } => one(depth_space(*blocksize, true, inputs)?),
-        Op::SpaceToDepth { blocksize } => one(depth_space(*blocksize, false, inputs)?),
+        Op::SpaceToDepth { blocksize, .. } => one(depth_space(*blocksize, false, inputs)?),
+        Op::Einsum { equation } => {
+            let xs: Vec<InputInfo<'_>> = (0..inputs.len())
+                .map(|i| req(inputs, i, "Inputs"))
+                .collect::<Result<_, _>>()?;
+            let first = xs.first().ok_or_else(|| op_err!("expected at least 1 input"))?;
+            dtype(*first, "Inputs", is_numeric, "numeric")?;
+            for x in &xs[1..] {
+                same_dtype(*first, "Inputs", *x, "Inputs")?;
+            }
+            let shapes: Vec<&[usize]> = xs.iter().map(|x| x.ty.shape.as_slice()).collect();
+            let pl = crate::eval::index::einsum_plan(equation, &shapes)?;
+            let out: Vec<usize> = pl.output.iter().map(|&l| pl.sizes[l]).collect();
+            one(TensorType::new(first.ty.dtype, out))
+        }
         other => Err(op_err!("{} is not an index-family op", other.onnx_name())),
     }
 }
@@ -157,8 +175,8 @@ fn scatter_nd(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
 
 fn top_k(axis: i64, inputs: Inputs<'_, '_>, n_out: usize) -> Result<Vec<TensorType>, OpError> {
     arity(inputs, 2, 2)?;
-    if n_out != 2 {
-        return Err(op_err!("expected 2 outputs (Values, Indices), got {n_out}"));
+    if n_out == 0 || n_out > 2 {
+        return Err(op_err!("expected 1 or 2 outputs (Values, Indices), got {n_out}"));
     }
     let x = req(inputs, 0, "X")?;
     dtype(x, "X", is_numeric, "numeric")?;
@@ -176,10 +194,12 @@ fn top_k(axis: i64, inputs: Inputs<'_, '_>, n_out: usize) -> Result<Vec<TensorTy
     };
     let mut s = x.ty.shape.clone();
     s[a] = k;
-    Ok(vec![
+    let mut out = vec![
         TensorType::new(x.ty.dtype, s.clone()),
         TensorType::new(DType::I64, s),
-    ])
+    ];
+    out.truncate(n_out);
+    Ok(out)
 }
 
 fn one_hot(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {

@@ -10,6 +10,7 @@ mod elementwise;
 mod index;
 mod loss;
 mod quant;
+mod rnn;
 mod resize;
 mod nn;
 mod norm;
@@ -28,9 +29,10 @@ use crate::tensor::Tensor;
 pub use shape::slice_range;
 
 pub use norm::{norm_plan, NormKind, NormPlan};
-pub use attention::{attn_plan, AttnMask, AttnPlan, Strides4};
+pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
 
 pub use quant::{is_quant_int, quant_layout, QuantLayout};
+pub use rnn::{gate_count, num_directions, output_count};
 
 /// What a shape rule knows about one input: its type and, for constants, its value
 /// (Reshape's `shape`, Slice's `starts`, ... must be constant to compile ahead of time).
@@ -71,7 +73,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. });
+    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. });
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -125,6 +127,7 @@ fn dispatch(
         Op::Tile => one(shape::tile(inputs)?),
         Op::Range => one(shape::range(inputs)?),
         Op::NegativeLogLikelihoodLoss { reduction, .. } => one(loss::nll(*reduction, inputs)?),
+        Op::Recurrent(a) => rnn::recurrent(a, inputs, num_outputs),
         Op::QuantizeLinear { axis, block_size, output_dtype } => {
             one(quant::quantize(*axis, *block_size, *output_dtype, inputs)?)
         }
@@ -139,6 +142,7 @@ fn dispatch(
         | Op::MeanVarianceNormalization { .. } => norm::norm(op, inputs, num_outputs),
         Op::Swish { .. } | Op::SwiGLU { .. } => one(norm::gated(op, inputs)?),
         Op::Attention { .. } => attention::attention(op, inputs, num_outputs),
+        Op::RotaryEmbedding { .. } => one(attention::rotary(op, inputs)?),
         Op::GatherElements { .. }
         | Op::GatherND { .. }
         | Op::ScatterElements { .. }
@@ -151,7 +155,8 @@ fn dispatch(
         | Op::EyeLike { .. }
         | Op::ReverseSequence { .. }
         | Op::DepthToSpace { .. }
-        | Op::SpaceToDepth { .. } => index::infer(op, inputs, num_outputs),
+        | Op::SpaceToDepth { .. }
+        | Op::Einsum { .. } => index::infer(op, inputs, num_outputs),
         Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::infer(op, inputs, num_outputs),
 
         Op::Reduce {

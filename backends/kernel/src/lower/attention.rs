@@ -241,3 +241,62 @@ fn attn_kernel(b: &mut KernelBuilder, op: &Op, p: &AttnPlan, d: DType, f: &Bufs)
         });
     });
 }
+
+/// RotaryEmbedding: per (batch, head, position) rotate the `rot / 2` pairs;
+/// the remaining dims are copied. Position ids are clamped into the cache
+/// (the evaluator rejects out-of-range ids; compiled code must not read out
+/// of bounds).
+pub(super) fn rotary(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
+    let Op::RotaryEmbedding { interleaved, .. } = &n.op else { return Err(cx.invalid("not RotaryEmbedding")) };
+    let shapes: Vec<Option<&[usize]>> = n.inputs.iter().map(|i| i.map(|v| cx.ty(v).shape.as_slice())).collect();
+    let p = onnxc_ir::infer::rotary_plan(&n.op, &shapes).map_err(|e| cx.invalid(e.0))?;
+    let x = cx.input(n, 0)?;
+    let d = cx.ty(x).dtype;
+    if !d.is_float() {
+        return Err(cx.unsupported(format!("dtype {d} (expected a float)")));
+    }
+    let mut b = cx.builder("rotary");
+    let mut args = vec![cx.buf(x)?, cx.buf(cx.input(n, 1)?)?, cx.buf(cx.input(n, 2)?)?];
+    let (px, pc, ps) = (b.input(scalar(d)), b.input(scalar(d)), b.input(scalar(d)));
+    let pos = match n.input(3) {
+        Some(v) => {
+            args.push(cx.buf(v)?);
+            Some(b.input(Scalar::I64))
+        }
+        None => None,
+    };
+    let py = b.output(scalar(d));
+    args.push(cx.buf(cx.output(n, 0)?)?);
+    let (half, seq, rows) = (p.rot as i64 / 2, p.seq as i64, p.cache_rows as i64);
+    let il = *interleaved;
+    nest(&mut b, &[p.batch, p.heads, p.seq], true, &mut |b, iv| {
+        let (bb, h, s) = (&iv[0], &iv[1], &iv[2]);
+        let flat = add(mul(bb.clone(), ci(seq)), s.clone());
+        let row = match pos {
+            Some(pp) => max(min(load(pp, flat), ci(rows - 1)), ci(0)),
+            None => flat,
+        };
+        let row = b.let_(row);
+        b.for_loop(0, half, |b, k| {
+            let (i1, i2) = if il { (mul(k.clone(), ci(2)), add(mul(k.clone(), ci(2)), ci(1))) } else { (k.clone(), add(k.clone(), ci(half))) };
+            let (a1, a2) = (b.let_(at(&p.x, bb, h, s, &i1)), b.let_(at(&p.x, bb, h, s, &i2)));
+            let ci_ = add(mul(row.clone(), ci(half)), k);
+            let c = load_val(b, d, pc, ci_.clone());
+            let c = b.let_(c);
+            let sn = load_val(b, d, ps, ci_);
+            let sn = b.let_(sn);
+            let x1 = load_val(b, d, px, a1.clone());
+            let x1 = b.let_(x1);
+            let x2 = load_val(b, d, px, a2.clone());
+            let x2 = b.let_(x2);
+            store_val(b, d, py, a1, sub(mul(c.clone(), x1.clone()), mul(sn.clone(), x2.clone())));
+            store_val(b, d, py, a2, add(mul(sn, x1), mul(c, x2)));
+        });
+        b.for_loop(p.rot as i64, p.head_size as i64, |b, e| {
+            let a = b.let_(at(&p.x, bb, h, s, &e));
+            b.store(py, a.clone(), load(px, a));
+        });
+    });
+    cx.emit(b.finish(), args);
+    Ok(())
+}

@@ -8,6 +8,7 @@ mod elementwise;
 mod index;
 mod loss;
 mod quant;
+mod rnn;
 mod resize;
 mod nn;
 mod norm;
@@ -104,7 +105,8 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         | Op::EyeLike { .. }
         | Op::ReverseSequence { .. }
         | Op::DepthToSpace { .. }
-        | Op::SpaceToDepth { .. } => index::lower(cx, n),
+        | Op::SpaceToDepth { .. }
+        | Op::Einsum { .. } => index::lower(cx, n),
         Op::Resize(_) | Op::ConvTranspose { .. } | Op::LpPool { .. } => resize::lower(cx, n),
         Op::LayerNormalization { .. }
         | Op::RMSNormalization { .. }
@@ -115,7 +117,9 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         | Op::Swish { .. }
         | Op::SwiGLU { .. } => norm::lower(cx, n),
         Op::Attention { .. } => attention::lower(cx, n),
+        Op::RotaryEmbedding { .. } => attention::rotary(cx, n),
         Op::NegativeLogLikelihoodLoss { .. } => loss::lower(cx, n),
+        Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         _ => shape::lower(cx, n),
     }

@@ -110,10 +110,18 @@ fn norm_kernel(b: &mut KernelBuilder, plan: &NormPlan, d: DType, p: &Bufs) {
                 _ => div(one, add(sqrt(var), eps)),
             }
         } else {
-            match kind {
-                NormKind::Rms => div(one, sqrt(add(mean.clone(), eps))),
-                NormKind::L1 => div(one, Expr::Local(sum)),
-                _ => div(one, sqrt(Expr::Local(sum))),
+            let norm = match kind {
+                NormKind::Rms => sqrt(add(mean.clone(), eps)),
+                NormKind::L1 => Expr::Local(sum),
+                _ => sqrt(Expr::Local(sum)),
+            };
+            if kind == NormKind::Rms {
+                div(one, norm)
+            } else {
+                // An all-zero group normalizes to zeros (the reference's 0/0 = 0).
+                let norm = b.let_(norm);
+                let zero = cf(t, 0.0);
+                select(eq(norm.clone(), zero.clone()), zero, div(one, norm))
             }
         };
         let inv = b.let_(inv);
