@@ -25,6 +25,8 @@
 //! println!("{:?}", &out.softmaxout_1[..5]);
 //! ```
 #![warn(missing_docs)]
+// The crate example is a whole build script, `fn main` included.
+#![allow(clippy::needless_doctest_main)]
 
 mod archive;
 
@@ -60,8 +62,9 @@ pub enum Error {
     Compile {
         /// The model file.
         model: PathBuf,
-        /// The compiler's error (names the node and op where it can).
-        source: CompileError,
+        /// The compiler's error (names the node and op where it can); boxed
+        /// because it is large and `Result`s carry it by value.
+        source: Box<CompileError>,
     },
     /// Writing an output failed.
     #[error("cannot write {}: {source}", path.display())]
@@ -198,7 +201,7 @@ impl Build {
             ..Default::default()
         };
         let art = onnxc::compile_file(&self.model, &opts)
-            .map_err(|source| Error::Compile { model: self.model.clone(), source })?;
+            .map_err(|e| Error::Compile { model: self.model.clone(), source: Box::new(e) })?;
         let name = art.program.name.clone();
         let generated = Generated {
             object: out_dir.join(format!("{name}.o")),

@@ -248,10 +248,14 @@ fn check_binding(
             }
         }
     }
+    // A zero dim is accepted only where the model itself fixes it to 0
+    // (e.g. CastLike's empty `like` input); elsewhere it is a user mistake.
+    let fixed_zero = |i: usize| declared.and_then(|d| d.get(i).copied().flatten()) == Some(0);
     bound
         .iter()
-        .map(|&d| match i64::try_from(d) {
-            Ok(v) if v > 0 => Ok(v),
+        .enumerate()
+        .map(|(i, &d)| match i64::try_from(d) {
+            Ok(v) if v > 0 || fixed_zero(i) => Ok(v),
             _ => Err(err(format!("dim {d} is not a positive size"))),
         })
         .collect()

@@ -62,7 +62,7 @@ fn recurrent_rejects_non_default_activations() {
     let acts = onnxc_frontend::proto::AttributeProto {
         name: Some("activations".into()),
         r#type: Some(onnxc_frontend::proto::attribute_proto::AttributeType::Strings as i32),
-        strings: vec![b"Relu".to_vec(), b"Tanh".to_vec()],
+        strings: vec![bytes::Bytes::from_static(b"Relu"), bytes::Bytes::from_static(b"Tanh")],
         ..Default::default()
     };
     let e = import(&gru_model(&["y"], vec![a_int("hidden_size", 5), acts])).unwrap_err().to_string();

@@ -182,3 +182,24 @@ mod rnn {
         assert!((yh[0] as f64 - h1).abs() < 1e-6 && (yh[1] as f64 - b1).abs() < 1e-6, "{yh:?}");
     }
 }
+
+#[test]
+fn text_form_round_trips() {
+    use onnxc_ir::op::{RnnAttrs, RnnCell, RnnDirection};
+    use onnxc_ir::{text, Graph};
+    let mut g = Graph::new();
+    let x = g.add_input("x", ty(DType::F32, &[4, 2, 3]));
+    let t = g.add_input("t", ty(DType::I64, &[4, 3]));
+    let s = g.add_const("s", Tensor::scalar(0.5f32));
+    let l = g.add_node("l", nll(LossReduction::Mean, Some(-1)), vec![Some(x), Some(t)], &["l".into()]).unwrap();
+    let qv = g.add_node("q", q(1, 0, DType::I8), vec![Some(x), Some(s)], &["q".into()]).unwrap();
+    let a = RnnAttrs { cell: RnnCell::Lstm, direction: RnnDirection::Reverse, hidden_size: 2, batch_major: false, clip: Some(1.5), linear_before_reset: false };
+    let w = g.add_input("w", ty(DType::F32, &[1, 8, 3]));
+    let r = g.add_input("r", ty(DType::F32, &[1, 8, 2]));
+    let outs: Vec<String> = ["y", "yh", "yc"].iter().map(|s| s.to_string()).collect();
+    let ys = g.add_node("lstm", Op::Recurrent(a), vec![Some(x), Some(w), Some(r)], &outs).unwrap();
+    g.outputs = vec![l[0], qv[0], ys[1]];
+    let printed = text::print(&g);
+    let back = text::parse(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    assert_eq!(text::print(&back), printed);
+}

@@ -117,14 +117,31 @@ fn objects_reference_only_memcpy_and_memset() {
                 }
             }
             println!(
-                "{}/{} ({}): {} objects, nm -u: {:?}",
+                "{}/{} ({}{}): {} objects, nm -u: {:?}",
                 backend_name(b),
                 arch_name(arch),
                 target,
+                target.features.join(","),
                 objs.len(),
                 seen
             );
         }
     }
     assert!(bad.is_empty(), "undefined symbols other than memcpy/memset:\n  {}", bad.join("\n  "));
+}
+
+/// The check itself catches a libm call: a C object calling `expf`.
+#[test]
+fn a_libm_call_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, obj) = (dir.path().join("f.c"), dir.path().join("f.o"));
+    std::fs::write(&src, "float expf(float);\nfloat f(float x) { return expf(x) * 2.0f; }\n").unwrap();
+    let cc = onnxc_tests::native::cc();
+    let st = Command::new(&cc).args(["-c", "-O1", "-fno-builtin", "-o"]).arg(&obj).arg(&src).status().unwrap();
+    assert!(st.success(), "{cc} -c f.c failed");
+    let nm = nm_undefined(std::slice::from_ref(&obj));
+    assert_eq!(nm[&obj], vec!["expf".to_string()]);
+    let bytes = std::fs::read(&obj).unwrap();
+    assert_eq!(elf::undefined_symbols(&bytes).unwrap(), nm[&obj]);
+    assert!(elf::check_undefined(&bytes).unwrap_err().contains("expf"));
 }

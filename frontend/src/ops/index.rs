@@ -151,6 +151,7 @@ fn depth_to_space(ctx: &mut NodeCtx<'_, '_>) -> R {
 
 fn einsum(ctx: &mut NodeCtx<'_, '_>) -> R {
     let equation = ctx.string("equation")?.ok_or_else(|| ctx.bad_attr("equation", "required"))?;
-    let inputs = (0..ctx.inputs.len()).map(|i| ctx.req(i).map(Some)).collect::<Result<Vec<_>, _>>()?;
+    let inputs =
+        (0..ctx.inputs.len()).map(|i| ctx.req(i).map(Some)).collect::<Result<Vec<_>, _>>()?;
     ctx.emit(Op::Einsum { equation }, inputs)
 }

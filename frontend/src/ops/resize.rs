@@ -48,17 +48,21 @@ fn resize(ctx: &mut NodeCtx<'_, '_>) -> R {
         let scales = ctx.req(1)?;
         return ctx.emit(Op::Resize(a), vec![Some(x), None, Some(scales), None]);
     }
-    let coord = match ctx.string("coordinate_transformation_mode")?.as_deref().unwrap_or("half_pixel") {
-        "half_pixel" => CoordMode::HalfPixel,
-        "half_pixel_symmetric" => CoordMode::HalfPixelSymmetric,
-        "pytorch_half_pixel" => CoordMode::PytorchHalfPixel,
-        "align_corners" => CoordMode::AlignCorners,
-        "asymmetric" => CoordMode::Asymmetric,
-        "tf_crop_and_resize" => CoordMode::TfCropAndResize,
-        other => {
-            return Err(ctx.bad_attr("coordinate_transformation_mode", format!("unknown value `{other}`")))
-        }
-    };
+    let coord =
+        match ctx.string("coordinate_transformation_mode")?.as_deref().unwrap_or("half_pixel") {
+            "half_pixel" => CoordMode::HalfPixel,
+            "half_pixel_symmetric" => CoordMode::HalfPixelSymmetric,
+            "pytorch_half_pixel" => CoordMode::PytorchHalfPixel,
+            "align_corners" => CoordMode::AlignCorners,
+            "asymmetric" => CoordMode::Asymmetric,
+            "tf_crop_and_resize" => CoordMode::TfCropAndResize,
+            other => {
+                return Err(ctx.bad_attr(
+                    "coordinate_transformation_mode",
+                    format!("unknown value `{other}`"),
+                ))
+            }
+        };
     let nearest = match ctx.string("nearest_mode")?.as_deref().unwrap_or("round_prefer_floor") {
         "round_prefer_floor" => NearestMode::RoundPreferFloor,
         "round_prefer_ceil" => NearestMode::RoundPreferCeil,
@@ -70,7 +74,9 @@ fn resize(ctx: &mut NodeCtx<'_, '_>) -> R {
         "stretch" => AspectPolicy::Stretch,
         "not_larger" => AspectPolicy::NotLarger,
         "not_smaller" => AspectPolicy::NotSmaller,
-        other => return Err(ctx.bad_attr("keep_aspect_ratio_policy", format!("unknown value `{other}`"))),
+        other => {
+            return Err(ctx.bad_attr("keep_aspect_ratio_policy", format!("unknown value `{other}`")))
+        }
     };
     let a = ResizeAttrs {
         mode: mode(ctx)?,
@@ -145,18 +151,23 @@ fn conv_transpose(ctx: &mut NodeCtx<'_, '_>) -> R {
     let same = matches!(auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
     let explicit = ctx.usizes("pads")?;
     let out_shape = ctx.usizes("output_shape")?.map(|v| v[v.len().saturating_sub(r)..].to_vec());
-    let full = |i: usize| strides[i] * xs[2 + i].saturating_sub(1) + op[i] + (kernel_shape[i] - 1) * dilations[i] + 1;
+    let full = |i: usize| {
+        strides[i] * xs[2 + i].saturating_sub(1) + op[i] + (kernel_shape[i] - 1) * dilations[i] + 1
+    };
     let full_v: Vec<usize> = (0..r).map(full).collect();
     let full_i = |i: usize| full_v[i];
     let mut pads = vec![0usize; 2 * r];
     if same && explicit.is_none() {
-        let target: Vec<usize> = out_shape.clone().unwrap_or_else(|| (0..r).map(|i| xs[2 + i] * strides[i]).collect());
+        let target: Vec<usize> =
+            out_shape.clone().unwrap_or_else(|| (0..r).map(|i| xs[2 + i] * strides[i]).collect());
         for i in 0..r {
             let total = full_i(i) as i64 - target[i] as i64;
             let (small, big) = (total.div_euclid(2), total - total.div_euclid(2));
             let (b, e) = if auto_pad == "SAME_UPPER" { (small, big) } else { (big, small) };
             if b < 0 || e < 0 {
-                return Err(ctx.bad_attr("output_shape", "larger than the full transposed convolution"));
+                return Err(
+                    ctx.bad_attr("output_shape", "larger than the full transposed convolution")
+                );
             }
             pads[i] = b as usize;
             pads[i + r] = e as usize;
@@ -188,5 +199,8 @@ fn conv_transpose(ctx: &mut NodeCtx<'_, '_>) -> R {
         .filter(|&g| g > 0)
         .ok_or_else(|| ctx.bad_attr("group", format!("must be positive, got {group}")))?;
     let window = Window { kernel_shape, strides, pads, dilations };
-    ctx.emit(Op::ConvTranspose { window, group, output_padding: op }, vec![Some(x), Some(w), ctx.input(2)])
+    ctx.emit(
+        Op::ConvTranspose { window, group, output_padding: op },
+        vec![Some(x), Some(w), ctx.input(2)],
+    )
 }

@@ -92,9 +92,16 @@ fn element_positions(data: &[usize], axis: usize, ind: &Tensor) -> Result<Vec<us
         let c = coords(n, ind.shape());
         let mut p = 0;
         for d in 0..data.len() {
-            let cd = if d == axis { wrap_index(v, data[d])? } else { c[d] };
+            let cd = if d == axis {
+                wrap_index(v, data[d])?
+            } else {
+                c[d]
+            };
             if cd >= data[d] {
-                return Err(op_err!("indices shape {:?} exceeds data {data:?}", ind.shape()));
+                return Err(op_err!(
+                    "indices shape {:?} exceeds data {data:?}",
+                    ind.shape()
+                ));
             }
             p += cd * st[d];
         }
@@ -114,14 +121,16 @@ fn gather_elements(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpEr
 /// addressed slice of `data` and the slice length (GatherND and ScatterND).
 fn nd_offsets(data: &[usize], b: usize, ind: &Tensor) -> Result<(Vec<usize>, usize), OpError> {
     let is = ind.shape();
-    let k = *is.last().ok_or_else(|| op_err!("indices must have rank >= 1"))?;
+    let k = *is
+        .last()
+        .ok_or_else(|| op_err!("indices must have rank >= 1"))?;
     let st = strides(data);
     let slice: usize = data[b + k..].iter().product();
     let iv = ints(ind, "indices")?;
     let per_batch: usize = is[b..is.len() - 1].iter().product();
     let mut out = Vec::new();
     for (t, tuple) in iv.chunks(k.max(1)).enumerate() {
-        let batch = if per_batch == 0 { 0 } else { t / per_batch };
+        let batch = t.checked_div(per_batch).unwrap_or(0);
         let mut off = 0;
         let bc = coords(batch, &data[..b]);
         for d in 0..b {
@@ -232,12 +241,22 @@ fn cumulative(
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, OpError> {
     let x = arg(inputs, 0)?;
-    let ax = *ints(arg(inputs, 1)?, "axis")?.first().ok_or_else(|| op_err!("axis is empty"))?;
+    let ax = *ints(arg(inputs, 1)?, "axis")?
+        .first()
+        .ok_or_else(|| op_err!("axis is empty"))?;
     let a = super::util::axis(ax, x.shape().len())?;
     let s = x.shape();
     let (n, inner) = (s[a], s[a + 1..].iter().product::<usize>());
     let outer: usize = s[..a].iter().product();
-    fn run<T: Num>(v: &[T], prod: bool, ex: bool, rev: bool, o: usize, n: usize, inner: usize) -> Vec<T> {
+    fn run<T: Num>(
+        v: &[T],
+        prod: bool,
+        ex: bool,
+        rev: bool,
+        o: usize,
+        n: usize,
+        inner: usize,
+    ) -> Vec<T> {
         let mut out = vec![T::zero(); v.len()];
         for b in 0..o {
             for t in 0..inner {
@@ -271,10 +290,15 @@ fn top_indices<T: Num>(v: &[T], k: usize, largest: bool) -> Vec<usize> {
 
 fn top_k(axis: i64, largest: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
     let x = arg(inputs, 0)?;
-    let k = *ints(arg(inputs, 1)?, "K")?.first().ok_or_else(|| op_err!("K is empty"))?;
+    let k = *ints(arg(inputs, 1)?, "K")?
+        .first()
+        .ok_or_else(|| op_err!("K is empty"))?;
     let s = x.shape();
     let a = super::util::axis(axis, s.len())?;
-    let k = usize::try_from(k).ok().filter(|&k| k <= s[a]).ok_or_else(|| op_err!("K {k} out of range"))?;
+    let k = usize::try_from(k)
+        .ok()
+        .filter(|&k| k <= s[a])
+        .ok_or_else(|| op_err!("K {k} out of range"))?;
     let (n, inner) = (s[a], s[a + 1..].iter().product::<usize>());
     let outer: usize = s[..a].iter().product();
     let data = Data::of(x);
@@ -293,21 +317,28 @@ fn top_k(axis: i64, largest: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Ten
             sel[b * inner + t] = pick;
         }
     }
-    for b in 0..outer {
+    for (b, lanes) in sel.chunks(inner.max(1)).enumerate().take(outer) {
         for j in 0..k {
-            for t in 0..inner {
-                let q = sel[b * inner + t][j];
+            for (t, lane) in lanes.iter().enumerate() {
+                let q = lane[j];
                 pos.push((b * n + q) * inner + t);
                 which.push(q as i64);
             }
         }
     }
-    Ok(vec![take(x, &pos, &out_sh)?, Tensor::from_vec(out_sh, which)])
+    Ok(vec![
+        take(x, &pos, &out_sh)?,
+        Tensor::from_vec(out_sh, which),
+    ])
 }
 
 fn one_hot(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
     let (ind, dt, vals) = (arg(inputs, 0)?, arg(inputs, 1)?, arg(inputs, 2)?);
-    let depth = dt.to_f64_vec().first().copied().ok_or_else(|| op_err!("depth is empty"))? as i64;
+    let depth = dt
+        .to_f64_vec()
+        .first()
+        .copied()
+        .ok_or_else(|| op_err!("depth is empty"))? as i64;
     let r = ind.shape().len() + 1;
     let a = super::util::axis(axis, r)?;
     let mut shape = ind.shape().to_vec();
@@ -381,7 +412,11 @@ pub(crate) fn space_to_depth_map(
     };
     let (h2, w2) = (h / bs.max(1), w / bs.max(1));
     let dims = vec![n, c, h2, bs, w2, bs];
-    let perm = if crd { [0, 1, 3, 5, 2, 4] } else { [0, 3, 5, 1, 2, 4] };
+    let perm = if crd {
+        [0, 1, 3, 5, 2, 4]
+    } else {
+        [0, 3, 5, 1, 2, 4]
+    };
     Ok((permute_map(&dims, &perm), vec![n, c * bs * bs, h2, w2]))
 }
 
@@ -399,7 +434,9 @@ pub struct EinsumPlan {
 impl EinsumPlan {
     /// Labels summed over (in label order).
     pub fn summed(&self) -> Vec<usize> {
-        (0..self.sizes.len()).filter(|l| !self.output.contains(l)).collect()
+        (0..self.sizes.len())
+            .filter(|l| !self.output.contains(l))
+            .collect()
     }
     /// Element strides of operand `k` (of `shape`) per label.
     pub fn label_strides(&self, k: usize, shape: &[usize]) -> Vec<i64> {
@@ -422,7 +459,11 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
     };
     let terms: Vec<&str> = lhs.split(',').collect();
     if terms.len() != shapes.len() {
-        return Err(op_err!("equation `{equation}` has {} operands, got {} inputs", terms.len(), shapes.len()));
+        return Err(op_err!(
+            "equation `{equation}` has {} operands, got {} inputs",
+            terms.len(),
+            shapes.len()
+        ));
     }
     let letter = |c: char| -> Result<usize, OpError> {
         match c {
@@ -435,7 +476,11 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
     let mut ell = 0;
     for (t, s) in terms.iter().zip(shapes) {
         if t.contains("...") {
-            ell = ell.max(s.len().checked_sub(count(t)).ok_or_else(|| op_err!("term `{t}` exceeds rank {}", s.len()))?);
+            ell = ell.max(
+                s.len()
+                    .checked_sub(count(t))
+                    .ok_or_else(|| op_err!("term `{t}` exceeds rank {}", s.len()))?,
+            );
         }
     }
     let parse = |t: &str, e: usize| -> Result<Vec<usize>, OpError> {
@@ -452,7 +497,11 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
     };
     let mut ops = Vec::new();
     for (t, s) in terms.iter().zip(shapes) {
-        let e = if t.contains("...") { s.len() - count(t) } else { 0 };
+        let e = if t.contains("...") {
+            s.len() - count(t)
+        } else {
+            0
+        };
         let v = parse(t, e)?;
         if v.len() != s.len() {
             return Err(op_err!("term `{t}` does not match operand shape {s:?}"));
@@ -464,7 +513,11 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
         None => {
             let mut v: Vec<usize> = (0..ell).map(|i| 52 + i).collect();
             let all: Vec<usize> = ops.iter().flatten().copied().filter(|&l| l < 52).collect();
-            let mut once: Vec<usize> = all.iter().copied().filter(|l| all.iter().filter(|m| *m == l).count() == 1).collect();
+            let mut once: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|l| all.iter().filter(|m| *m == l).count() == 1)
+                .collect();
             once.sort_unstable();
             v.extend(once);
             v
@@ -476,7 +529,10 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
     ids.dedup();
     let mut sizes = vec![1usize; ids.len()];
     let mut seen = vec![false; ids.len()];
-    let pos = |l: usize| ids.binary_search(&l).map_err(|_| op_err!("output label not in any operand of `{equation}`"));
+    let pos = |l: usize| {
+        ids.binary_search(&l)
+            .map_err(|_| op_err!("output label not in any operand of `{equation}`"))
+    };
     for (v, s) in ops.iter_mut().zip(shapes) {
         for (j, l) in v.iter_mut().enumerate() {
             let p = pos(*l)?;
@@ -484,26 +540,41 @@ pub fn einsum_plan(equation: &str, shapes: &[&[usize]]) -> Result<EinsumPlan, Op
             if !seen[p] || sizes[p] == 1 {
                 sizes[p] = d;
             } else if d != 1 && d != sizes[p] {
-                return Err(op_err!("label extents {} and {d} disagree in `{equation}`", sizes[p]));
+                return Err(op_err!(
+                    "label extents {} and {d} disagree in `{equation}`",
+                    sizes[p]
+                ));
             }
             seen[p] = true;
             *l = p;
         }
     }
     let output = output.into_iter().map(pos).collect::<Result<Vec<_>, _>>()?;
-    Ok(EinsumPlan { sizes, operands: ops, output })
+    Ok(EinsumPlan {
+        sizes,
+        operands: ops,
+        output,
+    })
 }
 
 fn einsum(equation: &str, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
-    let xs: Vec<&Tensor> = inputs.iter().map(|t| t.ok_or_else(|| op_err!("missing operand"))).collect::<Result<_, _>>()?;
+    let xs: Vec<&Tensor> = inputs
+        .iter()
+        .map(|t| t.ok_or_else(|| op_err!("missing operand")))
+        .collect::<Result<_, _>>()?;
     let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
     let pl = einsum_plan(equation, &shapes)?;
     let vals: Vec<Vec<f64>> = xs.iter().map(|t| t.to_f64_vec()).collect();
-    let st: Vec<Vec<i64>> = (0..xs.len()).map(|k| pl.label_strides(k, shapes[k])).collect();
+    let st: Vec<Vec<i64>> = (0..xs.len())
+        .map(|k| pl.label_strides(k, shapes[k]))
+        .collect();
     let out_shape: Vec<usize> = pl.output.iter().map(|&l| pl.sizes[l]).collect();
     let summed = pl.summed();
     let sum_shape: Vec<usize> = summed.iter().map(|&l| pl.sizes[l]).collect();
-    let (no, ns) = (out_shape.iter().product::<usize>(), sum_shape.iter().product::<usize>());
+    let (no, ns) = (
+        out_shape.iter().product::<usize>(),
+        sum_shape.iter().product::<usize>(),
+    );
     let mut out = vec![0.0; no];
     let mut lab = vec![0usize; pl.sizes.len()];
     for (o, slot) in out.iter_mut().enumerate() {

@@ -25,6 +25,9 @@ pub(super) fn nll(
     let (n, c) = (xs[0], xs[1]);
     let d: usize = xs[2..].iter().product();
     let (xv, tv) = (x.to_f64_vec(), t.to_i64_vec());
+    if w.as_ref().is_some_and(|w| w.len() != c) {
+        return Err(op_err!("weight must have {c} elements"));
+    }
     if tv.len() != n * d {
         return Err(op_err!("target has {} elements, want {}", tv.len(), n * d));
     }

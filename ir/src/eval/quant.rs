@@ -5,7 +5,7 @@
 
 use crate::dtype::DType;
 use crate::error::OpError;
-use crate::infer::quant_layout;
+use crate::infer::{quant_layout, quant_range};
 use crate::op_err;
 use crate::tensor::Tensor;
 
@@ -15,18 +15,6 @@ fn arg<'a>(inputs: &[Option<&'a Tensor>], i: usize, name: &str) -> Result<&'a Te
         .copied()
         .flatten()
         .ok_or_else(|| op_err!("required input `{name}` (#{i}) is missing"))
-}
-
-/// The representable range of a quantized integer type.
-pub(crate) fn int_range(d: DType) -> Result<(f64, f64), OpError> {
-    Ok(match d {
-        DType::I8 => (-128.0, 127.0),
-        DType::U8 => (0.0, 255.0),
-        DType::I16 => (-32768.0, 32767.0),
-        DType::U16 => (0.0, 65535.0),
-        DType::I32 => (i32::MIN as f64, i32::MAX as f64),
-        other => return Err(op_err!("unsupported quantized dtype {other}")),
-    })
 }
 
 /// Applies `f(x, scale, zero_point)` to every element of `x`.
@@ -42,6 +30,9 @@ fn map_params(
     let l = quant_layout(x.shape(), s.shape(), axis, block_size)?;
     let (xv, sv) = (x.to_f64_vec(), s.to_f64_vec());
     let zv = z.map(|z| z.to_f64_vec());
+    if zv.as_ref().is_some_and(|z| z.len() != sv.len()) {
+        return Err(op_err!("zero point and scale have different sizes"));
+    }
     let mut out = Vec::with_capacity(xv.len());
     for o in 0..l.outer {
         for a in 0..l.len {
@@ -64,7 +55,7 @@ pub(super) fn quantize(
 ) -> Result<Vec<Tensor>, OpError> {
     let x = arg(inputs, 0, "x")?;
     let wide = x.dtype() == DType::F64 || arg(inputs, 1, "scale")?.dtype() == DType::F64;
-    let (lo, hi) = int_range(out)?;
+    let (lo, hi) = quant_range(out).ok_or_else(|| op_err!("unsupported quantized dtype {out}"))?;
     let v = map_params(inputs, axis, block_size, |x, s, z| {
         let q = if wide { (x / s).round_ties_even() } else { ((x as f32) / (s as f32)).round_ties_even() as f64 };
         (q + z).clamp(lo, hi)

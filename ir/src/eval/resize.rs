@@ -31,6 +31,9 @@ pub struct ResizePlan {
     pub axes: Vec<Option<AxisTaps>>,
 }
 
+/// Full-rank scales, output sizes, roi (begins then ends) and the resized axes.
+type Geometry = (Vec<f64>, Vec<usize>, Option<Vec<f64>>, Vec<usize>);
+
 /// Full-rank scales, output sizes and roi of a Resize, as the reference
 /// derives them from whichever of `scales`/`sizes` is given.
 fn geometry(
@@ -39,7 +42,7 @@ fn geometry(
     roi: Option<&[f64]>,
     scales: Option<&[f64]>,
     sizes: Option<&[i64]>,
-) -> Result<(Vec<f64>, Vec<usize>, Option<Vec<f64>>, Vec<usize>), OpError> {
+) -> Result<Geometry, OpError> {
     let r = shape.len();
     let axes: Vec<usize> = match &a.axes {
         Some(ax) => ax.iter().map(|&x| axis(x, r)).collect::<Result<_, _>>()?,
@@ -67,7 +70,7 @@ fn geometry(
             }
             let mut sc = vec![1.0; r];
             for (i, &d) in axes.iter().enumerate() {
-                if !(s[i] > 0.0) {
+                if s[i].is_nan() || s[i] <= 0.0 {
                     return Err(op_err!("scales must be positive, got {s:?}"));
                 }
                 sc[d] = s[i];
@@ -94,7 +97,11 @@ fn geometry(
                 for d in 0..r {
                     let inside = axes.contains(&d);
                     sc[d] = if inside { s } else { 1.0 };
-                    out[d] = if inside { (s * shape[d] as f64 + 0.5) as usize } else { shape[d] };
+                    out[d] = if inside {
+                        (s * shape[d] as f64 + 0.5) as usize
+                    } else {
+                        shape[d]
+                    };
                 }
             }
             (sc, out)
@@ -138,10 +145,20 @@ pub fn plan(
         }
         taps[d] = Some(axis_taps(a, shape[d], out[d], sc[d], rr)?);
     }
-    Ok(ResizePlan { out_shape: out, axes: taps })
+    Ok(ResizePlan {
+        out_shape: out,
+        axes: taps,
+    })
 }
 
-fn source_coord(a: &ResizeAttrs, x: f64, scale: f64, len: usize, out: usize, roi: Option<(f64, f64)>) -> Result<f64, OpError> {
+fn source_coord(
+    a: &ResizeAttrs,
+    x: f64,
+    scale: f64,
+    len: usize,
+    out: usize,
+    roi: Option<(f64, f64)>,
+) -> Result<f64, OpError> {
     let (lin, outw) = (len as f64, scale * len as f64);
     Ok(match a.coord {
         CoordMode::AlignCorners if outw == 1.0 => 0.0,
@@ -202,24 +219,48 @@ fn coeffs(a: &ResizeAttrs, ratio: f64, scale: f64) -> Vec<f64> {
         (ResizeMode::Linear, false) => vec![1.0 - ratio, ratio],
         (ResizeMode::Cubic, false) => {
             let (r, q) = (ratio, 1.0 - ratio);
-            vec![cubic(r + 1.0, aa), cubic(r, aa), cubic(q, aa), cubic(q + 1.0, aa)]
+            vec![
+                cubic(r + 1.0, aa),
+                cubic(r, aa),
+                cubic(q, aa),
+                cubic(q + 1.0, aa),
+            ]
         }
         (ResizeMode::Linear, true) => {
             let s = scale.min(1.0);
             let start = (-1.0 / s).floor() as i64 + 1;
             let n = 2 - 2 * start;
-            normalize((start..start + n).map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0)).collect())
+            normalize(
+                (start..start + n)
+                    .map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0))
+                    .collect(),
+            )
         }
         (ResizeMode::Cubic, true) => {
             let s = scale.min(1.0);
             let start = (-2.0 / s).floor() as i64 + 1;
-            normalize((start..2 - start).map(|i| cubic(s * (i as f64 - ratio), aa)).collect())
+            normalize(
+                (start..2 - start)
+                    .map(|i| cubic(s * (i as f64 - ratio), aa))
+                    .collect(),
+            )
         }
     }
 }
 
-fn axis_taps(a: &ResizeAttrs, len: usize, out: usize, scale: f64, roi: Option<(f64, f64)>) -> Result<AxisTaps, OpError> {
-    let mut t = AxisTaps { n: 0, idx: Vec::new(), w: Vec::new(), extrap: Vec::new() };
+fn axis_taps(
+    a: &ResizeAttrs,
+    len: usize,
+    out: usize,
+    scale: f64,
+    roi: Option<(f64, f64)>,
+) -> Result<AxisTaps, OpError> {
+    let mut t = AxisTaps {
+        n: 0,
+        idx: Vec::new(),
+        w: Vec::new(),
+        extrap: Vec::new(),
+    };
     for o in 0..out {
         let x = source_coord(a, o as f64, scale, len, out, roi)?;
         let outside = a.coord == CoordMode::TfCropAndResize && (x < 0.0 || x > len as f64 - 1.0);
@@ -231,7 +272,11 @@ fn axis_taps(a: &ResizeAttrs, len: usize, out: usize, scale: f64, roi: Option<(f
         let pw = n.div_ceil(2) as i64;
         let xp = x + pw as f64;
         let p = xp.floor() as i64;
-        let start = if xp == xp.floor() { p - (n as i64 / 2) } else { p - (n as i64 / 2) + 1 };
+        let start = if xp == xp.floor() {
+            p - (n as i64 / 2)
+        } else {
+            p - (n as i64 / 2) + 1
+        };
         let start = start - pw;
         let raw: Vec<i64> = (0..n as i64).map(|k| start + k).collect();
         if a.exclude_outside {
@@ -253,7 +298,8 @@ fn axis_taps(a: &ResizeAttrs, len: usize, out: usize, scale: f64, roi: Option<(f
             if t.n != 0 && t.n != n {
                 return Err(op_err!("internal: tap count changed along an axis"));
             }
-            t.idx.extend(raw.iter().map(|&i| i.clamp(0, len as i64 - 1) as usize));
+            t.idx
+                .extend(raw.iter().map(|&i| i.clamp(0, len as i64 - 1) as usize));
             t.w.extend(c);
         }
         t.n = if a.mode == ResizeMode::Nearest { 1 } else { n };
@@ -267,30 +313,61 @@ pub fn floats_of(t: Option<&Tensor>) -> Option<Vec<f64>> {
     t.map(|t| t.to_f64_vec()).filter(|v| !v.is_empty())
 }
 
-pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], _n_out: usize) -> Result<Vec<Tensor>, OpError> {
+pub(super) fn eval(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    _n_out: usize,
+) -> Result<Vec<Tensor>, OpError> {
     match op {
         Op::Resize(a) => Ok(vec![resize(a, inputs)?]),
-        Op::ConvTranspose { window, group, output_padding } => {
-            Ok(vec![conv_transpose(window, *group, output_padding, inputs)?])
-        }
-        Op::LpPool { window, p, ceil_mode } => Ok(vec![lp_pool(window, *p, *ceil_mode, inputs)?]),
+        Op::ConvTranspose {
+            window,
+            group,
+            output_padding,
+        } => Ok(vec![conv_transpose(
+            window,
+            *group,
+            output_padding,
+            inputs,
+        )?]),
+        Op::LpPool {
+            window,
+            p,
+            ceil_mode,
+        } => Ok(vec![lp_pool(window, *p, *ceil_mode, inputs)?]),
         other => Err(op_err!("{} is not a resize-family op", other.onnx_name())),
     }
 }
 
 fn resize(a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
     let x = arg(inputs, 0)?;
-    let sizes = opt(inputs, 3).map(|t| t.to_i64_vec()).filter(|v| !v.is_empty());
-    let pl = plan(a, x.shape(), floats_of(opt(inputs, 1)).as_deref(), floats_of(opt(inputs, 2)).as_deref(), sizes.as_deref())?;
+    let sizes = opt(inputs, 3)
+        .map(|t| t.to_i64_vec())
+        .filter(|v| !v.is_empty());
+    let pl = plan(
+        a,
+        x.shape(),
+        floats_of(opt(inputs, 1)).as_deref(),
+        floats_of(opt(inputs, 2)).as_deref(),
+        sizes.as_deref(),
+    )?;
     if !x.dtype().is_float() && a.mode != ResizeMode::Nearest {
-        return Err(op_err!("{:?} resize of {} is not supported", a.mode, x.dtype()));
+        return Err(op_err!(
+            "{:?} resize of {} is not supported",
+            a.mode,
+            x.dtype()
+        ));
     }
     let mut shape = x.shape().to_vec();
     let mut v = x.to_f64_vec();
     let ev = a.extrapolation_value as f64;
     for (d, t) in pl.axes.iter().enumerate() {
         let Some(t) = t else { continue };
-        let (outer, len, inner) = (shape[..d].iter().product::<usize>(), shape[d], shape[d + 1..].iter().product::<usize>());
+        let (outer, len, inner) = (
+            shape[..d].iter().product::<usize>(),
+            shape[d],
+            shape[d + 1..].iter().product::<usize>(),
+        );
         let out = pl.out_shape[d];
         let mut nv = vec![0.0; outer * out * inner];
         for b in 0..outer {
@@ -311,24 +388,40 @@ fn resize(a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError
 }
 
 /// Output extent of ConvTranspose along spatial axis `i` for input extent `n`.
-pub fn conv_transpose_dim(w: &Window, output_padding: &[usize], i: usize, n: usize) -> Option<usize> {
+pub fn conv_transpose_dim(
+    w: &Window,
+    output_padding: &[usize],
+    i: usize,
+    n: usize,
+) -> Option<usize> {
     let r = w.spatial_rank();
     let eff = w.dilations[i] * (w.kernel_shape[i].checked_sub(1)?) + 1;
     let full = w.strides[i] * n.checked_sub(1)? + output_padding.get(i).copied().unwrap_or(0) + eff;
     full.checked_sub(w.pads[i] + w.pads[i + r])
 }
 
-fn conv_transpose(w: &Window, group: usize, op: &[usize], inputs: &[Option<&Tensor>]) -> Result<Tensor, OpError> {
+fn conv_transpose(
+    w: &Window,
+    group: usize,
+    op: &[usize],
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor, OpError> {
     let (x, wt) = (arg(inputs, 0)?, arg(inputs, 1)?);
     let (xs, ws) = (x.shape(), wt.shape());
     let r = w.spatial_rank();
-    if xs.len() != r + 2 || ws.len() != r + 2 || group == 0 || xs[1] != ws[0] || xs[1] % group != 0 {
-        return Err(op_err!("ConvTranspose: bad shapes X {xs:?}, W {ws:?} for group {group}"));
+    if xs.len() != r + 2 || ws.len() != r + 2 || group == 0 || xs[1] != ws[0] || xs[1] % group != 0
+    {
+        return Err(op_err!(
+            "ConvTranspose: bad shapes X {xs:?}, W {ws:?} for group {group}"
+        ));
     }
     let (cg, mg) = (xs[1] / group, ws[1]);
     let m = mg * group;
     let os: Vec<usize> = (0..r)
-        .map(|i| conv_transpose_dim(w, op, i, xs[2 + i]).ok_or_else(|| op_err!("ConvTranspose: empty output")))
+        .map(|i| {
+            conv_transpose_dim(w, op, i, xs[2 + i])
+                .ok_or_else(|| op_err!("ConvTranspose: empty output"))
+        })
         .collect::<Result<_, _>>()?;
     let mut shape = vec![xs[0], m];
     shape.extend_from_slice(&os);
@@ -347,11 +440,14 @@ fn conv_transpose(w: &Window, group: usize, op: &[usize], inputs: &[Option<&Tens
                 let ic: Vec<usize> = (0..r).map(|i| (s / ist[2 + i]) % in_sp[i]).collect();
                 let xval = xv[nb * ist[0] + c * ist[1] + s];
                 for k in 0..ksp {
-                    let kc: Vec<usize> = (0..r).map(|i| (k / wst[2 + i]) % w.kernel_shape[i]).collect();
+                    let kc: Vec<usize> = (0..r)
+                        .map(|i| (k / wst[2 + i]) % w.kernel_shape[i])
+                        .collect();
                     let mut o = 0;
                     let mut ok = true;
                     for i in 0..r {
-                        let p = (ic[i] * w.strides[i] + kc[i] * w.dilations[i]) as i64 - w.pads[i] as i64;
+                        let p = (ic[i] * w.strides[i] + kc[i] * w.dilations[i]) as i64
+                            - w.pads[i] as i64;
                         if p < 0 || p >= os[i] as i64 {
                             ok = false;
                             break;

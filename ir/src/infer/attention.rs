@@ -51,8 +51,7 @@ fn contiguous(d: [usize; 4]) -> Strides4 {
 }
 
 /// Strides of a [B, S, H*D] tensor viewed as (b, h, s, d).
-fn split_heads(b: usize, s: usize, h: usize, d: usize) -> Strides4 {
-    let _ = b;
+fn split_heads(s: usize, h: usize, d: usize) -> Strides4 {
     [(s * h * d) as i64, d as i64, (h * d) as i64, 1]
 }
 
@@ -72,30 +71,7 @@ pub fn attn_plan(
         return Err(op_err!("Q, K, V must all be 3-D or all 4-D, got {q:?}, {k:?}, {v:?}"));
     }
     let (batch, rank3) = (q[0], r == 3);
-    let (hq, hkv, sq, skv, d, dv, qs, ks, vs);
-    if rank3 {
-        (hq, hkv) = (*q_num_heads, *kv_num_heads);
-        if hq == 0 || hkv == 0 || q[2] % hq != 0 || k[2] % hkv != 0 || v[2] % hkv != 0 {
-            return Err(op_err!(
-                "3-D inputs need q_num_heads ({hq}) and kv_num_heads ({hkv}) dividing the hidden sizes of {q:?}, {k:?}, {v:?}"
-            ));
-        }
-        (sq, skv, d, dv) = (q[1], k[1], q[2] / hq, v[2] / hkv);
-        if k[2] / hkv != d {
-            return Err(op_err!("Q and K head sizes differ: {q:?} / {hq} heads vs {k:?} / {hkv} heads"));
-        }
-        qs = split_heads(batch, sq, hq, d);
-        ks = split_heads(batch, skv, hkv, d);
-        vs = split_heads(batch, skv, hkv, dv);
-    } else {
-        (hq, hkv, sq, skv, d, dv) = (q[1], k[1], q[2], k[2], q[3], v[3]);
-        if k[3] != d || v[1] != hkv || v[2] != skv {
-            return Err(op_err!("K/V shapes {k:?}, {v:?} do not match Q {q:?}"));
-        }
-        qs = contiguous([q[0], q[1], q[2], q[3]]);
-        ks = contiguous([k[0], k[1], k[2], k[3]]);
-        vs = contiguous([v[0], v[1], v[2], v[3]]);
-    }
+    let Layout { hq, hkv, sq, skv, d, dv, qs, ks, vs } = layout(q, k, v, *q_num_heads, *kv_num_heads)?;
     if k[0] != batch || v[0] != batch {
         return Err(op_err!("batch sizes of Q, K, V differ: {q:?}, {k:?}, {v:?}"));
     }
@@ -123,7 +99,7 @@ pub fn attn_plan(
         return Err(op_err!("nonpad_kv_seqlen cannot be combined with past_key/past_value"));
     }
     let total = past_len + skv;
-    let y = if rank3 { split_heads(batch, sq, hq, dv) } else { contiguous([batch, hq, sq, dv]) };
+    let y = if rank3 { split_heads(sq, hq, dv) } else { contiguous([batch, hq, sq, dv]) };
     let mask = match shapes.get(3).copied().flatten() {
         None => None,
         Some(m) => Some(mask_plan(m, [batch, hq, sq, total], mask_bool)?),
@@ -148,6 +124,47 @@ pub fn attn_plan(
         has_past: past_len > 0 || past.is_some(),
         has_nonpad,
     })
+}
+
+/// Head counts, sizes and (b, h, pos, d) strides of Q, K and V.
+struct Layout {
+    hq: usize,
+    hkv: usize,
+    sq: usize,
+    skv: usize,
+    d: usize,
+    dv: usize,
+    qs: Strides4,
+    ks: Strides4,
+    vs: Strides4,
+}
+
+fn layout(q: &[usize], k: &[usize], v: &[usize], q_num_heads: usize, kv_num_heads: usize) -> Result<Layout, OpError> {
+    let (hq, hkv, sq, skv, d, dv, qs, ks, vs);
+    if q.len() == 3 {
+        (hq, hkv) = (q_num_heads, kv_num_heads);
+        if hq == 0 || hkv == 0 || q[2] % hq != 0 || k[2] % hkv != 0 || v[2] % hkv != 0 {
+            return Err(op_err!(
+                "3-D inputs need q_num_heads ({hq}) and kv_num_heads ({hkv}) dividing the hidden sizes of {q:?}, {k:?}, {v:?}"
+            ));
+        }
+        (sq, skv, d, dv) = (q[1], k[1], q[2] / hq, v[2] / hkv);
+        if k[2] / hkv != d || v[1] != skv {
+            return Err(op_err!("Q/K head sizes or K/V lengths differ: {q:?} / {hq} heads, {k:?} and {v:?} / {hkv} heads"));
+        }
+        qs = split_heads(sq, hq, d);
+        ks = split_heads(skv, hkv, d);
+        vs = split_heads(skv, hkv, dv);
+    } else {
+        (hq, hkv, sq, skv, d, dv) = (q[1], k[1], q[2], k[2], q[3], v[3]);
+        if k[3] != d || v[1] != hkv || v[2] != skv {
+            return Err(op_err!("K/V shapes {k:?}, {v:?} do not match Q {q:?}"));
+        }
+        qs = contiguous([q[0], q[1], q[2], q[3]]);
+        ks = contiguous([k[0], k[1], k[2], k[3]]);
+        vs = contiguous([v[0], v[1], v[2], v[3]]);
+    }
+    Ok(Layout { hq, hkv, sq, skv, d, dv, qs, ks, vs })
 }
 
 /// The mask broadcasts (right-aligned) to [B, Hq, Sq, T]; its last extent
@@ -240,7 +257,7 @@ pub fn rotary_plan(op: &Op, shapes: &[Option<&[usize]>]) -> Result<RotaryPlan, O
         [b, h, s, d] => (b, h, s, d, contiguous([b, h, s, d])),
         [b, s, hd] if *num_heads > 0 && hd % num_heads == 0 => {
             let (h, d) = (*num_heads, hd / num_heads);
-            (b, h, s, d, split_heads(b, s, h, d))
+            (b, h, s, d, split_heads(s, h, d))
         }
         _ => return Err(op_err!("X must be [B, H, S, D], or [B, S, H*D] with num_heads set, got {x:?} (num_heads {num_heads})")),
     };

@@ -36,7 +36,12 @@ pub(super) fn infer(
             dtype(x, "x", is_numeric, "numeric")?;
             let a = req(inputs, 1, "axis")?;
             scalar_like(a, "axis")?;
-            dtype(a, "axis", |d| matches!(d, DType::I32 | DType::I64), "i32 or i64")?;
+            dtype(
+                a,
+                "axis",
+                |d| matches!(d, DType::I32 | DType::I64),
+                "i32 or i64",
+            )?;
             // A runtime axis is allowed: the lowering dispatches on it.
             if a.value.is_some() {
                 let ax = const_ints(a, "axis", true)?;
@@ -82,7 +87,9 @@ pub(super) fn infer(
             let xs: Vec<InputInfo<'_>> = (0..inputs.len())
                 .map(|i| req(inputs, i, "Inputs"))
                 .collect::<Result<_, _>>()?;
-            let first = xs.first().ok_or_else(|| op_err!("expected at least 1 input"))?;
+            let first = xs
+                .first()
+                .ok_or_else(|| op_err!("expected at least 1 input"))?;
             dtype(*first, "Inputs", is_numeric, "numeric")?;
             for x in &xs[1..] {
                 same_dtype(*first, "Inputs", *x, "Inputs")?;
@@ -100,7 +107,12 @@ fn gather_elements(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, OpEr
     arity(inputs, 2, 2)?;
     let x = req(inputs, 0, "data")?;
     let i = req(inputs, 1, "indices")?;
-    dtype(i, "indices", |d| matches!(d, DType::I32 | DType::I64), "i32 or i64")?;
+    dtype(
+        i,
+        "indices",
+        |d| matches!(d, DType::I32 | DType::I64),
+        "i32 or i64",
+    )?;
     let r = min_rank(x, "data", 1)?;
     rank_eq(i, "indices", r)?;
     super::norm_axis(axis, r)?;
@@ -135,7 +147,12 @@ fn scatter_elements(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, OpE
     let x = req(inputs, 0, "data")?;
     let i = req(inputs, 1, "indices")?;
     let u = req(inputs, 2, "updates")?;
-    dtype(i, "indices", |d| matches!(d, DType::I32 | DType::I64), "i32 or i64")?;
+    dtype(
+        i,
+        "indices",
+        |d| matches!(d, DType::I32 | DType::I64),
+        "i32 or i64",
+    )?;
     same_dtype(x, "data", u, "updates")?;
     let r = min_rank(x, "data", 1)?;
     rank_eq(i, "indices", r)?;
@@ -158,7 +175,9 @@ fn scatter_nd(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     dtype(i, "indices", |d| d == DType::I64, "i64")?;
     same_dtype(x, "data", u, "updates")?;
     let (xs, is) = (&x.ty.shape, &i.ty.shape);
-    let k = *is.last().ok_or_else(|| op_err!("indices must have rank >= 1"))?;
+    let k = *is
+        .last()
+        .ok_or_else(|| op_err!("indices must have rank >= 1"))?;
     if k < 1 || k > xs.len() {
         return Err(op_err!("indices' last dim {k} must be in 1..={}", xs.len()));
     }
@@ -176,7 +195,9 @@ fn scatter_nd(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
 fn top_k(axis: i64, inputs: Inputs<'_, '_>, n_out: usize) -> Result<Vec<TensorType>, OpError> {
     arity(inputs, 2, 2)?;
     if n_out == 0 || n_out > 2 {
-        return Err(op_err!("expected 1 or 2 outputs (Values, Indices), got {n_out}"));
+        return Err(op_err!(
+            "expected 1 or 2 outputs (Values, Indices), got {n_out}"
+        ));
     }
     let x = req(inputs, 0, "X")?;
     dtype(x, "X", is_numeric, "numeric")?;
@@ -237,12 +258,23 @@ fn depth_space(bs: usize, to_space: bool, inputs: Inputs<'_, '_>) -> Result<Tens
     let b2 = checked_mul(bs, bs)?;
     let out = if to_space {
         if s[1] % b2 != 0 {
-            return Err(op_err!("channels {} not divisible by blocksize^2 {b2}", s[1]));
+            return Err(op_err!(
+                "channels {} not divisible by blocksize^2 {b2}",
+                s[1]
+            ));
         }
-        vec![s[0], s[1] / b2, checked_mul(s[2], bs)?, checked_mul(s[3], bs)?]
+        vec![
+            s[0],
+            s[1] / b2,
+            checked_mul(s[2], bs)?,
+            checked_mul(s[3], bs)?,
+        ]
     } else {
         if s[2] % bs != 0 || s[3] % bs != 0 {
-            return Err(op_err!("spatial dims {:?} not divisible by blocksize {bs}", &s[2..]));
+            return Err(op_err!(
+                "spatial dims {:?} not divisible by blocksize {bs}",
+                &s[2..]
+            ));
         }
         vec![s[0], checked_mul(s[1], b2)?, s[2] / bs, s[3] / bs]
     };

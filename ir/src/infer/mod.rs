@@ -31,7 +31,7 @@ pub use shape::slice_range;
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
 
-pub use quant::{is_quant_int, quant_layout, QuantLayout};
+pub use quant::{is_quant_int, quant_layout, quant_range, QuantLayout};
 pub use rnn::{gate_count, num_directions, output_count};
 
 /// What a shape rule knows about one input: its type and, for constants, its value

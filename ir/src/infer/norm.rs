@@ -137,7 +137,9 @@ pub fn norm_plan(op: &Op, shapes: &[Option<&[usize]>]) -> Result<NormPlan, OpErr
         Op::MeanVarianceNormalization { axes } => {
             let mut reduced = vec![false; r];
             for &ax in axes {
-                reduced[norm_axis(ax, r)?] = true;
+                // norm_axis accepts axis 0 for rank 0; there is nothing to reduce then.
+                let slot = reduced.get_mut(norm_axis(ax, r)?);
+                *slot.ok_or_else(|| op_err!("axis {ax} out of range for rank {r}"))? = true;
             }
             Ok(plain(NormKind::StandardizeStdEps, 1e-9, reduced))
         }

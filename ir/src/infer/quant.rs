@@ -10,7 +10,19 @@ use crate::op_err;
 
 /// The integer types a quantized tensor may have.
 pub fn is_quant_int(d: DType) -> bool {
-    matches!(d, DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32)
+    quant_range(d).is_some()
+}
+
+/// Saturation bounds of a quantized integer type (`None` for other types).
+pub fn quant_range(d: DType) -> Option<(f64, f64)> {
+    Some(match d {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        DType::I16 => (-32768.0, 32767.0),
+        DType::U16 => (0.0, 65535.0),
+        DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+        _ => return None,
+    })
 }
 
 /// How `x` (viewed as `[outer, len, inner]` around the quantization axis)

@@ -19,8 +19,17 @@ pub(super) fn infer(
             window,
             group,
             output_padding,
-        } => Ok(vec![conv_transpose(window, *group, output_padding, inputs)?]),
-        Op::LpPool { window, p, ceil_mode } => {
+        } => Ok(vec![conv_transpose(
+            window,
+            *group,
+            output_padding,
+            inputs,
+        )?]),
+        Op::LpPool {
+            window,
+            p,
+            ceil_mode,
+        } => {
             if *p <= 0 {
                 return Err(op_err!("p must be positive, got {p}"));
             }
@@ -37,10 +46,9 @@ fn resize(a: &ResizeAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError
         match opt(inputs, i) {
             None => Ok(None),
             Some(v) if v.ty.numel() == 0 => Ok(None),
-            Some(v) => v
-                .value
-                .map(Some)
-                .ok_or_else(|| op_err!("input `{name}` must be a constant to compile ahead of time")),
+            Some(v) => v.value.map(Some).ok_or_else(|| {
+                op_err!("input `{name}` must be a constant to compile ahead of time")
+            }),
         }
     };
     let roi = floats_of(constant(1, "roi")?);
@@ -49,11 +57,22 @@ fn resize(a: &ResizeAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError
         Some(v) if v.ty.numel() > 0 => Some(const_ints(v, "sizes", false)?),
         _ => None,
     };
-    let out = output_shape(a, &x.ty.shape, roi.as_deref(), scales.as_deref(), sizes.as_deref())?;
+    let out = output_shape(
+        a,
+        &x.ty.shape,
+        roi.as_deref(),
+        scales.as_deref(),
+        sizes.as_deref(),
+    )?;
     Ok(TensorType::new(x.ty.dtype, out))
 }
 
-fn conv_transpose(w: &Window, group: usize, op: &[usize], inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+fn conv_transpose(
+    w: &Window,
+    group: usize,
+    op: &[usize],
+    inputs: Inputs<'_, '_>,
+) -> Result<TensorType, OpError> {
     arity(inputs, 2, 3)?;
     let x = req(inputs, 0, "X")?;
     let wt = req(inputs, 1, "W")?;
@@ -61,11 +80,22 @@ fn conv_transpose(w: &Window, group: usize, op: &[usize], inputs: Inputs<'_, '_>
     same_dtype(x, "X", wt, "W")?;
     let r = w.spatial_rank();
     let (xs, ws) = (&x.ty.shape, &wt.ty.shape);
-    if xs.len() != r + 2 || ws.len() != r + 2 || w.strides.len() != r || w.dilations.len() != r || w.pads.len() != 2 * r {
-        return Err(op_err!("X {xs:?} and W {ws:?} must have rank {} for a {r}-D window", r + 2));
+    if xs.len() != r + 2
+        || ws.len() != r + 2
+        || w.strides.len() != r
+        || w.dilations.len() != r
+        || w.pads.len() != 2 * r
+    {
+        return Err(op_err!(
+            "X {xs:?} and W {ws:?} must have rank {} for a {r}-D window",
+            r + 2
+        ));
     }
     if group == 0 || xs[1] != ws[0] || xs[1] % group != 0 || ws[2..] != w.kernel_shape[..] {
-        return Err(op_err!("W {ws:?} does not fit X {xs:?} with group {group} and kernel {:?}", w.kernel_shape));
+        return Err(op_err!(
+            "W {ws:?} does not fit X {xs:?} with group {group} and kernel {:?}",
+            w.kernel_shape
+        ));
     }
     let m = checked_mul(ws[1], group)?;
     if let Some(b) = opt(inputs, 2) {

@@ -65,13 +65,13 @@ pub(super) fn recurrent(a: &RnnAttrs, inputs: Inputs<'_, '_>, num_outputs: usize
     let gh = checked_mul(g, h)?;
     expect_shape(Some(req(inputs, 1, "W")?), "W", &[d, gh, isz], dt)?;
     expect_shape(Some(req(inputs, 2, "R")?), "R", &[d, gh, h], dt)?;
-    expect_shape(opt(inputs, 3), "B", &[d, 2 * gh], dt)?;
+    expect_shape(opt(inputs, 3), "B", &[d, checked_mul(2, gh)?], dt)?;
     expect_shape(opt(inputs, 4), "sequence_lens", &[batch], DType::I32)?;
     let state = if a.batch_major { vec![batch, d, h] } else { vec![d, batch, h] };
     expect_shape(opt(inputs, 5), "initial_h", &state, dt)?;
     if lstm {
         expect_shape(opt(inputs, 6), "initial_c", &state, dt)?;
-        expect_shape(opt(inputs, 7), "P", &[d, 3 * h], dt)?;
+        expect_shape(opt(inputs, 7), "P", &[d, checked_mul(3, h)?], dt)?;
     }
     let y = if a.batch_major { vec![batch, seq, d, h] } else { vec![seq, d, batch, h] };
     let mut out = vec![TensorType::new(dt, y), TensorType::new(dt, state.clone())];

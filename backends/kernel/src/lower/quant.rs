@@ -3,7 +3,7 @@
 //! arithmetic as the reference evaluator (`ir/src/eval/quant.rs`).
 
 use super::*;
-use onnxc_ir::infer::quant_layout;
+use onnxc_ir::infer::{quant_layout, quant_range};
 
 pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
@@ -11,18 +11,6 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::DequantizeLinear { axis, block_size, output_dtype } => quant(cx, n, *axis, *block_size, *output_dtype, true),
         _ => Err(cx.invalid("not a quantization op")),
     }
-}
-
-/// Saturation bounds of a quantized integer type.
-fn int_range(cx: &Cx, d: DType) -> Result<(f64, f64), LowerError> {
-    Ok(match d {
-        DType::I8 => (-128.0, 127.0),
-        DType::U8 => (0.0, 255.0),
-        DType::I16 => (-32768.0, 32767.0),
-        DType::U16 => (0.0, 65535.0),
-        DType::I32 => (i32::MIN as f64, i32::MAX as f64),
-        other => return Err(cx.unsupported(format!("quantized dtype {other}"))),
-    })
 }
 
 fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bool) -> Result<(), LowerError> {
@@ -33,7 +21,11 @@ fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bo
     // Divide/multiply in f32 like the reference, unless f64 is involved.
     let wide = sd == DType::F64 || (if dequant { out } else { xd }) == DType::F64;
     let (t, td) = if wide { (Scalar::F64, DType::F64) } else { (Scalar::F32, DType::F32) };
-    let range = if dequant { None } else { Some(int_range(cx, out)?) };
+    let range = match (dequant, quant_range(out)) {
+        (true, _) => None,
+        (false, Some(r)) => Some(r),
+        (false, None) => return Err(cx.unsupported(format!("quantized dtype {out}"))),
+    };
     let mut b = cx.builder(if dequant { "dequantize" } else { "quantize" });
     let px = b.input(scalar(xd));
     let ps = b.input(scalar(sd));

@@ -133,23 +133,8 @@ fn recurrent(cx: &mut Cx, n: &Node, a: &RnnAttrs) -> Result<(), LowerError> {
         let d = b.let_(div(db.clone(), ci(batch)));
         let bb = b.let_(rem(db, ci(batch)));
         let so = b.let_(s_at(d.clone(), bb.clone()));
-        let zero = cf(k.t, 0.0);
-        b.for_loop(0, h, |b, j| {
-            let i = b.let_(add(so.clone(), j));
-            let v = match pih { Some(p) => load(p, i.clone()), None => to_storage(b, dt, zero.clone()) };
-            b.store(pyh, i.clone(), v);
-            if let Some(pyc) = pyc {
-                let v = match pic { Some(p) => load(p, i.clone()), None => to_storage(b, dt, zero.clone()) };
-                b.store(pyc, i, v);
-            }
-        });
-        b.for_loop(0, seq, |b, t| {
-            let yo = b.let_(y_at(t, d.clone(), bb.clone()));
-            b.for_loop(0, h, |b, j| {
-                let z = to_storage(b, dt, zero.clone());
-                b.store(py, add(yo.clone(), j), z)
-            });
-        });
+        let y_row = |t: Expr| y_at(t, d.clone(), bb.clone());
+        init_state(b, &k, seq, &so, &y_row, [py, pyh], [pih, pyc, pic]);
         let len = match pl {
             Some(pl) => min(max(cast(Scalar::I64, load(pl, bb.clone())), ci(0)), ci(seq)),
             None => ci(seq),
@@ -189,6 +174,30 @@ fn recurrent(cx: &mut Cx, n: &Node, a: &RnnAttrs) -> Result<(), LowerError> {
     }
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// Sets Y_h (and the third state output) to the initial state or 0 and
+/// zeroes this (direction, batch entry)'s Y rows, which steps past its
+/// sequence length never write.
+fn init_state(b: &mut KernelBuilder, k: &K, seq: i64, so: &Expr, y_row: &dyn Fn(Expr) -> Expr, out: [ParamId; 2], st: [Option<ParamId>; 3]) {
+    let ([py, pyh], [pih, pyc, pic]) = (out, st);
+    let zero = cf(k.t, 0.0);
+    b.for_loop(0, k.h, |b, j| {
+        let i = b.let_(add(so.clone(), j));
+        let v = match pih { Some(p) => load(p, i.clone()), None => to_storage(b, k.dt, zero.clone()) };
+        b.store(pyh, i.clone(), v);
+        if let Some(pyc) = pyc {
+            let v = match pic { Some(p) => load(p, i.clone()), None => to_storage(b, k.dt, zero.clone()) };
+            b.store(pyc, i, v);
+        }
+    });
+    b.for_loop(0, seq, |b, t| {
+        let yo = b.let_(y_row(t));
+        b.for_loop(0, k.h, |b, j| {
+            let z = to_storage(b, k.dt, zero.clone());
+            b.store(py, add(yo.clone(), j), z)
+        });
+    });
 }
 
 /// Per-step context: Y row `yo` receives the new state, `so` indexes Y_h/Y_c.
