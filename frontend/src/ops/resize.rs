@@ -151,10 +151,18 @@ fn conv_transpose(ctx: &mut NodeCtx<'_, '_>) -> R {
     let same = matches!(auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
     let explicit = ctx.usizes("pads")?;
     let out_shape = ctx.usizes("output_shape")?.map(|v| v[v.len().saturating_sub(r)..].to_vec());
-    let full = |i: usize| {
-        strides[i] * xs[2 + i].saturating_sub(1) + op[i] + (kernel_shape[i] - 1) * dilations[i] + 1
+    // Checked: absurd attributes must be an error, not an overflow panic.
+    let full = |i: usize| -> Option<usize> {
+        strides[i]
+            .checked_mul(xs[2 + i].saturating_sub(1))?
+            .checked_add(op[i])?
+            .checked_add((kernel_shape[i] - 1).checked_mul(dilations[i])?)?
+            .checked_add(1)
     };
-    let full_v: Vec<usize> = (0..r).map(full).collect();
+    let full_v: Vec<usize> = (0..r)
+        .map(full)
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| ctx.bad("output size overflows (absurd strides, dilations or kernel_shape)"))?;
     let full_i = |i: usize| full_v[i];
     let mut pads = vec![0usize; 2 * r];
     if same && explicit.is_none() {
