@@ -7,19 +7,7 @@ use common::*;
 use onnxc_kernel::kir::{BinOp, CmpOp, Scalar};
 use onnxc_kernel::{BufRef, Step};
 
-const ALL: [Scalar; 11] = [
-    Scalar::Bool,
-    Scalar::I8,
-    Scalar::I16,
-    Scalar::I32,
-    Scalar::I64,
-    Scalar::U8,
-    Scalar::U16,
-    Scalar::U32,
-    Scalar::U64,
-    Scalar::F32,
-    Scalar::F64,
-];
+const ALL: [Scalar; 11] = Scalar::ALL;
 const INTS: [Scalar; 8] = [
     Scalar::I8,
     Scalar::I16,

@@ -10,19 +10,7 @@ use onnxc_kernel::kir::{BinOp, CmpOp, Const, Expr, Kernel, Scalar, UnOp};
 use onnxc_kernel::{BufRef, Program, Step, Target};
 use std::time::Instant;
 
-const TYPES: [Scalar; 11] = [
-    Scalar::Bool,
-    Scalar::I8,
-    Scalar::I16,
-    Scalar::I32,
-    Scalar::I64,
-    Scalar::U8,
-    Scalar::U16,
-    Scalar::U32,
-    Scalar::U64,
-    Scalar::F32,
-    Scalar::F64,
-];
+const TYPES: [Scalar; 11] = Scalar::ALL;
 
 /// Every operation on every type it applies to, every cast, a copy and a
 /// constant: the program each target must compile without libcalls.

@@ -8,19 +8,7 @@ use onnxc_kernel::kir::{BinOp, CmpOp, Expr, Kernel, Scalar, UnOp};
 use onnxc_kernel::{BufRef, Program, Step};
 
 pub const N: usize = 96;
-pub const ALL: [Scalar; 11] = [
-    Scalar::Bool,
-    Scalar::I8,
-    Scalar::I16,
-    Scalar::I32,
-    Scalar::I64,
-    Scalar::U8,
-    Scalar::U16,
-    Scalar::U32,
-    Scalar::U64,
-    Scalar::F32,
-    Scalar::F64,
-];
+pub const ALL: [Scalar; 11] = Scalar::ALL;
 
 /// `y[i] = f(a[i], b[i], d[i])` over `N` elements.
 fn elementwise(
