@@ -92,11 +92,26 @@ impl Graph {
                 None => break,
             }
         }
-        let deps = graph_input_deps(self, &values);
+        self.needs_constant_values(node, &op.onnx_name(), &err.0, names, &values)
+    }
+
+    /// The `NeedsConstant` error for node inputs `names` (ONNX input names)
+    /// holding `values`, which must be constants; for importers that know
+    /// which values they need (a shape rule's error goes through
+    /// [`Graph::needs_constant_error`]).
+    pub fn needs_constant_values(
+        &self,
+        node: &str,
+        op: &str,
+        msg: &str,
+        names: Vec<String>,
+        values: &[ValueId],
+    ) -> IrError {
+        let deps = graph_input_deps(self, values);
         IrError::NeedsConstant {
             node: node.to_string(),
-            op: op.onnx_name(),
-            msg: err.0.clone(),
+            op: op.to_string(),
+            msg: msg.to_string(),
             inputs: names,
             graph_inputs: deps.iter().map(|d| self.display_name(*d)).collect(),
         }

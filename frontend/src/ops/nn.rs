@@ -250,9 +250,19 @@ fn dropout(ctx: &mut NodeCtx<'_, '_>) -> R {
 /// Training-mode Dropout with a constant ratio of 0 keeps everything: the
 /// identity, and an all-true mask. Any other ratio draws random numbers.
 fn training_dropout(ctx: &mut NodeCtx<'_, '_>, x: onnxc_ir::ValueId) -> R {
-    let ratio = ctx.input(1).and_then(|r| ctx.const_value(r)).map(|v| v.to_f64_vec());
+    let ratio = match ctx.input(1) {
+        None => None,
+        Some(r) => match ctx.const_value(r) {
+            Some(v) => Some(v.to_f64_vec()),
+            None => {
+                let msg = "input `ratio` must be a constant to compile training-mode Dropout ahead of time";
+                let e = ctx.b.graph.needs_constant_values(&ctx.name, "Dropout", msg, vec!["ratio".into()], &[r]);
+                return Err(e.into());
+            }
+        },
+    };
     if !ratio.is_some_and(|r| r.iter().all(|&v| v == 0.0)) {
-        return Err(ctx.bad("training_mode=true with a nonzero (or run-time) ratio is random: not supported"));
+        return Err(ctx.bad("training_mode=true with a nonzero ratio is random: not supported"));
     }
     let (name, outs) = (ctx.name.clone(), ctx.out_names.clone());
     let y = ctx.emit_named(&name, Op::Unary(onnxc_ir::op::UnaryOp::Identity), vec![Some(x)], &outs[..1])?;
