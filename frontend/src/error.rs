@@ -59,6 +59,9 @@ pub enum FrontendError {
         "graph input `{input}` has unbound dim {dim} ({symbol}); bind it with --input-shape {suggestion}"
     )]
     UnboundDim { input: String, dim: usize, symbol: String, suggestion: String },
+    /// `--bind` value that does not fit the model.
+    #[error("--bind `{input}`: {msg}")]
+    BadBinding { input: String, msg: String },
     /// `--input-shape` binding that does not fit the model.
     #[error("--input-shape for `{input}`: {msg}")]
     BadInputShape { input: String, msg: String },

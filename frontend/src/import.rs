@@ -5,7 +5,7 @@
 use crate::error::{FrontendError, UnsupportedNode};
 use crate::ops::{self, NodeCtx};
 use crate::proto::{type_proto, GraphProto, ModelProto, NodeProto, ValueInfoProto};
-use crate::tensor::{checked_type, dtype_from_code, tensor_from_proto, MAX_TENSOR_BYTES};
+use crate::tensor::{checked_type, tensor_from_proto, MAX_TENSOR_BYTES};
 use crate::{ImportOptions, Model};
 use bytes::Bytes;
 use onnxc_ir::eval::eval_op;
@@ -150,10 +150,19 @@ fn add_inputs(b: &mut Builder<'_>, g: &GraphProto) -> Result<(), FrontendError> 
             msg: format!("the model has no such input (inputs: {names:?})"),
         });
     }
+    crate::bind::check_names(&b.opts.bind_inputs, &real_inputs)?;
     for vi in real_inputs {
         let name = vi.name.clone().unwrap_or_default();
-        let ty = bind_input(vi, b.opts)?;
-        let id = b.graph.add_input(name.clone(), ty);
+        let id = match b.opts.bind_inputs.get(&name) {
+            Some(t) => {
+                let t = crate::bind::bound_value(vi, &name, t)?;
+                b.graph.add_const(name.clone(), t)
+            }
+            None => {
+                let ty = bind_input(vi, b.opts)?;
+                b.graph.add_input(name.clone(), ty)
+            }
+        };
         b.define(&name, id)?;
     }
     Ok(())
@@ -194,24 +203,7 @@ fn import_node(b: &mut Builder<'_>, n: &NodeProto, index: usize) -> Result<(), F
 fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, FrontendError> {
     let name = vi.name.clone().unwrap_or_default();
     let what = format!("graph input `{name}`");
-    let tt = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(type_proto::Value::TensorType(t)) => t,
-        _ => return Err(FrontendError::Invalid(format!("{what} is not a tensor"))),
-    };
-    let dtype = dtype_from_code(tt.elem_type.unwrap_or(0), &what)?;
-    let declared: Option<Vec<Option<i64>>> = tt.shape.as_ref().map(|s| {
-        s.dim
-            .iter()
-            .map(|d| match d.value {
-                // A declared 0 is a real empty dim (ONNX allows empty tensors);
-                // negative values are as good as unknown.
-                Some(crate::proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v >= 0 => {
-                    Some(v)
-                }
-                _ => None,
-            })
-            .collect()
-    });
+    let (dtype, declared) = crate::bind::declared(vi)?;
     let dims: Vec<i64> = match (opts.input_shapes.get(&name), &declared) {
         (Some(bound), decl) => check_binding(&name, bound, decl.as_deref())?,
         (None, Some(decl)) => match decl.iter().position(|d| d.is_none()) {

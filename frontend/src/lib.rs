@@ -8,6 +8,7 @@
 //! [`summarize`] describes a model for `onnxc inspect`, even one that cannot
 //! be imported.
 
+mod bind;
 mod error;
 mod import;
 mod ops;
@@ -31,11 +32,21 @@ pub struct ImportOptions {
     pub input_shapes: HashMap<String, Vec<usize>>,
     /// Evaluate nodes whose inputs are all constant at import (default true).
     pub fold_constants: bool,
+    /// Graph inputs bound to values at compile time (`--bind name=FILE.npy`):
+    /// each becomes a constant before shape inference and folding, and is no
+    /// longer a graph input (nor part of the compiled ABI). Needed where an
+    /// input decides an output shape (a Reshape's shape, a Reduce's axes...).
+    /// The tensor must have the input's declared type; an int64 vector (the
+    /// `--bind name=1,2` form) is also accepted for an input of another
+    /// numeric dtype or shape with as many elements, if its values convert
+    /// exactly. A uint16 tensor binds a bfloat16 input bit for bit (numpy
+    /// has no bfloat16).
+    pub bind_inputs: HashMap<String, onnxc_ir::Tensor>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { input_shapes: HashMap::new(), fold_constants: true }
+        ImportOptions { input_shapes: HashMap::new(), fold_constants: true, bind_inputs: HashMap::new() }
     }
 }
 

@@ -110,10 +110,12 @@ impl Graph {
         output_names: &[String],
     ) -> Result<Vec<ValueId>, IrError> {
         let name = name.into();
-        let types = self.infer_node(&op, &inputs, output_names.len()).map_err(|e| IrError::Node {
-            node: name.clone(),
-            op: op.onnx_name(),
-            msg: e.0,
+        let types = self.infer_node(&op, &inputs, output_names.len()).map_err(|e| {
+            if e.needed_constant().is_some() {
+                self.needs_constant_error(&name, &op, &inputs, output_names.len(), &e)
+            } else {
+                IrError::Node { node: name.clone(), op: op.onnx_name(), msg: e.0 }
+            }
         })?;
         let outputs: Vec<ValueId> = types
             .into_iter()

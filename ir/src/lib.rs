@@ -6,12 +6,13 @@ pub mod eval;
 pub mod graph;
 pub mod infer;
 pub mod op;
+pub mod slice;
 pub mod tensor;
 pub mod text;
 pub mod verify;
 
 pub use dtype::{DType, TensorType};
-pub use error::{IrError, OpError};
+pub use error::{IrError, OpError, OpErrorKind};
 pub use graph::{Graph, Node, Value, ValueId};
 pub use op::Op;
 pub use tensor::Tensor;

@@ -19,7 +19,8 @@ Examples:\n  \
 onnxc compile model.onnx -o out/m.o --name m        # writes out/m.o and out/m.h\n  \
 onnxc compile model.onnx --target riscv64 --emit obj,asm,ir\n  \
 onnxc inspect model.onnx                             # inputs, outputs, ops, FLOPs\n  \
-onnxc run model.onnx --input x=in.npy --output-dir out/"
+onnxc run model.onnx --input x=in.npy --output-dir out/\n  \
+onnxc compile model.onnx --bind axes=1,2             # fix a shape-deciding input at compile time"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,9 +55,28 @@ struct ModelArgs {
 }
 
 #[derive(Args)]
+struct BindArgs {
+    /// Fix a graph input's value at compile time: `--bind NAME=FILE.npy`, or `--bind NAME=1,2,3`
+    /// for an int64 vector (`NAME=` for an empty one); repeatable.
+    ///
+    /// Use it when compiling fails with "input `axes` must be a constant to compile ahead of time"
+    /// (or a Reshape shape, Slice starts, Resize sizes, TopK K, Range limit, ...): that value
+    /// decides an output shape, and onnxc fixes every shape at compile time, so a graph input it
+    /// is computed from must be known then. The error names the graph inputs to bind. A bound
+    /// input becomes a constant and is not part of the compiled ABI (not in the header's
+    /// <name>_inputs nor in <name>_run's input order). The value must have the input's declared
+    /// dtype and shape; an integer list is converted to the input's dtype and shape when its
+    /// values fit exactly.
+    #[arg(long = "bind", value_name = "NAME=FILE.npy|NAME=INTS", verbatim_doc_comment)]
+    binds: Vec<String>,
+}
+
+#[derive(Args)]
 struct CompileArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    bind: BindArgs,
     /// Output object path; the header is written beside it with a .h extension.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -96,6 +116,8 @@ struct InspectArgs {
 struct RunArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    bind: BindArgs,
     /// An input as NAME=FILE.npy (or just FILE.npy, in graph order); repeatable.
     #[arg(long = "input", value_name = "NAME=FILE")]
     inputs: Vec<String>,
@@ -131,6 +153,41 @@ fn parse_shapes(specs: &[String]) -> Result<HashMap<String, Vec<usize>>, Error> 
         out.insert(name.to_string(), dims);
     }
     Ok(out)
+}
+
+/// Parses `--bind NAME=FILE.npy` and `--bind NAME=1,2,3` (an int64 vector;
+/// `NAME=` is the empty one).
+fn parse_binds(specs: &[String]) -> Result<HashMap<String, onnxc_ir::Tensor>, Error> {
+    let mut out = HashMap::new();
+    for s in specs {
+        let (name, value) = s.split_once('=').filter(|(n, _)| !n.is_empty()).ok_or_else(|| {
+            Error::Usage(format!("--bind `{s}`: expected NAME=FILE.npy or NAME=1,2,3"))
+        })?;
+        let t = match parse_int_list(value) {
+            Some(v) => onnxc_ir::Tensor::from_vec(vec![v.len()], v),
+            None if value.ends_with(".npy") || Path::new(value).exists() => {
+                let data = std::fs::read(value).map_err(|e| Error::io(value, e))?;
+                onnxc::npy::read(&data).map_err(|e| Error::Usage(format!("--bind {name}: {value}: {e}")))?
+            }
+            None => {
+                return Err(Error::Usage(format!(
+                    "--bind `{s}`: `{value}` is neither an .npy file nor a comma-separated list of integers"
+                )))
+            }
+        };
+        if out.insert(name.to_string(), t).is_some() {
+            return Err(Error::Usage(format!("--bind {name} is given twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// `1,-2,3` → [1, -2, 3]; the empty string is the empty list.
+fn parse_int_list(s: &str) -> Option<Vec<i64>> {
+    if s.trim().is_empty() {
+        return Some(vec![]);
+    }
+    s.split(',').map(|v| v.trim().parse::<i64>().ok()).collect()
 }
 
 fn default_name(model: &Path) -> String {
@@ -172,6 +229,7 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
             BackendArg::Llvm => Backend::Llvm,
         },
         input_shapes: parse_shapes(&a.model.input_shapes)?,
+        bind_inputs: parse_binds(&a.bind.binds)?,
         print_ir_after_all: a.print_ir_after_all,
         want_asm: emit.contains(&"asm"),
         want_llvm_ir: emit.contains(&"llvm-ir"),
@@ -253,6 +311,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
     let opts = CompileOptions {
         name: default_name(&a.model.model),
         input_shapes: parse_shapes(&a.model.input_shapes)?,
+        bind_inputs: parse_binds(&a.bind.binds)?,
         ..Default::default()
     };
     let graph = onnxc::import_file(&a.model.model, &opts)?;

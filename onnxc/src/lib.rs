@@ -9,7 +9,7 @@ pub mod npy;
 pub use error::Error;
 
 use onnxc_frontend::ImportOptions;
-use onnxc_ir::Graph;
+use onnxc_ir::{Graph, Tensor};
 use onnxc_kernel::{Program, Target};
 use std::collections::HashMap;
 use std::path::Path;
@@ -31,6 +31,12 @@ pub struct CompileOptions {
     pub backend: Backend,
     /// Bindings for symbolic input dims: input name → dims.
     pub input_shapes: HashMap<String, Vec<usize>>,
+    /// Graph inputs fixed to a value at compile time (`--bind name=FILE.npy`):
+    /// input name → value. A bound input becomes a constant before shape
+    /// inference and folding and is not part of the ABI (neither in the
+    /// header nor in `<name>_run`'s input order). Needed where an input
+    /// decides an output shape; [`Error::NeedsConstant`] names such inputs.
+    pub bind_inputs: HashMap<String, Tensor>,
     /// Print the IR after every pass to stderr.
     pub print_ir_after_all: bool,
     /// Also produce a disassembly listing (`--emit asm`).
@@ -46,6 +52,7 @@ impl Default for CompileOptions {
             target: Target::host(),
             backend: Backend::Cranelift,
             input_shapes: HashMap::new(),
+            bind_inputs: HashMap::new(),
             print_ir_after_all: false,
             want_asm: false,
             want_llvm_ir: false,
@@ -68,10 +75,14 @@ pub struct Artifacts {
     pub graph: Graph,
 }
 
-/// Imports `path` with the options' input shapes.
+/// Imports `path` with the options' input shapes and bound inputs.
 pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
-    let import = ImportOptions { input_shapes: opts.input_shapes.clone(), ..Default::default() };
-    Ok(onnxc_frontend::load_model(path, &import)?.graph)
+    let import = ImportOptions {
+        input_shapes: opts.input_shapes.clone(),
+        bind_inputs: opts.bind_inputs.clone(),
+        ..Default::default()
+    };
+    Ok(onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)?.graph)
 }
 
 /// Compiles the model file at `path`.
@@ -111,8 +122,27 @@ pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifact
         }
         Backend::Llvm => compile_llvm(&program, opts)?,
     };
-    let header = onnxc_kernel::cabi::c_header(&program);
+    let header = note_bound_inputs(onnxc_kernel::cabi::c_header(&program), opts);
     Ok(Artifacts { object, header, asm, llvm_ir, program, graph })
+}
+
+/// Says in the header which inputs were bound at compile time: a reader who
+/// knows the model would otherwise look for them in `<name>_inputs`.
+fn note_bound_inputs(header: String, opts: &CompileOptions) -> String {
+    if opts.bind_inputs.is_empty() {
+        return header;
+    }
+    let mut names: Vec<&str> = opts.bind_inputs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let note = format!(
+        "/* Bound at compile time (--bind), so not part of the ABI: {}.\n   \
+         These model inputs are constants in the object; the inputs below are the remaining ones. */\n",
+        names.join(", ")
+    );
+    match header.find('\n') {
+        Some(i) => format!("{}{note}{}", &header[..=i], &header[i + 1..]),
+        None => note + &header,
+    }
 }
 
 type Generated = (Vec<u8>, Option<String>, Option<String>);

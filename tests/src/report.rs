@@ -44,6 +44,10 @@ pub struct CaseResult {
     pub compile_ms: f64,
     #[serde(default)]
     pub run_ms: f64,
+    /// Graph inputs bound at compile time with the case's data (the case
+    /// failed to compile without: they decide an output shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bound: Vec<String>,
 }
 
 impl CaseResult {
@@ -56,6 +60,7 @@ impl CaseResult {
             message: message.into(),
             compile_ms: 0.0,
             run_ms: 0.0,
+            bound: Vec::new(),
         }
     }
 
@@ -74,6 +79,8 @@ pub struct OpCount {
 pub struct Summary {
     pub onnx_version: String,
     pub passed: usize,
+    /// Passes that needed bound inputs (`CaseResult::bound`).
+    pub passed_with_bound: usize,
     pub failed: usize,
     pub total: usize,
     /// Failures by stage (compile, compare, crash, ...).
@@ -98,9 +105,11 @@ impl Summary {
             }
         }
         let passed = cases.iter().filter(|c| c.passed).count();
+        let passed_with_bound = cases.iter().filter(|c| c.passed && !c.bound.is_empty()).count();
         Summary {
             onnx_version: onnx_version.into(),
             passed,
+            passed_with_bound,
             failed: cases.len() - passed,
             total: cases.len(),
             failed_by_stage,
@@ -118,6 +127,11 @@ impl Summary {
             let _ = writeln!(s, "{op:<32} {:>6} {:>6}  {why}", n.passed, n.failed);
         }
         s
+    }
+
+    /// `N passed (B with bound inputs), M failed`.
+    pub fn totals_line(&self) -> String {
+        format!("{} passed ({} with bound inputs), {} failed", self.passed, self.passed_with_bound, self.failed)
     }
 
     pub fn to_json(&self) -> String {
@@ -157,5 +171,20 @@ mod tests {
         assert_eq!((s.passed, s.failed, s.total), (1, 1, 2));
         assert_eq!(s.failed_by_stage.get("compare"), Some(&1));
         assert!(s.op_table().contains("test_add_bcast: 1/4 differ"));
+    }
+
+    #[test]
+    fn bound_inputs_are_counted_and_round_trip() {
+        let mut r = CaseResult::failed("test_reduce_sum", "ReduceSum", Stage::Ok, "");
+        r.passed = true;
+        r.bound = vec!["axes".into()];
+        assert!(r.to_json_line().contains("\"bound\":[\"axes\"]"));
+        let back: CaseResult = serde_json::from_str(&r.to_json_line()).unwrap();
+        assert_eq!(back, r);
+        let plain = CaseResult::failed("test_abs", "Abs", Stage::Compile, "x");
+        assert!(!plain.to_json_line().contains("bound"));
+        let s = Summary::new("1.23.2", vec![r, plain]);
+        assert_eq!(s.passed_with_bound, 1);
+        assert_eq!(s.totals_line(), "1 passed (1 with bound inputs), 1 failed");
     }
 }

@@ -51,7 +51,7 @@ fn conformance_suite() {
     println!("{}", summary.op_table());
     println!("failures by stage: {:?}", summary.failed_by_stage);
     println!("summary: {} ({:.0} s)", summary_path.display(), start.elapsed().as_secs_f64());
-    println!("conformance: {} passed, {} failed", summary.passed, summary.failed);
+    println!("conformance: {}", summary.totals_line());
     let floor = read_floor();
     assert!(
         summary.passed >= floor,

@@ -227,8 +227,8 @@ fn softmax(ctx: &mut NodeCtx<'_, '_>) -> R {
     )
 }
 
-/// Inference-mode Dropout (identity). Training mode is rejected when it is
-/// known to be on; ratio is irrelevant at inference.
+/// Inference-mode Dropout (identity). Training mode is random unless the
+/// ratio is 0; ratio is irrelevant at inference.
 fn dropout(ctx: &mut NodeCtx<'_, '_>) -> R {
     let x = ctx.req(0)?;
     if ctx.opset() < 12 {
@@ -237,11 +237,41 @@ fn dropout(ctx: &mut NodeCtx<'_, '_>) -> R {
     if let Some(t) = ctx.input(2) {
         match ctx.const_value(t).map(|v| v.to_f64_vec()) {
             Some(v) if v.iter().all(|&b| b == 0.0) => {}
-            Some(_) => return Err(ctx.bad("training_mode=true is not supported")),
-            None => return Err(ctx.bad("training_mode must be a constant")),
+            Some(_) => return training_dropout(ctx, x),
+            // The shape rule reports it as a value to bind at compile time.
+            None => {}
         }
     }
     let mut inputs = ctx.inputs_from(0);
     inputs.truncate(3);
     ctx.emit(Op::Dropout, inputs)
+}
+
+/// Training-mode Dropout with a constant ratio of 0 keeps everything: the
+/// identity, and an all-true mask. Any other ratio draws random numbers.
+fn training_dropout(ctx: &mut NodeCtx<'_, '_>, x: onnxc_ir::ValueId) -> R {
+    let ratio = match ctx.input(1) {
+        None => None,
+        Some(r) => match ctx.const_value(r) {
+            Some(v) => Some(v.to_f64_vec()),
+            None => {
+                let msg = "input `ratio` must be a constant to compile training-mode Dropout ahead of time";
+                let e = ctx.b.graph.needs_constant_values(&ctx.name, "Dropout", msg, vec!["ratio".into()], &[r]);
+                return Err(e.into());
+            }
+        },
+    };
+    if !ratio.is_some_and(|r| r.iter().all(|&v| v == 0.0)) {
+        return Err(ctx.bad("training_mode=true with a nonzero ratio is random: not supported"));
+    }
+    let (name, outs) = (ctx.name.clone(), ctx.out_names.clone());
+    let y = ctx.emit_named(&name, Op::Unary(onnxc_ir::op::UnaryOp::Identity), vec![Some(x)], &outs[..1])?;
+    let mut res = vec![y[0]];
+    if let Some(mask_name) = outs.get(1) {
+        let shape = ctx.ty(x).shape.clone();
+        let n = shape.iter().product::<usize>();
+        let mask = onnxc_ir::Tensor::from_vec(shape, vec![true; n]);
+        res.push(ctx.b.graph.add_const(mask_name.clone(), mask));
+    }
+    Ok(res)
 }

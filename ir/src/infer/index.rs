@@ -231,7 +231,7 @@ fn one_hot(axis: i64, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
     scalar_like(d, "depth")?;
     let dv = d
         .value
-        .ok_or_else(|| op_err!("input `depth` must be a constant to compile ahead of time"))?;
+        .ok_or_else(|| OpError::needs_constant("depth"))?;
     let depth = dv.to_f64_vec()[0];
     if !(depth >= 1.0 && depth < (1u64 << 32) as f64) {
         return Err(op_err!("depth must be a positive size, got {depth}"));

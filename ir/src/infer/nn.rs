@@ -290,8 +290,8 @@ pub(super) fn dropout(
         dtype(t, "training_mode", is_bool, "bool")?;
         scalar_like(t, "training_mode")?;
         // Training-mode dropout is random; only the inference identity compiles.
-        let off = t.value.map(|v| v.to_f64_vec().iter().all(|&b| b == 0.0));
-        if off != Some(true) {
+        let v = t.value.ok_or_else(|| OpError::needs_constant("training_mode"))?;
+        if !v.to_f64_vec().iter().all(|&b| b == 0.0) {
             return Err(op_err!(
                 "input `training_mode` must be a constant false to compile ahead of time"
             ));

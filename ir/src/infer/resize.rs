@@ -46,9 +46,7 @@ fn resize(a: &ResizeAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError
         match opt(inputs, i) {
             None => Ok(None),
             Some(v) if v.ty.numel() == 0 => Ok(None),
-            Some(v) => v.value.map(Some).ok_or_else(|| {
-                op_err!("input `{name}` must be a constant to compile ahead of time")
-            }),
+            Some(v) => v.value.map(Some).ok_or_else(|| OpError::needs_constant(name)),
         }
     };
     let roi = floats_of(constant(1, "roi")?);

@@ -465,9 +465,7 @@ pub(super) fn range(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
         same_dtype(xs.first().copied().unwrap_or(x), "start", x, name)?;
         scalar_like(x, name)?;
         if x.value.is_none() {
-            return Err(op_err!(
-                "input `{name}` must be a constant to compile ahead of time"
-            ));
+            return Err(OpError::needs_constant(name));
         }
         xs.push(x);
     }

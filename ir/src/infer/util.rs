@@ -147,7 +147,7 @@ pub(super) fn const_ints(
     }
     let v = x
         .value
-        .ok_or_else(|| op_err!("input `{name}` must be a constant to compile ahead of time"))?;
+        .ok_or_else(|| OpError::needs_constant(name))?;
     if v.ty() != x.ty {
         return Err(op_err!(
             "input `{name}` has type {} but its constant is {}",

@@ -109,7 +109,7 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
     if let Some(why) = &case.unsupported {
         return fail(Stage::Unsupported, why.clone());
     }
-    let opts = onnxc::CompileOptions {
+    let mut opts = onnxc::CompileOptions {
         name: case.name.clone(),
         input_shapes: case.inputs.iter().filter_map(|t| Some((t.name.clone(), t.shape.clone()?))).collect(),
         target: cell.target.clone(),
@@ -117,15 +117,18 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
         ..Default::default()
     };
     let t0 = Instant::now();
-    let art = match guarded(|| onnxc::compile_file(&dir.join("model.onnx"), &opts).map_err(|e| e.to_string())) {
+    let art = match compile_case(dir, case, &mut opts) {
         Ok(a) => a,
         Err(e) => return fail(Stage::Compile, e),
     };
+    // Bound inputs are constants in the object, not arguments of `_run`.
+    let bound: Vec<String> =
+        case.inputs.iter().filter(|t| opts.bind_inputs.contains_key(&t.name)).map(|t| t.name.clone()).collect();
     let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
     if let Err(e) = onnxc_tests::elf::check_undefined(&art.object) {
         return fail(Stage::Symbols, e);
     }
-    let (inputs, expected) = match load_data(dir, case, &art.program) {
+    let (inputs, expected) = match load_data(dir, case, &art.program, &bound) {
         Ok(d) => d,
         Err(e) => return fail(Stage::Load, e),
     };
@@ -150,6 +153,7 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
         message: String::new(),
         compile_ms,
         run_ms,
+        bound,
     };
     for ((a, (e, rtol, atol)), spec) in actual.iter().zip(&expected).zip(&case.outputs) {
         if let Err(m) = onnxc_tests::compare(a, e, *rtol, *atol) {
@@ -160,6 +164,44 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
         }
     }
     result
+}
+
+/// Binding rounds before giving up: one per node whose shape-deciding inputs
+/// surface only after the previous ones are bound (training-mode Dropout
+/// asks for `training_mode`, then for `ratio`).
+const MAX_BIND_ROUNDS: usize = 3;
+
+/// Compiles the case; when that fails because a shape-deciding value is
+/// computed from graph inputs (`onnxc::Error::NeedsConstant`), retries with
+/// exactly the graph inputs the error names bound to the case's data, as a
+/// user would with `--bind` (they then leave the program's inputs).
+fn compile_case(dir: &Path, case: &Case, opts: &mut onnxc::CompileOptions) -> Result<onnxc::Artifacts, String> {
+    let model = dir.join("model.onnx");
+    for _ in 0..MAX_BIND_ROUNDS {
+        let e = match guarded(|| Ok(onnxc::compile_file(&model, opts)))? {
+            Ok(art) => return Ok(art),
+            Err(e) => e,
+        };
+        let Some(names) = e.inputs_to_bind() else { return Err(bound_note(e.to_string(), opts)) };
+        for n in names {
+            let spec = case.inputs.iter().find(|t| &t.name == n).ok_or_else(|| e.to_string())?;
+            let file = spec.file.as_ref().ok_or_else(|| format!("{e} (and `{n}` has no data file to bind)"))?;
+            let t = suite::load_npy(&dir.join(file), spec.dtype)?;
+            if opts.bind_inputs.insert(n.clone(), t).is_some() {
+                return Err(bound_note(e.to_string(), opts));
+            }
+        }
+    }
+    guarded(|| onnxc::compile_file(&model, opts).map_err(|e| bound_note(e.to_string(), opts)))
+}
+
+fn bound_note(msg: String, opts: &onnxc::CompileOptions) -> String {
+    if opts.bind_inputs.is_empty() {
+        return msg;
+    }
+    let mut names: Vec<&str> = opts.bind_inputs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    format!("{msg} (after binding {})", names.join(", "))
 }
 
 /// Links the object statically with the C driver for the cross target and
@@ -180,21 +222,28 @@ type Expected = Vec<(Tensor, f64, f64)>;
 
 /// Reads the inputs and expected outputs and checks them against the
 /// compiled program's signature.
-fn load_data(dir: &Path, case: &Case, program: &onnxc_kernel::Program) -> Result<(Vec<Tensor>, Expected), String> {
+fn load_data(
+    dir: &Path,
+    case: &Case,
+    program: &onnxc_kernel::Program,
+    bound: &[String],
+) -> Result<(Vec<Tensor>, Expected), String> {
     let load = |t: &suite::CaseTensor| -> Result<Tensor, String> {
         let file = t.file.as_ref().ok_or_else(|| format!("`{}` has no data file", t.name))?;
         suite::load_npy(&dir.join(file), t.dtype).map_err(|e| format!("`{}` ({}): {e}", t.name, t.dtype_name))
     };
-    if program.inputs.len() != case.inputs.len() || program.outputs.len() != case.outputs.len() {
+    let run_inputs: Vec<&suite::CaseTensor> = case.inputs.iter().filter(|t| !bound.contains(&t.name)).collect();
+    if program.inputs.len() != run_inputs.len() || program.outputs.len() != case.outputs.len() {
         return Err(format!(
-            "compiled program has {} inputs and {} outputs, the case {} and {}",
+            "compiled program has {} inputs and {} outputs, the case {} (of which {} bound) and {}",
             program.inputs.len(),
             program.outputs.len(),
             case.inputs.len(),
+            bound.len(),
             case.outputs.len()
         ));
     }
-    let inputs = case.inputs.iter().map(load).collect::<Result<Vec<_>, _>>()?;
+    let inputs = run_inputs.into_iter().map(load).collect::<Result<Vec<_>, _>>()?;
     for (t, io) in inputs.iter().zip(&program.inputs) {
         if t.dtype() != io.dtype || t.shape() != io.shape.as_slice() {
             return Err(format!(
