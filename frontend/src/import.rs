@@ -122,6 +122,11 @@ fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> 
     let opset = default_opset(model).ok_or_else(|| {
         FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
     })?;
+    let opset = if (1..MIN_OPSET).contains(&opset) && g.node.iter().all(unchanged_since_opset1) {
+        MIN_OPSET
+    } else {
+        opset
+    };
     if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
         return Err(FrontendError::UnsupportedOpset { domain: "ai.onnx".into(), version: opset });
     }
@@ -129,6 +134,24 @@ fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> 
         return Err(FrontendError::Invalid("sparse initializers are not supported".into()));
     }
     Ok((g, opset))
+}
+
+/// Ops of the default domain whose schema at opset 7 is still their opset-1
+/// version (computed with `onnx.defs.get_schema`), so a model of opset 1..=6
+/// made only of them means exactly what it would at opset 7. Control flow is
+/// left out: its subgraphs could hold anything.
+const UNCHANGED_SINCE_OPSET1: &[&str] = &[
+    "ArgMax", "ArgMin", "Constant", "Conv", "ConvTranspose", "DepthToSpace", "Flatten",
+    "Gather", "GlobalAveragePool", "GlobalMaxPool", "Hardmax", "Identity", "LRN", "LogSoftmax",
+    "LpNormalization", "MatMul", "MaxPool", "Not", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
+    "ReduceSumSquare", "Shape", "Size", "Slice", "Softmax", "Softplus", "Softsign",
+    "SpaceToDepth", "Squeeze", "TopK", "Transpose", "Unsqueeze",
+];
+
+fn unchanged_since_opset1(n: &NodeProto) -> bool {
+    matches!(n.domain.as_deref(), None | Some("") | Some("ai.onnx"))
+        && UNCHANGED_SINCE_OPSET1.contains(&n.op_type.as_deref().unwrap_or(""))
 }
 
 /// Adds the graph inputs that are not initializers (an initializer that is

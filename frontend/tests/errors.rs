@@ -126,6 +126,15 @@ fn opset_range_and_domain() {
     assert!(matches!(import(&m), Err(FrontendError::UnsupportedOpset { .. })));
     m.opset_import.clear();
     assert!(matches!(import(&m), Err(FrontendError::Invalid(_))));
+    // Opset 1..=6 is read as 7 when every op kept its opset-1 definition.
+    let not = |opset| {
+        let n = node("Not", &["x"], &["y"], vec![]);
+        model(opset, vec![n], vec![fixed("x", 9 /* BOOL */, &[2])], vec![out("y")], vec![])
+    };
+    assert_eq!(import(&not(1)).unwrap().opset, 7);
+    let relu = node("Relu", &["x"], &["y"], vec![]);
+    let mixed = model(1, vec![node("Not", &["x"], &["z"], vec![]), relu], vec![fixed("x", 9 /* BOOL */, &[2])], vec![out("y")], vec![]);
+    assert!(matches!(import(&mixed), Err(FrontendError::UnsupportedOpset { version: 1, .. })));
 }
 
 #[test]

@@ -306,6 +306,24 @@ pub enum Op {
     /// state output shaped like Y_h: LSTM's Y_c; for GRU the last `r ⊙ H_{t-1}`
     /// (scratch for the lowering). See `infer::rnn`.
     Recurrent(RnnAttrs),
+
+    /// Reinterprets every element's bits as `to` (same element size; Bool is a byte).
+    BitCast { to: DType },
+    /// inputs: X [N, C, D1..Dr] (float), grid [N, O1..Or, r] whose last axis
+    /// holds normalized coordinates in reverse axis order (x = last axis).
+    /// `Linear`/`Cubic` are GridSample-16's bilinear/bicubic.
+    GridSample { mode: ResizeMode, padding: GridPadding, align_corners: bool },
+    /// inputs: theta [N, r, r+1], size (constant i64 [N, C, D1..Dr]), r = 2 or 3;
+    /// output: grid [N, D1..Dr, r].
+    AffineGrid { align_corners: bool },
+}
+
+/// GridSample's `padding_mode`: what out-of-range coordinates read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GridPadding {
+    Zeros,
+    Border,
+    Reflection,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -392,3 +392,29 @@ fn casts() {
         vec![1., 0.]
     );
 }
+
+#[test]
+fn signed_shifts_follow_numpy() {
+    let a = t(&[5], vec![-8i8, 4, -1, 64, -128]);
+    let s = t(&[5], vec![1i8, -1, 8, 1, 7]);
+    // Left: wraps; counts outside [0, 8) give 0.
+    assert_eq!(
+        run1(Op::Binary(BinaryOp::BitShiftLeft), &[&a, &s]).to_vec::<i8>(),
+        vec![-16, 0, 0, -128, 0]
+    );
+    // Right: arithmetic; counts outside [0, 8) give 0 or -1 by sign.
+    assert_eq!(
+        run1(Op::Binary(BinaryOp::BitShiftRight), &[&a, &s]).to_vec::<i8>(),
+        vec![-4, 0, -1, 32, -1]
+    );
+}
+
+#[test]
+fn float_python_mod_takes_divisor_sign() {
+    let a = t(&[4], vec![5.5f32, -5.5, 5.5, -5.5]);
+    let b = t(&[4], vec![2f32, 2., -2., -2.]);
+    assert_eq!(
+        run1(Op::Binary(BinaryOp::Mod { fmod: false }), &[&a, &b]).to_vec::<f32>(),
+        vec![1.5, 0.5, -0.5, -1.5]
+    );
+}

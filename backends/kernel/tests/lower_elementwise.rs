@@ -170,3 +170,15 @@ fn casts() {
         }
     }
 }
+
+#[test]
+fn signed_shifts_match_eval() {
+    for op in [BinaryOp::BitShiftLeft, BinaryOp::BitShiftRight] {
+        let mut g = G::new();
+        let a = g.input_with(Tensor::from_vec(&[8], vec![-8i32, 4, -1, 1 << 30, i32::MIN, 7, -7, 3]));
+        let s = g.input_with(Tensor::from_vec(&[8], vec![1i32, -1, 32, 1, 31, 100, 2, 0]));
+        let y = g.node(Op::Binary(op), vec![Some(a), Some(s)]);
+        g.output(y);
+        g.check();
+    }
+}

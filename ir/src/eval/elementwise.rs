@@ -26,13 +26,16 @@ pub(crate) trait Int: Num {
 macro_rules! int_impl {
     ($($t:ident),*) => {$(
         impl Int for $t {
-            // numpy gives 0 for shifts of the bit width or more (and the
-            // ONNX BitShift op is only defined on unsigned types).
+            // numpy semantics: a shift count outside [0, width) shifts
+            // every bit out, leaving 0 (or -1 for a negative signed value
+            // shifted right, since that shift is arithmetic).
             fn shl(self, s: Self) -> Self {
                 u32::try_from(s).ok().and_then(|s| self.checked_shl(s)).unwrap_or(0)
             }
+            #[allow(unused_comparisons)]
             fn shr(self, s: Self) -> Self {
-                u32::try_from(s).ok().and_then(|s| self.checked_shr(s)).unwrap_or(0)
+                let all = if self < 0 { (0 as $t).wrapping_sub(1) } else { 0 };
+                u32::try_from(s).ok().and_then(|s| self.checked_shr(s)).unwrap_or(all)
             }
             fn and(self, o: Self) -> Self { self & o }
             fn or(self, o: Self) -> Self { self | o }

@@ -25,6 +25,7 @@ mod pool;
 mod reduce;
 mod shape;
 pub(crate) mod util;
+pub mod spatial;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -135,6 +136,7 @@ pub fn eval_op(
             keepdims,
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
+        Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::eval(op, inputs),
     }
 }
 

@@ -18,6 +18,7 @@ mod attention;
 mod reduce;
 mod shape;
 mod util;
+mod spatial;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -172,6 +173,8 @@ fn dispatch(
         Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
             one(reduce::arg(*axis, *keepdims, inputs)?)
         }
+        Op::BitCast { to } => one(spatial::bitcast(*to, inputs)?),
+        Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::infer(op, inputs),
     }
 }
 

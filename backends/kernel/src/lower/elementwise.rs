@@ -266,10 +266,23 @@ fn binary(b: &mut KernelBuilder, op: BinaryOp, t: Scalar, ty_: Scalar, x: Expr, 
         Greater => gt(x, y),
         GreaterOrEqual => ge(x, y),
         BitShiftLeft | BitShiftRight => {
-            // Shifting by >= the width gives 0 (numpy), not KIR's modulo.
+            // A count outside [0, width) shifts every bit out (numpy), not
+            // KIR's modulo: 0, or -1 for a negative value shifted right.
             let w = (t.size() * 8) as f64;
-            let s = if op == BitShiftLeft { shl(x, y.clone()) } else { shr(x, y.clone()) };
-            select(ge(y, cf(t, w)), z(), s)
+            let y = b.let_(y);
+            let x = b.let_(x);
+            let mut out_of_range = ge(y.clone(), cf(t, w));
+            if t.is_signed() {
+                out_of_range = math::bor(out_of_range, lt(y.clone(), z()));
+            }
+            let (s, all) = if op == BitShiftLeft {
+                (shl(x, y.clone()), z())
+            } else if t.is_signed() {
+                (shr(x.clone(), y.clone()), select(lt(x, z()), cf(t, -1.0), z()))
+            } else {
+                (shr(x, y.clone()), z())
+            };
+            select(out_of_range, all, s)
         }
         BitwiseAnd => and(x, y),
         BitwiseOr => or(x, y),

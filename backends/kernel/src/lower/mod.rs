@@ -15,6 +15,7 @@ mod norm;
 mod attention;
 mod reduce;
 mod shape;
+mod spatial;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -121,6 +122,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::NegativeLogLikelihoodLoss { .. } => loss::lower(cx, n),
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
+        Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }

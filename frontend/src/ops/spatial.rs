@@ -1,0 +1,49 @@
+//! The sampling family (GridSample-16/20, AffineGrid-20) and BitCast.
+
+use super::{Importer, NodeCtx};
+use crate::error::FrontendError;
+use onnxc_ir::op::{GridPadding, ResizeMode};
+use onnxc_ir::{DType, Op, ValueId};
+
+type R = Result<Vec<ValueId>, FrontendError>;
+
+pub(super) const OPS: &[(&str, Importer)] = &[
+    ("BitCast", bitcast),
+    ("GridSample", grid_sample),
+    ("AffineGrid", affine_grid),
+];
+
+fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let code = ctx.int("to")?.ok_or_else(|| ctx.bad_attr("to", "required"))?;
+    let to = i32::try_from(code)
+        .ok()
+        .and_then(DType::from_onnx_code)
+        .ok_or_else(|| ctx.bad_attr("to", format!("element type code {code} is not supported")))?;
+    let x = ctx.req(0)?;
+    ctx.emit(Op::BitCast { to }, vec![Some(x)])
+}
+
+fn grid_sample(ctx: &mut NodeCtx<'_, '_>) -> R {
+    // Opset 16 spells the modes bilinear/bicubic; 20 renamed them.
+    let mode = match ctx.string("mode")?.as_deref().unwrap_or("linear") {
+        "nearest" => ResizeMode::Nearest,
+        "linear" | "bilinear" => ResizeMode::Linear,
+        "cubic" | "bicubic" => ResizeMode::Cubic,
+        other => return Err(ctx.bad_attr("mode", format!("unknown value `{other}`"))),
+    };
+    let padding = match ctx.string("padding_mode")?.as_deref().unwrap_or("zeros") {
+        "zeros" => GridPadding::Zeros,
+        "border" => GridPadding::Border,
+        "reflection" => GridPadding::Reflection,
+        other => return Err(ctx.bad_attr("padding_mode", format!("unknown value `{other}`"))),
+    };
+    let align_corners = ctx.bool_or("align_corners", false)?;
+    let (x, g) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::GridSample { mode, padding, align_corners }, vec![Some(x), Some(g)])
+}
+
+fn affine_grid(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let align_corners = ctx.bool_or("align_corners", false)?;
+    let (t, s) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::AffineGrid { align_corners }, vec![Some(t), Some(s)])
+}

@@ -1,0 +1,209 @@
+//! Sampling ops: GridSample and AffineGrid (after the ONNX reference
+//! implementation, computing coordinates and weights in f64), and BitCast.
+
+use super::util::*;
+use crate::dtype::DType;
+use crate::error::OpError;
+use crate::op::{GridPadding, Op, ResizeMode};
+use crate::op_err;
+use crate::tensor::Tensor;
+
+pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    match op {
+        Op::GridSample { mode, padding, align_corners } => {
+            grid_sample(*mode, *padding, *align_corners, arg(inputs, 0)?, arg(inputs, 1)?)
+        }
+        Op::AffineGrid { align_corners } => affine_grid(*align_corners, arg(inputs, 0)?, arg(inputs, 1)?),
+        Op::BitCast { to } => {
+            let x = arg(inputs, 0)?;
+            if x.dtype().size() != to.size() {
+                return Err(op_err!("cannot bitcast {} to {to}", x.dtype()));
+            }
+            let bytes = x.bytes().to_vec();
+            // Bool elements must stay 0/1; any other byte reads as true.
+            let bytes = if *to == DType::Bool { bytes.iter().map(|&b| (b != 0) as u8).collect() } else { bytes };
+            Ok(vec![tensor_from_bytes(*to, x.shape(), bytes)?])
+        }
+        other => Err(op_err!("{} is not a sampling op", other.onnx_name())),
+    }
+}
+
+/// Reflects `x` into `[lo, hi]` by its nearest border, repeatedly (the
+/// reference's `_gs_reflect`).
+pub fn gs_reflect(x: f64, lo: f64, hi: f64) -> f64 {
+    let rng = hi - lo;
+    if rng <= 0.0 {
+        return lo;
+    }
+    if x < lo {
+        let dx = lo - x;
+        let n = (dx / rng).trunc();
+        let r = dx - n * rng;
+        if n % 2.0 == 0.0 { lo + r } else { hi - r }
+    } else if x > hi {
+        let dx = x - hi;
+        let n = (dx / rng).trunc();
+        let r = dx - n * rng;
+        if n % 2.0 == 0.0 { hi - r } else { lo + r }
+    } else {
+        x
+    }
+}
+
+/// Keys cubic convolution weights (a = -0.75) for the taps at -1, 0, 1, 2
+/// relative to `floor(x)`, given `t = x - floor(x)`.
+pub fn cubic_coeffs(t: f64) -> [f64; 4] {
+    let a = -0.75;
+    let w = |x: f64| -> f64 {
+        let x = x.abs();
+        if x <= 1.0 {
+            ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+        } else {
+            ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+        }
+    };
+    [w(t + 1.0), w(t), w(1.0 - t), w(2.0 - t)]
+}
+
+/// Per-axis borders `[lo, hi]` of valid coordinates.
+pub fn gs_border(dim: usize, align_corners: bool) -> (f64, f64) {
+    if align_corners { (0.0, dim as f64 - 1.0) } else { (-0.5, dim as f64 - 0.5) }
+}
+
+/// The pixel coordinate along an axis of extent `dim` of normalized `g`,
+/// after border/reflection adjustment (and rounding for nearest).
+pub fn gs_coord(g: f64, dim: usize, mode: ResizeMode, pad: GridPadding, align: bool) -> f64 {
+    let d = dim as f64;
+    let mut x = if align { (g + 1.0) / 2.0 * (d - 1.0) } else { ((g + 1.0) * d - 1.0) / 2.0 };
+    if mode == ResizeMode::Nearest {
+        x = x.round_ties_even();
+    }
+    let (lo, hi) = gs_border(dim, align);
+    if x < lo || x > hi {
+        match pad {
+            GridPadding::Border => x = x.clamp(0.0, d - 1.0),
+            GridPadding::Reflection => x = gs_reflect(x, lo, hi),
+            GridPadding::Zeros => {}
+        }
+    }
+    x
+}
+
+/// The taps of one axis: (index to read, weight), with `None` for a tap
+/// that reads the zero padding.
+fn taps(x: f64, dim: usize, mode: ResizeMode, pad: GridPadding, align: bool) -> Vec<(Option<usize>, f64)> {
+    let (lo, hi) = gs_border(dim, align);
+    let at = |i: i64| -> Option<usize> {
+        let i = match pad {
+            GridPadding::Zeros => i,
+            GridPadding::Border => i.clamp(0, dim as i64 - 1),
+            GridPadding::Reflection => gs_reflect(i as f64, lo, hi) as i64,
+        };
+        (0..dim as i64).contains(&i).then_some(i as usize)
+    };
+    match mode {
+        ResizeMode::Nearest => vec![(at(x as i64), 1.0)],
+        ResizeMode::Linear => {
+            let f = x.floor();
+            let t = x - f;
+            vec![(at(f as i64), 1.0 - t), (at(f as i64 + 1), t)]
+        }
+        ResizeMode::Cubic => {
+            let f = x.floor();
+            let c = cubic_coeffs(x - f);
+            (0..4).map(|k| (at(f as i64 - 1 + k as i64), c[k])).collect()
+        }
+    }
+}
+
+fn grid_sample(
+    mode: ResizeMode,
+    pad: GridPadding,
+    align: bool,
+    x: &Tensor,
+    grid: &Tensor,
+) -> Result<Vec<Tensor>, OpError> {
+    let (xs, gs) = (x.shape(), grid.shape());
+    let r = xs.len().checked_sub(2).ok_or_else(|| op_err!("X must have rank >= 3"))?;
+    if gs.len() != r + 2 || gs[0] != xs[0] || gs[r + 1] != r {
+        return Err(op_err!("grid of shape {gs:?} does not match X of shape {xs:?}"));
+    }
+    let (xv, gv) = (x.to_f64_vec(), grid.to_f64_vec());
+    let dims = &xs[2..];
+    let outer: usize = gs[1..=r].iter().product();
+    let plane: usize = dims.iter().product();
+    let xst = strides(dims);
+    let (n, c) = (xs[0], xs[1]);
+    let mut out = vec![0.0; n * c * outer];
+    for b in 0..n {
+        for o in 0..outer {
+            let g = &gv[(b * outer + o) * r..(b * outer + o + 1) * r];
+            // grid's last axis lists coordinates innermost-axis first.
+            let axes: Vec<_> = (0..r).map(|i| taps(gs_coord(g[r - 1 - i], dims[i], mode, pad, align), dims[i], mode, pad, align)).collect();
+            for ch in 0..c {
+                let base = (b * c + ch) * plane;
+                out[(b * c + ch) * outer + o] = sum_taps(&axes, 0, 0, 1.0, &|off| xv[base + off], &xst);
+            }
+        }
+    }
+    let mut shape = vec![n, c];
+    shape.extend_from_slice(&gs[1..=r]);
+    Ok(vec![Tensor::from_f64(x.dtype(), shape, &out)])
+}
+
+fn sum_taps(axes: &[Vec<(Option<usize>, f64)>], k: usize, off: usize, w: f64, at: &dyn Fn(usize) -> f64, st: &[usize]) -> f64 {
+    if k == axes.len() {
+        return w * at(off);
+    }
+    axes[k].iter().map(|&(i, wi)| match i {
+        Some(i) => sum_taps(axes, k + 1, off + i * st[k], w * wi, at, st),
+        None => 0.0,
+    }).sum()
+}
+
+/// The base coordinates of AffineGrid along an axis of extent `n`.
+pub fn affine_base(n: usize, align: bool) -> Vec<f64> {
+    let d = n as f64;
+    (0..n)
+        .map(|i| {
+            let i = i as f64;
+            if align {
+                if n == 1 { -1.0 } else { -1.0 + 2.0 * i / (d - 1.0) }
+            } else {
+                -1.0 + (2.0 * i + 1.0) / d
+            }
+        })
+        .collect()
+}
+
+fn affine_grid(align: bool, theta: &Tensor, size: &Tensor) -> Result<Vec<Tensor>, OpError> {
+    let size = ints(size, "size")?;
+    let r = size.len().saturating_sub(2);
+    let ts = theta.shape();
+    if !(r == 2 || r == 3) || ts.len() != 3 || ts[0] as i64 != size[0] || ts[1] != r || ts[2] != r + 1 {
+        return Err(op_err!("theta of shape {ts:?} does not match size {size:?}"));
+    }
+    let dims: Vec<usize> = size[2..].iter().map(|&v| dim(v, "size")).collect::<Result<_, _>>()?;
+    let bases: Vec<Vec<f64>> = dims.iter().map(|&d| affine_base(d, align)).collect();
+    let th = theta.to_f64_vec();
+    let pts: usize = dims.iter().product();
+    let mut out = Vec::with_capacity(ts[0] * pts * r);
+    let st = strides(&dims);
+    for b in 0..ts[0] {
+        let t = &th[b * r * (r + 1)..(b + 1) * r * (r + 1)];
+        for p in 0..pts {
+            // Homogeneous point (x, y[, z], 1): x walks the last axis.
+            let mut h = vec![1.0; r + 1];
+            for i in 0..r {
+                h[r - 1 - i] = bases[i][(p / st[i]) % dims[i]];
+            }
+            for row in 0..r {
+                out.push((0..=r).map(|k| t[row * (r + 1) + k] * h[k]).sum());
+            }
+        }
+    }
+    let mut shape = vec![ts[0]];
+    shape.extend_from_slice(&dims);
+    shape.push(r);
+    Ok(vec![Tensor::from_f64(theta.dtype(), shape, &out)])
+}
