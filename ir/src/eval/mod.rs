@@ -25,6 +25,9 @@ mod pool;
 mod reduce;
 mod shape;
 pub(crate) mod util;
+mod seqmix;
+pub mod signal;
+pub mod training;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -135,6 +138,13 @@ pub fn eval_op(
             keepdims,
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
+        Op::LinearAttention { .. } => seqmix::linear_attention(op, inputs, n_out),
+        Op::CausalConvWithState { .. } => seqmix::causal_conv(op, inputs, n_out),
+        Op::Dft { .. } => signal::dft(op, inputs),
+        Op::Stft { .. } => signal::stft(op, inputs),
+        Op::Window { .. } => signal::window(op, inputs),
+        Op::MelWeightMatrix { .. } => signal::mel(op, inputs),
+        Op::Optimizer(k) => training::optimizer(*k, inputs),
     }
 }
 

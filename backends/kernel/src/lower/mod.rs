@@ -15,6 +15,9 @@ mod norm;
 mod attention;
 mod reduce;
 mod shape;
+mod seqmix;
+mod signal;
+mod training;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -121,6 +124,9 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::NegativeLogLikelihoodLoss { .. } => loss::lower(cx, n),
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
+        Op::LinearAttention { .. } | Op::CausalConvWithState { .. } => seqmix::lower(cx, n),
+        Op::Dft { .. } | Op::Stft { .. } | Op::Window { .. } | Op::MelWeightMatrix { .. } => signal::lower(cx, n),
+        Op::Optimizer(_) => training::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
