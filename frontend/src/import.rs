@@ -119,7 +119,10 @@ fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> 
     if !bad.is_empty() {
         return Err(FrontendError::Unsupported { nodes: bad });
     }
-    let opset = default_opset(model).ok_or_else(|| {
+    // A graph made only of preview-domain ops (training optimizers) may
+    // import no default opset; the newest one is as good as any then.
+    let only_preview = !g.node.is_empty() && g.node.iter().all(|n| !matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx"));
+    let opset = default_opset(model).or(only_preview.then_some(MAX_OPSET)).ok_or_else(|| {
         FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
     })?;
     let opset = if (1..MIN_OPSET).contains(&opset) && g.node.iter().all(unchanged_since_opset1) {

@@ -316,6 +316,69 @@ pub enum Op {
     /// inputs: theta [N, r, r+1], size (constant i64 [N, C, D1..Dr]), r = 2 or 3;
     /// output: grid [N, D1..Dr, r].
     AffineGrid { align_corners: bool },
+    /// inputs: query, key, value ([B, T, H*D]), past_state? ([B, Hkv, dk, dv]),
+    /// decay? ([B, T, Hkv] or [B, T, Hkv*dk], log space), beta? ([B, T, Hkv or 1]);
+    /// outputs: output [B, T, Hq*dv], present_state. `scale` None is 1/sqrt(dk).
+    LinearAttention { q_num_heads: usize, kv_num_heads: usize, scale: Option<f32>, rule: LinearAttnRule },
+    /// inputs: input [B, C, L], weight [C, 1, K], bias? [C], past_state? [B, C, K-1];
+    /// outputs: output [B, C, L], present_state [B, C, K-1].
+    CausalConvWithState { silu: bool },
+    /// inputs: input [..., N, 1 or 2], dft_length? (constant). `axis` indexes
+    /// the input's dims (the last, complex, dim excluded).
+    Dft { axis: i64, inverse: bool, onesided: bool },
+    /// inputs: signal [B, S, 1 or 2], frame_step (constant), window? [W],
+    /// frame_length? (constant); output [B, frames, bins, 2].
+    Stft { onesided: bool },
+    /// input: size (constant scalar); output 1-D of `dtype`.
+    Window { kind: WindowKind, periodic: bool, dtype: DType },
+    /// inputs: num_mel_bins, dft_length, sample_rate, lower_edge_hertz,
+    /// upper_edge_hertz (all constants); output [dft_length/2+1, num_mel_bins].
+    MelWeightMatrix { dtype: DType },
+    /// ai.onnx.preview.training optimizers. inputs: R, T, then n tensors
+    /// each of X, G and the state(s); outputs: the n new X, then the n of
+    /// each new state (see `infer::training`).
+    Optimizer(OptimizerKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LinearAttnRule {
+    Linear,
+    Gated,
+    Delta,
+    GatedDelta,
+}
+
+impl LinearAttnRule {
+    pub fn gated(self) -> bool {
+        matches!(self, LinearAttnRule::Gated | LinearAttnRule::GatedDelta)
+    }
+    pub fn delta(self) -> bool {
+        matches!(self, LinearAttnRule::Delta | LinearAttnRule::GatedDelta)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WindowKind {
+    Hann,
+    Hamming,
+    Blackman,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    Adagrad { decay_factor: f32, epsilon: f32, norm_coefficient: f32 },
+    Adam { alpha: f32, beta: f32, epsilon: f32, norm_coefficient: f32, norm_coefficient_post: f32 },
+    Momentum { alpha: f32, beta: f32, norm_coefficient: f32, nesterov: bool },
+}
+
+impl OptimizerKind {
+    /// State tensors per optimized tensor (Adagrad: H; Adam: V, H; Momentum: V).
+    pub fn states(self) -> usize {
+        match self {
+            OptimizerKind::Adam { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// GridSample's `padding_mode`: what out-of-range coordinates read.
@@ -438,6 +501,13 @@ impl Op {
             Op::Variadic(v) => format!("{v:?}"),
             Op::Reduce { op, .. } => format!("Reduce{op:?}"),
             Op::Lrn { .. } => "LRN".into(),
+            Op::Dft { .. } => "DFT".into(),
+            Op::Stft { .. } => "STFT".into(),
+            Op::Window { kind, .. } => format!("{kind:?}Window"),
+            Op::Optimizer(k) => {
+                let s = format!("{k:?}");
+                s.split([' ', '{']).next().unwrap_or("").to_string()
+            }
             other => {
                 let s = format!("{other:?}");
                 s.split([' ', '{', '(']).next().unwrap_or("").to_string()

@@ -17,6 +17,10 @@ mod rnn;
 mod reduce;
 mod shape;
 mod spatial;
+mod flex;
+mod seqmix;
+mod signal;
+mod training;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -32,7 +36,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, spatial::OPS] {
+        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, spatial::OPS, seqmix::OPS, signal::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }
@@ -49,7 +53,18 @@ pub(crate) fn supported_ops() -> Vec<&'static str> {
 }
 
 pub(crate) fn is_supported(domain: &str, op_type: &str) -> bool {
-    matches!(domain, "" | "ai.onnx") && (op_type == "Constant" || table().contains_key(op_type))
+    (matches!(domain, "" | "ai.onnx") && (op_type == "Constant" || table().contains_key(op_type)))
+        || preview_importer(domain, op_type).is_some()
+}
+
+/// Importers of the ai.onnx.preview(.training) domains.
+fn preview_importer(domain: &str, op_type: &str) -> Option<Importer> {
+    let family = match domain {
+        flex::DOMAIN => flex::OPS,
+        training::DOMAIN => training::OPS,
+        _ => return None,
+    };
+    family.iter().find(|(n, _)| *n == op_type).map(|(_, f)| *f)
 }
 
 /// Imports one node (the driver has checked support already).
@@ -57,7 +72,11 @@ pub(crate) fn import(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<ValueId>, Frontend
     if ctx.op_type == "Constant" {
         return constant(ctx);
     }
-    let f = *table().get(ctx.op_type.as_str()).ok_or_else(|| ctx.bad("unsupported op"))?;
+    let domain = ctx.node.domain.as_deref().unwrap_or("");
+    let f = match preview_importer(domain, &ctx.op_type) {
+        Some(f) => f,
+        None => *table().get(ctx.op_type.as_str()).ok_or_else(|| ctx.bad("unsupported op"))?,
+    };
     let outs = f(ctx)?;
     if outs.len() < ctx.out_names.len() {
         return Err(ctx.bad(format!(

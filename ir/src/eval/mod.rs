@@ -26,6 +26,9 @@ mod reduce;
 mod shape;
 pub(crate) mod util;
 pub mod spatial;
+mod seqmix;
+pub mod signal;
+pub mod training;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -137,6 +140,13 @@ pub fn eval_op(
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::eval(op, inputs),
+        Op::LinearAttention { .. } => seqmix::linear_attention(op, inputs, n_out),
+        Op::CausalConvWithState { .. } => seqmix::causal_conv(op, inputs, n_out),
+        Op::Dft { .. } => signal::dft(op, inputs),
+        Op::Stft { .. } => signal::stft(op, inputs),
+        Op::Window { .. } => signal::window(op, inputs),
+        Op::MelWeightMatrix { .. } => signal::mel(op, inputs),
+        Op::Optimizer(k) => training::optimizer(*k, inputs),
     }
 }
 

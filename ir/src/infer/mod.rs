@@ -19,6 +19,9 @@ mod reduce;
 mod shape;
 mod util;
 mod spatial;
+mod seqmix;
+mod signal;
+mod training;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -34,6 +37,9 @@ pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Stri
 
 pub use quant::{is_quant_int, quant_layout, quant_range, QuantLayout};
 pub use rnn::{gate_count, num_directions, output_count};
+pub use seqmix::{causal_conv_dims, lin_attn_plan, LinAttnPlan};
+pub use signal::{dft_plan, stft_plan, DftPlan, StftPlan};
+pub use training::optimizer_count;
 
 /// What a shape rule knows about one input: its type and, for constants, its value
 /// (Reshape's `shape`, Slice's `starts`, ... must be constant to compile ahead of time).
@@ -74,7 +80,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. });
+    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. } | Op::LinearAttention { .. } | Op::CausalConvWithState { .. } | Op::Optimizer(_));
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -175,6 +181,13 @@ fn dispatch(
         }
         Op::BitCast { to } => one(spatial::bitcast(*to, inputs)?),
         Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::infer(op, inputs),
+        Op::LinearAttention { .. } => seqmix::linear_attention(op, inputs, num_outputs),
+        Op::CausalConvWithState { .. } => seqmix::causal_conv(inputs, num_outputs),
+        Op::Dft { .. } => one(signal::dft(op, inputs)?),
+        Op::Stft { .. } => one(signal::stft(op, inputs)?),
+        Op::Window { .. } => one(signal::window(op, inputs)?),
+        Op::MelWeightMatrix { .. } => one(signal::mel(op, inputs)?),
+        Op::Optimizer(k) => training::optimizer(*k, inputs, num_outputs),
     }
 }
 

@@ -16,6 +16,9 @@ mod attention;
 mod reduce;
 mod shape;
 mod spatial;
+mod seqmix;
+mod signal;
+mod training;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -123,6 +126,9 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::lower(cx, n),
+        Op::LinearAttention { .. } | Op::CausalConvWithState { .. } => seqmix::lower(cx, n),
+        Op::Dft { .. } | Op::Stft { .. } | Op::Window { .. } | Op::MelWeightMatrix { .. } => signal::lower(cx, n),
+        Op::Optimizer(_) => training::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
