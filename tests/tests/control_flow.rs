@@ -198,3 +198,43 @@ fn loop_with_a_runtime_trip_count_is_a_clear_error() {
     let err = import(&m).unwrap_err().to_string();
     assert!(err.contains("trip count") && err.contains("run time"), "{err}");
 }
+
+/// Scan-8: a leading batch axis on every input, each batch entry scanned
+/// independently; the body holds an If on a run-time condition computed
+/// from the slice (nested control flow).
+#[test]
+fn scan8_batches_and_nested_if() {
+    let then_g = body("then", vec![], vec![node("Add", &["s_in", "xt"], &["a"], vec![])], &["a"]);
+    let else_g = body("else", vec![], vec![node("Sub", &["s_in", "xt"], &["b"], vec![])], &["b"]);
+    let b = body(
+        "step",
+        vec![fixed("s_in", F32, &[1]), fixed("xt", F32, &[1])],
+        vec![
+            node("Greater", &["xt", "zero"], &["pos"], vec![]),
+            node("If", &["pos"], &["s_out"], vec![a_graph("then_branch", then_g), a_graph("else_branch", else_g)]),
+            node("Identity", &["s_out"], &["y_t"], vec![]),
+        ],
+        &["s_out", "y_t"],
+    );
+    let n = node("Scan", &["", "s0", "x"], &["s", "y"], vec![a_graph("body", b), a_int("num_scan_inputs", 1)]);
+    let inputs = vec![fixed("s0", F32, &[2, 1]), fixed("x", F32, &[2, 3, 1])];
+    let m = model(8, vec![n], inputs, vec![out("s"), out("y")], vec![raw_f32("zero", &[1], &[0.0])]);
+    let x = [1f32, -2.0, 3.0, -4.0, 5.0, -6.0];
+    let got = compile_and_run(&m, &[Tensor::from_vec(vec![2, 1], vec![10f32, 20.0]), Tensor::from_vec(vec![2, 3, 1], x.to_vec())]);
+    // Batch 0: 10 +1 → 11, +(-2 ≤ 0: subtract) → 13, +3 → 16; batch 1: 20 - -4 = 24, +5 = 29, - -6 = 35.
+    assert_eq!(f32s(&got[0]), vec![16.0, 35.0]);
+    assert_eq!(got[1].shape(), &[2, 3, 1]);
+    assert_eq!(f32s(&got[1]), vec![11.0, 13.0, 16.0, 24.0, 29.0, 35.0]);
+}
+
+#[test]
+fn unsqueeze_accepts_constant_scalar_axes() {
+    let n = node("Unsqueeze", &["x", "axis"], &["y"], vec![]);
+    let m = model(13, vec![n], vec![fixed("x", F32, &[2])], vec![out("y")], vec![{
+        let mut t = i64s("axis", &[1]);
+        t.dims.clear();
+        t
+    }]);
+    let got = compile_and_run(&m, &[Tensor::from_vec(vec![2], vec![1f32, 2.0])]);
+    assert_eq!(got[0].shape(), &[2, 1]);
+}
