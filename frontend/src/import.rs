@@ -34,6 +34,9 @@ pub(crate) struct Builder<'a> {
     pub opts: &'a ImportOptions,
     pub opset: i64,
     pub base_dir: Option<&'a Path>,
+    /// Prefix of node names while a control-flow body is inlined
+    /// (`If/then/`, `Scan/iter3/`); empty at the top level.
+    pub scope: String,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -80,7 +83,14 @@ pub(crate) fn import(
 ) -> Result<Model, FrontendError> {
     let model = decode(data)?;
     let (g, opset) = check_model(&model)?;
-    let mut b = Builder { graph: Graph::new(), names: HashMap::new(), opts, opset, base_dir };
+    let mut b = Builder {
+        graph: Graph::new(),
+        names: HashMap::new(),
+        opts,
+        opset,
+        base_dir,
+        scope: String::new(),
+    };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
         let tensor = tensor_from_proto(t, base_dir)?;
@@ -194,8 +204,12 @@ fn add_inputs(b: &mut Builder<'_>, g: &GraphProto) -> Result<(), FrontendError> 
     Ok(())
 }
 
-fn import_node(b: &mut Builder<'_>, n: &NodeProto, index: usize) -> Result<(), FrontendError> {
-    let name = node_name(n, index);
+pub(crate) fn import_node(
+    b: &mut Builder<'_>,
+    n: &NodeProto,
+    index: usize,
+) -> Result<(), FrontendError> {
+    let name = format!("{}{}", b.scope, node_name(n, index));
     let op_type = n.op_type.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(n.input.len());
     for i in &n.input {

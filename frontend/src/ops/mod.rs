@@ -21,6 +21,8 @@ mod flex;
 mod seqmix;
 mod signal;
 mod training;
+mod control;
+mod optional;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -36,7 +38,25 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, spatial::OPS, seqmix::OPS, signal::OPS] {
+        let families = [
+            index::OPS,
+            resize::OPS,
+            elementwise::OPS,
+            nn::OPS,
+            shape::OPS,
+            reduce::OPS,
+            norm::OPS,
+            attention::OPS,
+            loss::OPS,
+            quant::OPS,
+            rnn::OPS,
+            spatial::OPS,
+            seqmix::OPS,
+            signal::OPS,
+            control::OPS,
+            optional::OPS,
+        ];
+        for family in families {
             for &(name, f) in family {
                 m.insert(name, f);
             }

@@ -55,18 +55,31 @@ fn transpose(ctx: &mut NodeCtx<'_, '_>) -> R {
 fn squeeze(ctx: &mut NodeCtx<'_, '_>) -> R {
     let x = ctx.req(0)?;
     let axes = if ctx.opset() >= 13 {
-        ctx.input(1)
+        ctx.input(1).map(|a| rank1_axes(ctx, a))
     } else {
         ctx.ints("axes")?.map(|a| ctx.const_i64("axes", a))
     };
     ctx.emit(Op::Squeeze, vec![Some(x), axes])
 }
 
+/// A constant scalar `axes` (which ONNX function bodies such as AffineGrid's
+/// use, and onnxruntime accepts) as the 1-D tensor the IR requires.
+fn rank1_axes(ctx: &mut NodeCtx<'_, '_>, axes: ValueId) -> ValueId {
+    match ctx.const_value(axes) {
+        Some(t) if t.shape().is_empty() => {
+            let v = t.to_i64_vec();
+            ctx.const_i64("axes", v)
+        }
+        _ => axes,
+    }
+}
+
 /// Unsqueeze-1/11's required `axes` attribute becomes the axes input.
 fn unsqueeze(ctx: &mut NodeCtx<'_, '_>) -> R {
     let x = ctx.req(0)?;
     let axes = if ctx.opset() >= 13 {
-        ctx.req(1)?
+        let a = ctx.req(1)?;
+        rank1_axes(ctx, a)
     } else {
         let a =
             ctx.ints("axes")?.ok_or_else(|| ctx.bad_attr("axes", "required before opset 13"))?;

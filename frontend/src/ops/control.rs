@@ -1,0 +1,444 @@
+//! Control flow: If, Scan and Loop. Their bodies are compiled, not
+//! interpreted: each body is imported inline into the enclosing graph, with
+//! the body's inputs bound to IR values and outer-scope names visible, so the
+//! ordinary shape rules, eager folding, passes and lowering apply to it.
+//!
+//! - **If** with a condition known at compile time imports only the chosen
+//!   branch (the other one may not even type-check, as in the AffineGrid
+//!   function body). A run-time condition imports both branches and selects
+//!   each output with `Where` (if-conversion); the branches must then give
+//!   the same static types.
+//! - **Scan** has a static length (the scan axis of its inputs), so it is
+//!   unrolled: iteration `t` reads slice `t` with a constant-index Gather and
+//!   the scan outputs are stacked with Unsqueeze + Concat. The loop-carried
+//!   state is simply the previous iteration's value.
+//! - **Loop** needs a compile-time trip count (the static bound that sizes
+//!   its scan outputs) and is unrolled likewise. A condition that becomes
+//!   known-false stops the unrolling; a run-time condition predicates the
+//!   remaining iterations (`state = Where(running, new, old)`), which is
+//!   exact for the carried state but leaves scan outputs with a data-dependent
+//!   length, so those are rejected.
+
+use super::{Importer, NodeCtx};
+use crate::error::FrontendError;
+use crate::import::{import_node, unsupported_nodes};
+use crate::proto::{type_proto, GraphProto};
+use crate::tensor::{dtype_from_code, tensor_from_proto};
+use onnxc_ir::{DType, Op, Tensor, ValueId};
+
+type R = Result<Vec<ValueId>, FrontendError>;
+
+pub(super) const OPS: &[(&str, Importer)] = &[("If", if_), ("Scan", scan), ("Loop", loop_)];
+
+/// Unrolling multiplies the body; past this many imported nodes the model
+/// needs a real run-time loop, which this compiler does not emit.
+const MAX_UNROLLED_NODES: usize = 1 << 18;
+
+fn graph_attr<'b>(ctx: &NodeCtx<'b, '_>, name: &str) -> Result<&'b GraphProto, FrontendError> {
+    let node = ctx.node;
+    node.attribute
+        .iter()
+        .find(|a| a.name.as_deref() == Some(name))
+        .and_then(|a| a.g.as_ref())
+        .ok_or_else(|| ctx.bad_attr(name, "required graph attribute is missing"))
+}
+
+/// Imports `body` inline with its inputs bound to `args`; returns the values
+/// of its outputs. Names defined inside the body do not leak out.
+fn inline_body(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, tag: &str, args: &[ValueId]) -> R {
+    if body.input.len() != args.len() {
+        return Err(ctx.bad(format!(
+            "body `{tag}` declares {} inputs, the op binds {}",
+            body.input.len(),
+            args.len()
+        )));
+    }
+    let bad = unsupported_nodes(&body.node);
+    if !bad.is_empty() {
+        return Err(FrontendError::Unsupported { nodes: bad });
+    }
+    for (vi, &id) in body.input.iter().zip(args) {
+        check_input_dtype(ctx, vi, id)?;
+    }
+    let saved_names = ctx.b.names.clone();
+    let saved_scope = std::mem::replace(&mut ctx.b.scope, format!("{}/{tag}/", ctx.name));
+    let result = import_inner(ctx, body, args);
+    ctx.b.names = saved_names;
+    ctx.b.scope = saved_scope;
+    result
+}
+
+fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) -> R {
+    let b = &mut *ctx.b;
+    // Body inputs and initializers shadow outer names of the same spelling.
+    for (vi, &id) in body.input.iter().zip(args) {
+        b.names.insert(vi.name.clone().unwrap_or_default(), id);
+    }
+    for t in &body.initializer {
+        let name = t.name.clone().unwrap_or_default();
+        let id = b.graph.add_const(name.clone(), tensor_from_proto(t, b.base_dir)?);
+        b.names.insert(name, id);
+    }
+    for (i, n) in body.node.iter().enumerate() {
+        import_node(b, n, i)?;
+    }
+    body.output
+        .iter()
+        .map(|vi| {
+            let name = vi.name.clone().unwrap_or_default();
+            b.names.get(&name).copied().ok_or_else(|| FrontendError::MissingInput {
+                node: format!("{}<body output>", b.scope),
+                name,
+            })
+        })
+        .collect()
+}
+
+/// A body input that declares an element type must agree with its binding.
+fn check_input_dtype(
+    ctx: &NodeCtx<'_, '_>,
+    vi: &crate::proto::ValueInfoProto,
+    id: ValueId,
+) -> Result<(), FrontendError> {
+    let code = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t)) => t.elem_type.unwrap_or(0),
+        _ => 0,
+    };
+    if code == 0 {
+        return Ok(());
+    }
+    let name = vi.name.clone().unwrap_or_default();
+    let want = dtype_from_code(code, &format!("body input `{name}`"))?;
+    let got = ctx.ty(id).dtype;
+    if want != got {
+        return Err(ctx.bad(format!("body input `{name}` is {want:?}, bound to a {got:?} value")));
+    }
+    Ok(())
+}
+
+/// Gives the op's outputs their ONNX names (they carry the body's names
+/// otherwise), touching only values created while importing this node.
+fn name_outputs(ctx: &mut NodeCtx<'_, '_>, first_new: usize, outs: &[ValueId]) {
+    for (id, name) in outs.iter().zip(ctx.out_names.clone()) {
+        if id.0 as usize >= first_new && !name.is_empty() {
+            ctx.b.graph.value_mut(*id).name = name;
+        }
+    }
+}
+
+/// The single element of a condition tensor, as a rank-0 value.
+fn scalar_cond(ctx: &mut NodeCtx<'_, '_>, c: ValueId, what: &str) -> Result<ValueId, FrontendError> {
+    let ty = ctx.ty(c).clone();
+    if ty.dtype != DType::Bool || ty.numel() != 1 {
+        return Err(ctx.bad(format!("{what} must be one bool, got {ty}")));
+    }
+    if ty.shape.is_empty() {
+        return Ok(c);
+    }
+    let shape = ctx.konst("scalar_shape", Tensor::from_vec(vec![0], Vec::<i64>::new()));
+    let name = format!("{}/{what}_scalar", ctx.name);
+    Ok(ctx.emit_named(&name, Op::Reshape { allowzero: false }, vec![Some(c), Some(shape)], &[String::new()])?[0])
+}
+
+fn const_bool(ctx: &NodeCtx<'_, '_>, c: ValueId) -> Option<bool> {
+    ctx.const_value(c).map(|t| t.to_f64_vec().first().is_some_and(|v| *v != 0.0))
+}
+
+fn check_unroll(ctx: &NodeCtx<'_, '_>, body: &GraphProto, iters: usize) -> Result<(), FrontendError> {
+    if body.node.len().saturating_mul(iters) > MAX_UNROLLED_NODES {
+        return Err(ctx.bad(format!(
+            "{iters} iterations of a {}-node body exceed the unrolling limit ({MAX_UNROLLED_NODES} nodes)",
+            body.node.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `Where(cond, a, b)` for each pair; the pairs must have equal types.
+fn select(ctx: &mut NodeCtx<'_, '_>, cond: ValueId, a: &[ValueId], b: &[ValueId], what: &str) -> R {
+    let mut outs = Vec::with_capacity(a.len());
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        let (tx, ty) = (ctx.ty(x).clone(), ctx.ty(y).clone());
+        if tx != ty {
+            return Err(ctx.bad(format!(
+                "{what} {i} is {tx} on one path and {ty} on the other; with a run-time condition both must have the same static type"
+            )));
+        }
+        let name = format!("{}/select{i}", ctx.name);
+        outs.push(ctx.emit_named(&name, Op::Where, vec![Some(cond), Some(x), Some(y)], &[String::new()])?[0]);
+    }
+    Ok(outs)
+}
+
+fn if_(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let first_new = ctx.b.graph.values.len();
+    let then_g = graph_attr(ctx, "then_branch")?;
+    let else_g = graph_attr(ctx, "else_branch")?;
+    let cond = ctx.req(0)?;
+    let outs = match const_bool(ctx, cond) {
+        Some(true) => inline_body(ctx, then_g, "then", &[])?,
+        Some(false) => inline_body(ctx, else_g, "else", &[])?,
+        None => {
+            let c = scalar_cond(ctx, cond, "cond")?;
+            let t = inline_body(ctx, then_g, "then", &[])?;
+            let e = inline_body(ctx, else_g, "else", &[])?;
+            if t.len() != e.len() {
+                return Err(ctx.bad(format!("then gives {} outputs, else {}", t.len(), e.len())));
+            }
+            select(ctx, c, &t, &e, "output")?
+        }
+    };
+    name_outputs(ctx, first_new, &outs);
+    Ok(outs)
+}
+
+/// Scan attributes after defaults, for one call of [`scan_core`].
+struct ScanAttrs {
+    in_axes: Vec<i64>,
+    in_reverse: Vec<bool>,
+    out_axes: Vec<i64>,
+    out_reverse: Vec<bool>,
+}
+
+fn scan(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let first_new = ctx.b.graph.values.len();
+    let body = graph_attr(ctx, "body")?;
+    let m = ctx.int("num_scan_inputs")?.ok_or_else(|| ctx.bad_attr("num_scan_inputs", "required"))?;
+    let m = usize::try_from(m).map_err(|_| ctx.bad_attr("num_scan_inputs", "negative"))?;
+    let skip = usize::from(ctx.opset() < 9); // Scan-8's optional sequence_lens
+    let inputs: Vec<ValueId> = (skip..ctx.inputs.len()).map(|i| ctx.req(i)).collect::<Result<_, _>>()?;
+    let n = inputs.len().checked_sub(m).ok_or_else(|| ctx.bad("fewer inputs than num_scan_inputs"))?;
+    let k = body.output.len().checked_sub(n).ok_or_else(|| ctx.bad("body has too few outputs"))?;
+    let dirs = |ctx: &NodeCtx<'_, '_>, name: &str, len: usize| -> Result<Vec<bool>, FrontendError> {
+        let v = ctx.ints(name)?.unwrap_or_else(|| vec![0; len]);
+        if v.len() != len || v.iter().any(|d| !matches!(d, 0 | 1)) {
+            return Err(ctx.bad_attr(name, format!("expected {len} values of 0 or 1, got {v:?}")));
+        }
+        Ok(v.into_iter().map(|d| d == 1).collect())
+    };
+    let axes = |ctx: &NodeCtx<'_, '_>, name: &str, len: usize| -> Result<Vec<i64>, FrontendError> {
+        let v = ctx.ints(name)?.unwrap_or_else(|| vec![0; len]);
+        if v.len() != len {
+            return Err(ctx.bad_attr(name, format!("expected {len} values, got {v:?}")));
+        }
+        Ok(v)
+    };
+    let (states, scans) = inputs.split_at(n);
+    let outs = if ctx.opset() < 9 {
+        let attrs = ScanAttrs {
+            in_axes: vec![0; m],
+            in_reverse: dirs(ctx, "directions", m)?,
+            out_axes: vec![0; k],
+            out_reverse: vec![false; k],
+        };
+        scan8(ctx, body, states, scans, &attrs)?
+    } else {
+        let attrs = ScanAttrs {
+            in_axes: axes(ctx, "scan_input_axes", m)?,
+            in_reverse: dirs(ctx, "scan_input_directions", m)?,
+            out_axes: axes(ctx, "scan_output_axes", k)?,
+            out_reverse: dirs(ctx, "scan_output_directions", k)?,
+        };
+        scan_core(ctx, body, states, scans, &attrs, "")?
+    };
+    name_outputs(ctx, first_new, &outs);
+    Ok(outs)
+}
+
+/// Scan-8: every input has a leading batch axis; each batch entry is an
+/// independent scan over axis 1, and the results are stacked again.
+fn scan8(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    states: &[ValueId],
+    scans: &[ValueId],
+    attrs: &ScanAttrs,
+) -> R {
+    let all: Vec<ValueId> = states.iter().chain(scans).copied().collect();
+    let batch = all.first().map(|&v| ctx.ty(v).shape.first().copied().unwrap_or(0)).unwrap_or(0);
+    if batch == 0 || all.iter().any(|&v| ctx.ty(v).shape.first() != Some(&batch)) {
+        return Err(ctx.bad("every Scan-8 input needs the same non-zero batch dim"));
+    }
+    if let Some(lens) = ctx.input(0) {
+        let full = scans.first().and_then(|&x| ctx.ty(x).shape.get(1).copied());
+        let ok = ctx.const_value(lens).is_some_and(|t| {
+            t.to_i64_vec().iter().all(|&l| Some(l as usize) == full)
+        });
+        if !ok {
+            return Err(ctx.bad("sequence_lens shorter than the scan axis (or not constant) are not supported"));
+        }
+    }
+    let mut per_batch: Vec<Vec<ValueId>> = Vec::with_capacity(batch);
+    for bi in 0..batch {
+        let pick: Vec<ValueId> =
+            all.iter().map(|&v| take(ctx, v, bi, 0)).collect::<Result<_, _>>()?;
+        let (s, x) = pick.split_at(states.len());
+        per_batch.push(scan_core(ctx, body, s, x, attrs, &format!("batch{bi}/"))?);
+    }
+    let width = per_batch[0].len();
+    (0..width)
+        .map(|j| {
+            let pieces: Vec<ValueId> = per_batch.iter().map(|o| o[j]).collect();
+            stack(ctx, &pieces, 0)
+        })
+        .collect()
+}
+
+/// `x[.., i, ..]` along `axis` (which disappears), by a constant-index Gather.
+fn take(ctx: &mut NodeCtx<'_, '_>, x: ValueId, i: usize, axis: i64) -> Result<ValueId, FrontendError> {
+    let idx = ctx.konst(&format!("index{i}"), Tensor::scalar(i as i64));
+    let name = format!("{}/take{i}", ctx.name);
+    Ok(ctx.emit_named(&name, Op::Gather { axis }, vec![Some(x), Some(idx)], &[String::new()])?[0])
+}
+
+/// Stacks equally typed values along a new `axis` (negative counts from the
+/// end of the result's rank).
+fn stack(ctx: &mut NodeCtx<'_, '_>, pieces: &[ValueId], axis: i64) -> Result<ValueId, FrontendError> {
+    let axes = ctx.const_i64("stack_axes", vec![axis]);
+    let mut unsq = Vec::with_capacity(pieces.len());
+    for (i, &p) in pieces.iter().enumerate() {
+        let name = format!("{}/unsqueeze{i}", ctx.name);
+        unsq.push(Some(ctx.emit_named(&name, Op::Unsqueeze, vec![Some(p), Some(axes)], &[String::new()])?[0]));
+    }
+    if unsq.len() == 1 {
+        return Ok(unsq[0].unwrap_or(pieces[0]));
+    }
+    let name = format!("{}/stack", ctx.name);
+    Ok(ctx.emit_named(&name, Op::Concat { axis }, unsq, &[String::new()])?[0])
+}
+
+fn scan_core(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    states: &[ValueId],
+    scans: &[ValueId],
+    attrs: &ScanAttrs,
+    tag: &str,
+) -> R {
+    let mut len = None;
+    let mut in_axes = Vec::with_capacity(scans.len());
+    for (&x, &a) in scans.iter().zip(&attrs.in_axes) {
+        let rank = ctx.ty(x).rank() as i64;
+        let axis = if a < 0 { a + rank } else { a };
+        if !(0..rank).contains(&axis) {
+            return Err(ctx.bad(format!("scan input axis {a} is out of range for rank {rank}")));
+        }
+        let d = ctx.ty(x).shape[axis as usize];
+        if len.is_some_and(|l| l != d) {
+            return Err(ctx.bad("scan inputs disagree on the sequence length"));
+        }
+        len = Some(d);
+        in_axes.push(axis);
+    }
+    let len = len.ok_or_else(|| ctx.bad("Scan needs at least one scan input"))?;
+    if len == 0 {
+        return Err(ctx.bad("a zero-length Scan is not supported"));
+    }
+    check_unroll(ctx, body, len)?;
+    let mut state: Vec<ValueId> = states.to_vec();
+    let mut per_iter: Vec<Vec<ValueId>> = Vec::with_capacity(len);
+    for t in 0..len {
+        let mut args = state.clone();
+        for (j, &x) in scans.iter().enumerate() {
+            let i = if attrs.in_reverse[j] { len - 1 - t } else { t };
+            args.push(take(ctx, x, i, in_axes[j])?);
+        }
+        let outs = inline_body(ctx, body, &format!("{tag}iter{t}"), &args)?;
+        state = outs[..states.len()].to_vec();
+        per_iter.push(outs[states.len()..].to_vec());
+    }
+    let mut result = state;
+    for (j, (&axis, &rev)) in attrs.out_axes.iter().zip(&attrs.out_reverse).enumerate() {
+        let mut pieces: Vec<ValueId> = per_iter.iter().map(|o| o[j]).collect();
+        if rev {
+            pieces.reverse();
+        }
+        let rank = ctx.ty(pieces[0]).rank() as i64 + 1;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&axis) {
+            return Err(ctx.bad(format!("scan output axis {axis} is out of range for rank {rank}")));
+        }
+        result.push(stack(ctx, &pieces, axis)?);
+    }
+    Ok(result)
+}
+
+/// The loop condition while unrolling.
+#[derive(Clone, Copy)]
+enum Cond {
+    Known(bool),
+    Runtime(ValueId),
+}
+
+fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let first_new = ctx.b.graph.values.len();
+    let body = graph_attr(ctx, "body")?;
+    let trips = match ctx.input(0) {
+        None => return Err(ctx.bad("a Loop without a trip count has no static bound; it cannot be compiled ahead of time")),
+        Some(m) => match ctx.const_value(m) {
+            Some(t) => t.to_i64_vec().first().copied().unwrap_or(0).max(0) as usize,
+            None => {
+                return Err(ctx.bad(format!(
+                    "trip count `{}` is only known at run time; the compiler needs a compile-time bound (make it a constant or an initializer)",
+                    ctx.b.graph.display_name(m)
+                )))
+            }
+        },
+    };
+    let mut cond = match ctx.input(1) {
+        None => Cond::Known(true),
+        Some(c) => match const_bool(ctx, c) {
+            Some(b) => Cond::Known(b),
+            None => Cond::Runtime(scalar_cond(ctx, c, "cond")?),
+        },
+    };
+    let mut state: Vec<ValueId> = (2..ctx.inputs.len()).map(|i| ctx.req(i)).collect::<Result<_, _>>()?;
+    let n = state.len();
+    let k = body
+        .output
+        .len()
+        .checked_sub(1 + n)
+        .ok_or_else(|| ctx.bad("body has fewer outputs than 1 + loop-carried values"))?;
+    check_unroll(ctx, body, trips)?;
+    let mut per_iter: Vec<Vec<ValueId>> = Vec::new();
+    for i in 0..trips {
+        let cond_in = match cond {
+            Cond::Known(false) => break,
+            Cond::Known(true) => ctx.konst(&format!("cond{i}"), Tensor::scalar(true)),
+            Cond::Runtime(c) => c,
+        };
+        let iter = ctx.konst(&format!("iter{i}"), Tensor::scalar(i as i64));
+        let args: Vec<ValueId> = [iter, cond_in].into_iter().chain(state.iter().copied()).collect();
+        let outs = inline_body(ctx, body, &format!("iter{i}"), &args)?;
+        let next = scalar_cond(ctx, outs[0], "cond_out")?;
+        match cond {
+            Cond::Runtime(c) => {
+                if k > 0 {
+                    return Err(ctx.bad("scan outputs of a Loop whose condition is only known at run time have a data-dependent length"));
+                }
+                state = select(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
+                let name = format!("{}/running{i}", ctx.name);
+                let and = Op::Binary(onnxc_ir::op::BinaryOp::And);
+                cond = Cond::Runtime(ctx.emit_named(&name, and, vec![Some(c), Some(next)], &[String::new()])?[0]);
+            }
+            Cond::Known(_) => {
+                state = outs[1..=n].to_vec();
+                per_iter.push(outs[n + 1..].to_vec());
+                cond = match const_bool(ctx, next) {
+                    Some(b) => Cond::Known(b),
+                    None => Cond::Runtime(next),
+                };
+            }
+        }
+    }
+    if k > 0 && per_iter.is_empty() {
+        return Err(ctx.bad("the Loop runs no iteration, so its scan outputs have no static type"));
+    }
+    let mut result = state;
+    for j in 0..k {
+        let pieces: Vec<ValueId> = per_iter.iter().map(|o| o[j]).collect();
+        result.push(stack(ctx, &pieces, 0)?);
+    }
+    name_outputs(ctx, first_new, &result);
+    Ok(result)
+}
