@@ -25,6 +25,7 @@ mod pool;
 mod reduce;
 mod shape;
 pub(crate) mod util;
+mod fused;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -135,6 +136,8 @@ pub fn eval_op(
             keepdims,
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
+        Op::Fused { base, base_inputs, post } => fused::fused(base, *base_inputs, post, inputs),
+        Op::FusedElementwise { program } => fused::elementwise(program, inputs),
     }
 }
 

@@ -18,6 +18,8 @@ mod attention;
 mod reduce;
 mod shape;
 mod util;
+mod fused;
+pub use fused::program_types;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -172,6 +174,8 @@ fn dispatch(
         Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
             one(reduce::arg(*axis, *keepdims, inputs)?)
         }
+        Op::Fused { base, base_inputs, post } => one(fused::fused(base, *base_inputs, post, inputs)?),
+        Op::FusedElementwise { program } => one(fused::program_types(program, inputs)?.pop().ok_or_else(|| OpError::new("empty program"))?),
     }
 }
 

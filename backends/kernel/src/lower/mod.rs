@@ -15,6 +15,8 @@ mod norm;
 mod attention;
 mod reduce;
 mod shape;
+pub(crate) mod epilogue;
+mod fused;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -121,6 +123,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::NegativeLogLikelihoodLoss { .. } => loss::lower(cx, n),
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
+        Op::Fused { .. } | Op::FusedElementwise { .. } => fused::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
