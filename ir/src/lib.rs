@@ -3,6 +3,7 @@
 pub mod dtype;
 pub mod error;
 pub mod eval;
+pub mod fused;
 pub mod graph;
 pub mod infer;
 pub mod op;

@@ -9,6 +9,7 @@
 
 use crate::dtype::DType;
 use crate::tensor::Tensor;
+pub use crate::fused::{ElemArg, ElemFn, ElemInstr, PostOp};
 use serde::{Deserialize, Serialize};
 
 /// Elementwise ops with one input and no attributes.
@@ -338,6 +339,13 @@ pub enum Op {
     /// each of X, G and the state(s); outputs: the n new X, then the n of
     /// each new state (see `infer::training`).
     Optimizer(OptimizerKind),
+    /// A Conv/Gemm/MatMul (`base`, reading the first `base_inputs` node
+    /// inputs) followed by an elementwise epilogue applied to each output
+    /// element; the output type is the base op's. Built by `fuse-epilogue`.
+    Fused { base: Box<Op>, base_inputs: usize, post: Vec<PostOp> },
+    /// A tree of elementwise ops computed in one loop; intermediates are
+    /// never stored. Built by `fuse-elementwise`.
+    FusedElementwise { program: Vec<ElemInstr> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

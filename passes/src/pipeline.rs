@@ -1,6 +1,9 @@
 //! The default pass pipeline, with `--print-ir-after-all` and the verifier.
 
+use crate::bn_fold::BnFold;
 use crate::const_fold::ConstFold;
+use crate::fuse_elementwise::FuseElementwise;
+use crate::fuse_epilogue::FuseEpilogue;
 use crate::dce::Dce;
 use crate::error::PassError;
 use crate::identity::IdentityElim;
@@ -31,9 +34,19 @@ impl Default for PipelineOptions {
 }
 
 /// The passes `run` applies, in order. Identities go first so folding and
-/// DCE see through them; DCE last removes what folding made dead.
+/// DCE see through them; DCE then removes what folding made dead. Fusion
+/// comes last: BatchNormalization folds into weights, then epilogues join
+/// their Conv/Gemm/MatMul before the remaining elementwise chains fuse, so
+/// an activation after a Conv becomes the Conv's epilogue.
 pub fn default_passes() -> Vec<Box<dyn Pass>> {
-    vec![Box::new(IdentityElim), Box::new(ConstFold::default()), Box::new(Dce)]
+    vec![
+        Box::new(IdentityElim),
+        Box::new(ConstFold::default()),
+        Box::new(Dce),
+        Box::new(BnFold),
+        Box::new(FuseEpilogue),
+        Box::new(FuseElementwise),
+    ]
 }
 
 /// Runs the default pipeline; with `print_ir_after_all`, prints the IR after

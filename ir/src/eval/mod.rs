@@ -29,6 +29,7 @@ pub mod spatial;
 mod seqmix;
 pub mod signal;
 pub mod training;
+mod fused;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -147,6 +148,8 @@ pub fn eval_op(
         Op::Window { .. } => signal::window(op, inputs),
         Op::MelWeightMatrix { .. } => signal::mel(op, inputs),
         Op::Optimizer(k) => training::optimizer(*k, inputs),
+        Op::Fused { base, base_inputs, post } => fused::fused(base, *base_inputs, post, inputs),
+        Op::FusedElementwise { program } => fused::elementwise(program, inputs),
     }
 }
 

@@ -22,6 +22,8 @@ mod spatial;
 mod seqmix;
 mod signal;
 mod training;
+mod fused;
+pub use fused::program_types;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -188,6 +190,8 @@ fn dispatch(
         Op::Window { .. } => one(signal::window(op, inputs)?),
         Op::MelWeightMatrix { .. } => one(signal::mel(op, inputs)?),
         Op::Optimizer(k) => training::optimizer(*k, inputs, num_outputs),
+        Op::Fused { base, base_inputs, post } => one(fused::fused(base, *base_inputs, post, inputs)?),
+        Op::FusedElementwise { program } => one(fused::program_types(program, inputs)?.pop().ok_or_else(|| OpError::new("empty program"))?),
     }
 }
 

@@ -52,16 +52,9 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
             ins.extend(lo);
             ins.extend(hi);
             map(cx, n, &ins, "clip", &|_, v| {
-                let mut r = v[0].clone();
-                let mut k = 1;
-                if lo.is_some() {
-                    r = max(r, v[k].clone());
-                    k += 1;
-                }
-                if hi.is_some() {
-                    r = min(r, v[k].clone());
-                }
-                Ok(r)
+                let lo_v = lo.map(|_| v[1].clone());
+                let hi_v = hi.map(|_| v[1 + lo.is_some() as usize].clone());
+                Ok(clip(v[0].clone(), lo_v, hi_v))
             })
         }
         Op::Where => {
@@ -122,6 +115,12 @@ pub(super) fn map(
     args.push(cx.buf(out)?);
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// Clip: `min(max(x, lo), hi)`, with absent bounds skipped.
+pub(super) fn clip(x: Expr, lo: Option<Expr>, hi: Option<Expr>) -> Expr {
+    let r = lo.map_or(x.clone(), |l| max(x, l));
+    hi.map_or(r.clone(), |h| min(r, h))
 }
 
 fn float_only(t: Scalar, what: &str) -> Result<(), String> {
@@ -186,7 +185,7 @@ pub(super) fn unary(b: &mut KernelBuilder, op: UnaryOp, t: Scalar, x: Expr) -> R
     })
 }
 
-fn activation(b: &mut KernelBuilder, a: Activation, t: Scalar, x: Expr) -> R {
+pub(super) fn activation(b: &mut KernelBuilder, a: Activation, t: Scalar, x: Expr) -> R {
     use Activation::*;
     let c = |v: f32| cf(t, v as f64);
     let z = || cf(t, 0.0);
@@ -235,7 +234,7 @@ fn activation(b: &mut KernelBuilder, a: Activation, t: Scalar, x: Expr) -> R {
     })
 }
 
-fn binary(b: &mut KernelBuilder, op: BinaryOp, t: Scalar, ty_: Scalar, x: Expr, y: Expr) -> R {
+pub(super) fn binary(b: &mut KernelBuilder, op: BinaryOp, t: Scalar, ty_: Scalar, x: Expr, y: Expr) -> R {
     use BinaryOp::*;
     let z = || cf(t, 0.0);
     if op == Pow {

@@ -19,6 +19,8 @@ mod spatial;
 mod seqmix;
 mod signal;
 mod training;
+pub(crate) mod epilogue;
+mod fused;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -129,6 +131,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::LinearAttention { .. } | Op::CausalConvWithState { .. } => seqmix::lower(cx, n),
         Op::Dft { .. } | Op::Stft { .. } | Op::Window { .. } | Op::MelWeightMatrix { .. } => signal::lower(cx, n),
         Op::Optimizer(_) => training::lower(cx, n),
+        Op::Fused { .. } | Op::FusedElementwise { .. } => fused::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }

@@ -2,6 +2,7 @@
 //! MatMul, Softmax/LogSoftmax/Hardmax, Dropout.
 
 use super::*;
+use super::epilogue::{Epilogue, OutIndex};
 use onnxc_ir::op::Window;
 
 pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
@@ -39,6 +40,23 @@ pub(super) fn fill(cx: &mut Cx, v: ValueId, c: Expr) -> Result<(), LowerError> {
     let args = vec![cx.buf(v)?];
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// The base op of an `Op::Fused` node; its kernel reads the epilogue from `n`.
+pub(super) fn lower_base(cx: &mut Cx, n: &Node, base: &Op) -> Result<(), LowerError> {
+    let arity = match base {
+        Op::Conv { .. } | Op::Gemm { .. } => 3,
+        _ => 2,
+    };
+    if !matches!(n.op, Op::Fused { base_inputs, .. } if base_inputs == arity) {
+        return Err(cx.invalid(format!("fused {} must list all {arity} base inputs", base.onnx_name())));
+    }
+    match base {
+        Op::Conv { window, group } => conv(cx, n, window, *group),
+        Op::Gemm { alpha, beta, trans_a, trans_b } => gemm(cx, n, *alpha, *beta, *trans_a, *trans_b),
+        Op::MatMul => matmul(cx, n),
+        _ => Err(cx.unsupported("epilogue on this op")),
+    }
 }
 
 fn check_window(cx: &Cx, w: &Window, r: usize) -> Result<(), LowerError> {
@@ -88,6 +106,7 @@ fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(), LowerErro
     let pw = b.input(t);
     let pb = bias.map(|_| b.input(t));
     let py = b.output(t);
+    let epi = Epilogue::declare(cx, &mut b, n)?;
     b.par_for(0, (nb * m) as i64, |b, nm| {
         let nn_ = b.let_(div(nm.clone(), ci(m as i64)));
         let mm = b.let_(rem(nm.clone(), ci(m as i64)));
@@ -125,12 +144,22 @@ fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(), LowerErro
                 });
             });
         });
+        if !epi.is_empty() {
+            // The plane was just accumulated, so it is still in cache.
+            b.for_loop(0, os, |b, o| {
+                let yi = b.let_(add(ybase.clone(), o));
+                let v = epi.apply(b, load(py, yi.clone()), OutIndex::Flat(yi.clone()));
+                b.store(py, yi, v);
+            });
+        }
     });
     let mut args = vec![cx.buf(x)?, cx.buf(wt)?];
     if let Some(bv) = bias {
         args.push(cx.buf(bv)?);
     }
     args.push(cx.buf(y)?);
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(())
 }
@@ -427,6 +456,7 @@ fn gemm(cx: &mut Cx, n: &Node, alpha: f32, beta: f32, ta: bool, tb: bool) -> Res
     let pb = b.input(scalar(d));
     let pc = cin.map(|c| b.input(scalar(cx.ty(c).dtype)));
     let py = b.output(scalar(d));
+    let epi = Epilogue::declare(cx, &mut b, n)?;
     let cd = cin.map(|c| cx.ty(c).dtype);
     b.par_for(0, mr, |b, i| {
         let a_at = |kk: Expr| if ta { add(mul(kk, ci(mr)), i.clone()) } else { add(mul(i.clone(), ci(k)), kk) };
@@ -436,11 +466,11 @@ fn gemm(cx: &mut Cx, n: &Node, alpha: f32, beta: f32, ta: bool, tb: bool) -> Res
         let finish = |b: &mut KernelBuilder, acc: Expr, j: Expr| {
             let mut v = if alpha == 1.0 { acc } else { mul(cf(t, alpha as f64), acc) };
             if let (Some(pc), Some(cs), Some(cd)) = (pc, &cst, cd) {
-                let c = load_val(b, cd, pc, add(mul(i.clone(), ci(cs[0])), mul(j, ci(cs[1]))));
+                let c = load_val(b, cd, pc, add(mul(i.clone(), ci(cs[0])), mul(j.clone(), ci(cs[1]))));
                 let c = convert(b, c, d);
                 v = add(v, if beta == 1.0 { c } else { mul(cf(t, beta as f64), c) });
             }
-            v
+            epi.apply(b, v, OutIndex::Flat(y_at(j)))
         };
         mat_row(b, [pa, pb, py], &row, &finish);
     });
@@ -449,6 +479,8 @@ fn gemm(cx: &mut Cx, n: &Node, alpha: f32, beta: f32, ta: bool, tb: bool) -> Res
         args.push(cx.buf(c)?);
     }
     args.push(cx.buf(y)?);
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(())
 }
@@ -481,6 +513,7 @@ fn matmul(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let pa = b.input(scalar(d));
     let pb = b.input(scalar(d));
     let py = b.output(scalar(d));
+    let epi = Epilogue::declare(cx, &mut b, n)?;
     nest(&mut b, &dims, true, &mut |b, vars| {
         let (bv, i) = vars.split_at(vars.len() - 1);
         let i = i[0].clone();
@@ -491,9 +524,11 @@ fn matmul(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         let b_at = |kk: Expr, j: Expr| add(bbase.clone(), add(mul(kk, ci(nc)), j));
         let y_at = |j: Expr| add(ybase.clone(), j);
         let row = MatRow { d, k, ncols: nc, axpy: matches!(d, DType::F32 | DType::F64), a_at: &a_at, b_at: &b_at, y_at: &y_at };
-        mat_row(b, [pa, pb, py], &row, &|_, acc, _| acc);
+        mat_row(b, [pa, pb, py], &row, &|b, acc, j| epi.apply(b, acc, OutIndex::Flat(y_at(j))));
     });
-    let args = vec![cx.buf(a)?, cx.buf(bm)?, cx.buf(y)?];
+    let mut args = vec![cx.buf(a)?, cx.buf(bm)?, cx.buf(y)?];
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(())
 }
