@@ -5,6 +5,7 @@ pub mod error;
 pub mod eval;
 pub mod graph;
 pub mod infer;
+pub mod minifloat;
 pub mod op;
 pub mod tensor;
 pub mod text;

@@ -306,6 +306,10 @@ pub enum Op {
     /// state output shaped like Y_h: LSTM's Y_c; for GRU the last `r ⊙ H_{t-1}`
     /// (scratch for the lowering). See `infer::rnn`.
     Recurrent(RnnAttrs),
+    /// `Cast` with `saturate = 0` (opset 19+): float8 overflow gives inf/NaN
+    /// instead of the largest finite value (`Cast` saturates, ONNX's default;
+    /// for non-float8 targets the two are the same op).
+    CastNoSaturate { to: DType },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -420,6 +424,7 @@ impl Op {
             Op::Variadic(v) => format!("{v:?}"),
             Op::Reduce { op, .. } => format!("Reduce{op:?}"),
             Op::Lrn { .. } => "LRN".into(),
+            Op::CastNoSaturate { .. } => "Cast".into(),
             other => {
                 let s = format!("{other:?}");
                 s.split([' ', '{', '(']).next().unwrap_or("").to_string()

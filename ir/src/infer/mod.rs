@@ -31,7 +31,7 @@ pub use shape::slice_range;
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
 
-pub use quant::{is_quant_int, quant_layout, quant_range, QuantLayout};
+pub use quant::{is_quant_int, is_quant_type, quant_layout, quant_range, QuantLayout};
 pub use rnn::{gate_count, num_directions, output_count};
 
 /// What a shape rule knows about one input: its type and, for constants, its value
@@ -88,7 +88,7 @@ fn dispatch(
         Op::Variadic(v) => one(ew::variadic(*v, inputs)?),
         Op::Clip => one(ew::clip(inputs)?),
         Op::Where => one(ew::where_(inputs)?),
-        Op::Cast { to } => one(ew::cast(*to, inputs)?),
+        Op::Cast { to } | Op::CastNoSaturate { to } => one(ew::cast(*to, inputs)?),
 
         Op::Conv { window, group } => one(nn::conv(window, *group, inputs)?),
         Op::BatchNormalization { .. } => one(nn::batch_norm(inputs)?),
