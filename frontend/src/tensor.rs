@@ -5,7 +5,7 @@
 use crate::error::FrontendError;
 use crate::proto::{tensor_proto, TensorProto};
 use bytes::Bytes;
-use onnxc_ir::{DType, Tensor, TensorType};
+use onnxc_ir::{minifloat, DType, Tensor, TensorType};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 
@@ -62,7 +62,28 @@ pub fn tensor_from_proto(
     } else {
         typed_fields(t, &ty, &what)?
     };
+    let data = unpack_sub_byte(&ty, data, &what)?;
     Tensor::from_bytes(ty, data).map_err(|e| FrontendError::Invalid(format!("{what}: {e}")))
+}
+
+/// 4-bit and 2-bit elements are stored packed (two or four per byte, first
+/// element in the low bits); the IR keeps one element per byte.
+fn unpack_sub_byte(ty: &TensorType, data: Bytes, what: &str) -> Result<Bytes, FrontendError> {
+    let d = ty.dtype;
+    if d.bits() >= 8 {
+        return Ok(data);
+    }
+    let n = ty.numel();
+    let want = minifloat::packed_len(d, n);
+    if data.len() != want {
+        return Err(FrontendError::Invalid(format!(
+            "{what}: packed {ty} needs {want} bytes, the tensor stores {}",
+            data.len()
+        )));
+    }
+    let out = minifloat::unpack(d, &data, n)
+        .ok_or_else(|| FrontendError::Invalid(format!("{what}: packed data too short for {ty}")))?;
+    Ok(Bytes::from(out))
 }
 
 /// Packs the typed repeated field that the ONNX spec assigns to `ty.dtype`.
@@ -78,6 +99,8 @@ fn typed_fields(t: &TensorProto, ty: &TensorType, what: &str) -> Result<Bytes, F
         DType::U32 | DType::U64 => t.uint64_data.len(),
         _ => t.int32_data.len(),
     };
+    // Each int32 of a 4-bit (2-bit) tensor holds one packed byte of two (four) elements.
+    let n = if d.bits() < 8 { minifloat::packed_len(d, n) } else { n };
     if have != n {
         return Err(FrontendError::Invalid(format!(
             "{what}: type {ty} needs {n} elements, the tensor stores {have}"
@@ -100,6 +123,8 @@ fn typed_fields(t: &TensorProto, ty: &TensorType, what: &str) -> Result<Bytes, F
         }
         DType::I8 | DType::U8 => t.int32_data.iter().for_each(|&v| out.push(v as u8)),
         DType::Bool => t.int32_data.iter().for_each(|&v| out.push((v != 0) as u8)),
+        // float8 bit patterns one per int32; packed 4-/2-bit bytes (unpacked by the caller).
+        _ => t.int32_data.iter().for_each(|&v| out.push(v as u8)),
     }
     Ok(Bytes::from(out))
 }
@@ -153,7 +178,10 @@ fn read_external(
     }
     let mut file = std::fs::File::open(&canon).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let want = ty.byte_size().unwrap_or(usize::MAX) as u64;
+    let want = match ty.dtype.bits() {
+        b if b < 8 => minifloat::packed_len(ty.dtype, ty.numel()),
+        _ => ty.byte_size().unwrap_or(usize::MAX),
+    } as u64;
     let length = length.unwrap_or_else(|| file_len.saturating_sub(offset));
     if length != want {
         return Err(ext_err(

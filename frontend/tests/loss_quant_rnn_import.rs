@@ -17,9 +17,11 @@ fn quantize_output_dtype_resolution() {
     assert_eq!(g.ty(g.outputs[0]).dtype, DType::U8);
     let g = q(vec![a_int("output_dtype", 5)]).unwrap().graph;
     assert_eq!(g.ty(g.outputs[0]).dtype, DType::I16);
-    // FLOAT8E4M3FN (17) has no IR dtype.
-    let e = q(vec![a_int("output_dtype", 17)]).unwrap_err().to_string();
-    assert!(e.contains("unsupported dtype code 17"), "{e}");
+    let g = q(vec![a_int("output_dtype", 17)]).unwrap().graph;
+    assert_eq!(g.ty(g.outputs[0]).dtype, DType::F8E4M3FN);
+    // FLOAT6E2M3 (27) has no IR dtype.
+    let e = q(vec![a_int("output_dtype", 27)]).unwrap_err().to_string();
+    assert!(e.contains("unsupported dtype code 27"), "{e}");
 }
 
 #[test]

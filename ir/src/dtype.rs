@@ -19,10 +19,26 @@ pub enum DType {
     U32,
     U64,
     BF16,
+    /// The small float and sub-byte integer types below occupy one byte per
+    /// element everywhere (tensors, KIR buffers, the C ABI): the bit pattern
+    /// sits in the low bits with the high bits zero, the in-memory layout of
+    /// numpy's `ml_dtypes` (so an `ml_dtypes.int4` array's bytes are the
+    /// buffer). Packed ONNX initializers are unpacked by the frontend.
+    /// Conversions: `crate::minifloat`.
+    F8E4M3FN,
+    F8E4M3FNUZ,
+    F8E5M2,
+    F8E5M2FNUZ,
+    U4,
+    I4,
+    F4E2M1,
+    F8E8M0,
+    U2,
+    I2,
 }
 
 impl DType {
-    pub const ALL: [DType; 13] = [
+    pub const ALL: [DType; 23] = [
         DType::F32,
         DType::U8,
         DType::I8,
@@ -36,6 +52,16 @@ impl DType {
         DType::U32,
         DType::U64,
         DType::BF16,
+        DType::F8E4M3FN,
+        DType::F8E4M3FNUZ,
+        DType::F8E5M2,
+        DType::F8E5M2FNUZ,
+        DType::U4,
+        DType::I4,
+        DType::F4E2M1,
+        DType::F8E8M0,
+        DType::U2,
+        DType::I2,
     ];
 
     /// ONNX `TensorProto.DataType` code.
@@ -54,6 +80,16 @@ impl DType {
             DType::U32 => 12,
             DType::U64 => 13,
             DType::BF16 => 16,
+            DType::F8E4M3FN => 17,
+            DType::F8E4M3FNUZ => 18,
+            DType::F8E5M2 => 19,
+            DType::F8E5M2FNUZ => 20,
+            DType::U4 => 21,
+            DType::I4 => 22,
+            DType::F4E2M1 => 23,
+            DType::F8E8M0 => 24,
+            DType::U2 => 25,
+            DType::I2 => 26,
         }
     }
 
@@ -68,19 +104,63 @@ impl DType {
             DType::U16 | DType::I16 | DType::F16 | DType::BF16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
+            DType::F8E4M3FN
+            | DType::F8E4M3FNUZ
+            | DType::F8E5M2
+            | DType::F8E5M2FNUZ
+            | DType::U4
+            | DType::I4
+            | DType::F4E2M1
+            | DType::F8E8M0
+            | DType::U2
+            | DType::I2 => 1,
         }
     }
 
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16)
+        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16) || self.is_small_float()
     }
 
     pub fn is_signed_int(self) -> bool {
-        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::I4 | DType::I2)
     }
 
     pub fn is_unsigned_int(self) -> bool {
-        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::U4 | DType::U2)
+    }
+
+    /// The 8-bit and 4-bit float types (float8 E4M3/E5M2 and their FNUZ
+    /// variants, E8M0, float4 E2M1): computed in f32.
+    pub fn is_small_float(self) -> bool {
+        matches!(
+            self,
+            DType::F8E4M3FN
+                | DType::F8E4M3FNUZ
+                | DType::F8E5M2
+                | DType::F8E5M2FNUZ
+                | DType::F4E2M1
+                | DType::F8E8M0
+        )
+    }
+
+    /// 4-bit and 2-bit integers: one byte per element, value in the low bits.
+    pub fn is_sub_byte_int(self) -> bool {
+        matches!(self, DType::U4 | DType::I4 | DType::U2 | DType::I2)
+    }
+
+    /// Any of the one-byte-per-element types narrower than their byte or
+    /// without a native Rust/C element type (`is_small_float || is_sub_byte_int`).
+    pub fn is_small(self) -> bool {
+        self.is_small_float() || self.is_sub_byte_int()
+    }
+
+    /// Bits of the value (8 for the float8 types, 4 or 2 for the sub-byte ones).
+    pub fn bits(self) -> usize {
+        match self {
+            DType::U4 | DType::I4 | DType::F4E2M1 => 4,
+            DType::U2 | DType::I2 => 2,
+            d => d.size() * 8,
+        }
     }
 
     pub fn is_int(self) -> bool {
@@ -103,6 +183,16 @@ impl DType {
             DType::U32 => "u32",
             DType::U64 => "u64",
             DType::BF16 => "bf16",
+            DType::F8E4M3FN => "f8e4m3fn",
+            DType::F8E4M3FNUZ => "f8e4m3fnuz",
+            DType::F8E5M2 => "f8e5m2",
+            DType::F8E5M2FNUZ => "f8e5m2fnuz",
+            DType::U4 => "u4",
+            DType::I4 => "i4",
+            DType::F4E2M1 => "f4e2m1",
+            DType::F8E8M0 => "f8e8m0",
+            DType::U2 => "u2",
+            DType::I2 => "i2",
         }
     }
 

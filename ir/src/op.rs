@@ -346,6 +346,10 @@ pub enum Op {
     /// A tree of elementwise ops computed in one loop; intermediates are
     /// never stored. Built by `fuse-elementwise`.
     FusedElementwise { program: Vec<ElemInstr> },
+    /// `Cast` with `saturate = 0` (opset 19+): float8 overflow gives inf/NaN
+    /// instead of the largest finite value (`Cast` saturates, ONNX's default;
+    /// for non-float8 targets the two are the same op).
+    CastNoSaturate { to: DType },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -516,6 +520,7 @@ impl Op {
                 let s = format!("{k:?}");
                 s.split([' ', '{']).next().unwrap_or("").to_string()
             }
+            Op::CastNoSaturate { .. } => "Cast".into(),
             other => {
                 let s = format!("{other:?}");
                 s.split([' ', '{', '(']).next().unwrap_or("").to_string()

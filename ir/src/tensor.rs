@@ -3,6 +3,7 @@
 
 use crate::dtype::{DType, TensorType};
 use crate::error::IrError;
+use crate::minifloat;
 use bytes::Bytes;
 use half::{bf16, f16};
 use serde::{Deserialize, Serialize};
@@ -201,11 +202,13 @@ fn read_f64_from(d: DType, b: &[u8]) -> f64 {
         DType::Bool => (b[0] != 0) as u8 as f64,
         DType::F16 => <f16 as Element>::read_le(b).to_f64(),
         DType::BF16 => <bf16 as Element>::read_le(b).to_f64(),
+        d => minifloat::decode(d, b[0]) as f64,
     }
 }
 
 /// Writes `v` as one element of `d`, with Rust `as` semantics for integers
-/// (saturating float-to-int, wrapping is the caller's business).
+/// (saturating float-to-int, wrapping is the caller's business); the small
+/// types follow `minifloat::encode` (via f32, saturating).
 pub fn write_f64_as(d: DType, v: f64, out: &mut Vec<u8>) {
     match d {
         DType::F32 => (v as f32).write_le(out),
@@ -221,6 +224,8 @@ pub fn write_f64_as(d: DType, v: f64, out: &mut Vec<u8>) {
         DType::Bool => (v != 0.0).write_le(out),
         DType::F16 => f16::from_f64(v).write_le(out),
         DType::BF16 => bf16::from_f64(v).write_le(out),
+        // ONNX Cast's default (saturate = 1) for the small floats.
+        d => out.push(minifloat::encode(d, v as f32, true)),
     }
 }
 

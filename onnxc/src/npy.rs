@@ -45,6 +45,10 @@ fn dtype_descr(d: DType) -> Option<&'static str> {
         DType::U64 => "<u8",
         DType::Bool => "|b1",
         DType::BF16 => return None,
+        // numpy has no descr for these: the raw bytes, as the conformance
+        // generator stores them (int4/int2 as int8, the others as uint8).
+        DType::I4 | DType::I2 => "|i1",
+        _ => "|u1",
     })
 }
 

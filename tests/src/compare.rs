@@ -62,6 +62,9 @@ pub fn compare(actual: &Tensor, expected: &Tensor, rtol: f64, atol: f64) -> Resu
         return Err(Mismatch::Shape { actual: actual.shape().to_vec(), expected: expected.shape().to_vec() });
     }
     let dtype = actual.dtype();
+    if dtype.is_small_float() {
+        return compare_small_float(actual, expected);
+    }
     if dtype.is_int() {
         return compare_exact(actual.bytes(), expected.bytes(), dtype.size(), actual, expected);
     }
@@ -84,6 +87,21 @@ pub fn compare(actual: &Tensor, expected: &Tensor, rtol: f64, atol: f64) -> Resu
     match worst {
         None => Ok(()),
         Some((index, _)) => Err(Mismatch::Values { count, total, index, actual: a[index], expected: e[index] }),
+    }
+}
+
+/// float8/float4/E8M0 compare bit for bit, except that any two NaN
+/// patterns are equal (FN types have two, with either sign).
+fn compare_small_float(at: &Tensor, et: &Tensor) -> Result<(), Mismatch> {
+    let (a, e) = (at.to_f64_vec(), et.to_f64_vec());
+    let diffs: Vec<usize> = (0..a.len())
+        .filter(|&i| at.bytes()[i] != et.bytes()[i] && !(a[i].is_nan() && e[i].is_nan()))
+        .collect();
+    match diffs.first() {
+        None => Ok(()),
+        Some(&index) => {
+            Err(Mismatch::Values { count: diffs.len(), total: a.len(), index, actual: a[index], expected: e[index] })
+        }
     }
 }
 

@@ -127,8 +127,9 @@ pub struct LightIo {
 }
 
 /// Reads an `.npy` file as a tensor of ONNX type `onnx_dtype`. The generator
-/// stores bfloat16 as uint16 (numpy has no bfloat16), so the bits are
-/// reinterpreted when the manifest says so.
+/// stores bfloat16 as uint16 and the float8/float4/E8M0/4-bit/2-bit types as
+/// (u)int8 bytes (numpy has no such dtypes), so the bits are reinterpreted
+/// when the manifest says so.
 pub fn load_npy(path: &Path, onnx_dtype: i32) -> Result<Tensor, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let t = onnxc::npy::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -137,7 +138,8 @@ pub fn load_npy(path: &Path, onnx_dtype: i32) -> Result<Tensor, String> {
     if t.dtype() == want {
         return Ok(t);
     }
-    if !(t.dtype() == DType::U16 && want == DType::BF16) {
+    let raw_bytes = want.is_small() && matches!(t.dtype(), DType::U8 | DType::I8);
+    if !(t.dtype() == DType::U16 && want == DType::BF16) && !raw_bytes {
         return Err(format!("{}: holds {}, manifest says {want}", path.display(), t.dtype()));
     }
     Tensor::from_bytes(TensorType::new(want, t.shape().to_vec()), t.bytes().clone()).map_err(|e| e.to_string())

@@ -7,6 +7,7 @@ pub mod interp;
 pub mod kir;
 pub mod lower;
 pub mod math;
+pub mod minifloat;
 pub mod program;
 pub mod rust_api;
 pub mod target;

@@ -28,7 +28,8 @@ impl Default for RustApiOptions {
 }
 
 /// The Rust element type used for `d`: every bit pattern must be valid,
-/// because the model writes raw bytes (hence `u8` for bool, `u16` for halves).
+/// because the model writes raw bytes (hence `u8` for bool and the float8 /
+/// 4-bit / 2-bit types, `u16` for halves).
 pub fn rust_elem(d: DType) -> &'static str {
     match d {
         DType::F32 => "f32",
@@ -41,6 +42,8 @@ pub fn rust_elem(d: DType) -> &'static str {
         DType::U32 => "u32",
         DType::I64 => "i64",
         DType::U64 => "u64",
+        // The bit pattern in the low bits of a byte (`ml_dtypes` layout).
+        _ => "u8",
     }
 }
 

@@ -237,5 +237,21 @@ fn cast(ctx: &mut NodeCtx<'_, '_>) -> R {
         .and_then(DType::from_onnx_code)
         .ok_or_else(|| ctx.bad_attr("to", format!("element type code {code} is not supported")))?;
     let x = ctx.req(0)?;
-    ctx.emit(Op::Cast { to }, vec![Some(x)])
+    let op = cast_op(ctx, to)?;
+    ctx.emit(op, vec![Some(x)])
+}
+
+/// `Cast` or `CastNoSaturate` from the `saturate` attribute (opset 19+,
+/// default 1; it only affects float8 targets). E8M0's `round_mode` must be
+/// the default "up" (the only mode the conversions implement).
+pub(super) fn cast_op(ctx: &NodeCtx<'_, '_>, to: DType) -> Result<Op, FrontendError> {
+    if let Some(mode) = ctx.string("round_mode")? {
+        if to == DType::F8E8M0 && mode != "up" {
+            return Err(ctx.bad_attr("round_mode", format!("`{mode}` is not supported for float8e8m0 (only \"up\")")));
+        }
+    }
+    Ok(match ctx.int_or("saturate", 1)? {
+        0 if to.is_small_float() => Op::CastNoSaturate { to },
+        _ => Op::Cast { to },
+    })
 }

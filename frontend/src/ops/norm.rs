@@ -22,7 +22,8 @@ pub(super) const OPS: &[(&str, Importer)] = &[
 fn cast_like(ctx: &mut NodeCtx<'_, '_>) -> R {
     let (x, like) = (ctx.req(0)?, ctx.req(1)?);
     let to = ctx.ty(like).dtype;
-    ctx.emit(Op::Cast { to }, vec![Some(x)])
+    let op = super::elementwise::cast_op(ctx, to)?;
+    ctx.emit(op, vec![Some(x)])
 }
 
 /// Only float32 statistics are defined (the stash type of every opset's

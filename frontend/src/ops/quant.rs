@@ -29,7 +29,7 @@ fn output_dtype(ctx: &NodeCtx<'_, '_>) -> Result<Option<DType>, FrontendError> {
     match ctx.int("output_dtype")? {
         None | Some(0) => Ok(None),
         Some(code) => i32::try_from(code).ok().and_then(DType::from_onnx_code).map(Some).ok_or_else(|| {
-            ctx.bad_attr("output_dtype", format!("unsupported dtype code {code} (float8/int4/int2/float4 are not supported)"))
+            ctx.bad_attr("output_dtype", format!("unsupported dtype code {code}"))
         }),
     }
 }
@@ -54,6 +54,9 @@ fn quantize(ctx: &mut NodeCtx<'_, '_>) -> R {
         (Some(d), _) | (None, Some(d)) => d,
         (None, None) => DType::U8,
     };
+    if ctx.int_or("saturate", 1)? == 0 && out.is_small_float() {
+        return Err(ctx.bad_attr("saturate", "0 is not supported (only the default saturating conversion)"));
+    }
     ctx.emit(Op::QuantizeLinear { axis, block_size, output_dtype: out }, vec![Some(x), Some(s), z])
 }
 

@@ -4,7 +4,8 @@ use super::util::{
     arg, bcast_map, bcast_shapes, erf, float_dispatch, int_dispatch, num_dispatch, num_dispatch2,
     opt, take, zip_bcast, CastTo, Data, Float, Num,
 };
-use crate::dtype::DType;
+use crate::dtype::{DType, TensorType};
+use crate::minifloat;
 use crate::error::OpError;
 use crate::op::{Activation, BinaryOp, UnaryOp, VariadicOp};
 use crate::op_err;
@@ -534,11 +535,22 @@ pub(crate) fn where_(inputs: &[Option<&Tensor>]) -> Out {
     Ok(vec![take(&joined, &idx, &out)?])
 }
 
-pub(crate) fn cast(to: DType, inputs: &[Option<&Tensor>]) -> Out {
+/// ONNX `Cast`; `saturate` matters only for the float8 targets (and E8M0).
+pub(crate) fn cast(to: DType, saturate: bool, inputs: &[Option<&Tensor>]) -> Out {
     let x = arg(inputs, 0)?;
     let d = Data::of(x);
     let s = x.shape();
+    let small = |bytes: Vec<u8>| Tensor::from_bytes(TensorType::new(to, s.to_vec()), bytes.into());
     Ok(vec![match to {
+        // Floats go through f32 (f64 inputs round twice, as in the kernels).
+        to if to.is_small_float() => {
+            small(d.cast::<f32>().into_iter().map(|v| minifloat::encode(to, v, saturate)).collect())
+                .map_err(|e| op_err!("{e}"))?
+        }
+        to if to.is_sub_byte_int() => {
+            small(d.cast::<i32>().into_iter().map(|v| minifloat::int_encode(to, v)).collect())
+                .map_err(|e| op_err!("{e}"))?
+        }
         DType::F32 => Tensor::from_vec(s, d.cast::<f32>()),
         DType::F64 => Tensor::from_vec(s, d.cast::<f64>()),
         DType::F16 => Tensor::from_vec(s, d.cast::<f16>()),
@@ -552,5 +564,6 @@ pub(crate) fn cast(to: DType, inputs: &[Option<&Tensor>]) -> Out {
         DType::U32 => Tensor::from_vec(s, d.cast::<u32>()),
         DType::U64 => Tensor::from_vec(s, d.cast::<u64>()),
         DType::Bool => Tensor::from_vec(s, d.cast::<bool>()),
+        _ => return Err(op_err!("Cast to {to} is not supported")),
     }])
 }

@@ -536,5 +536,5 @@ pub(crate) fn range(inputs: Args) -> Out {
     let vals: Vec<i128> = (0..n as i128).map(|i| s0 + i * d0).collect();
     let t = Tensor::from_vec([n], vals.iter().map(|&x| x as i64).collect::<Vec<i64>>());
     // Every value fits the input type, so narrowing through i64 is exact.
-    super::elementwise::cast(dt, &[Some(&t)]).map(|mut v| vec![v.remove(0)])
+    super::elementwise::cast(dt, true, &[Some(&t)]).map(|mut v| vec![v.remove(0)])
 }

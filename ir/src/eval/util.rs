@@ -8,12 +8,14 @@
 
 use crate::dtype::DType;
 use crate::error::OpError;
+use crate::minifloat;
 use crate::op_err;
 use crate::tensor::{Element, Tensor};
 use bytes::Bytes;
 use half::{bf16, f16};
 
-/// A tensor's elements as a typed vector; f16/bf16 are widened to `F32`.
+/// A tensor's elements as a typed vector; f16/bf16 and the small floats are
+/// widened to `F32`, I4/I2 to `I8`, U4/U2 to `U8` (`into_tensor` narrows back).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Data {
     F32(Vec<f32>),
@@ -127,6 +129,14 @@ impl Data {
             DType::U32 => Data::U32(t.to_vec()),
             DType::U64 => Data::U64(t.to_vec()),
             DType::Bool => Data::Bool(t.to_vec()),
+            d if d.is_small_float() => {
+                Data::F32(t.bytes().iter().map(|&b| minifloat::decode(d, b)).collect())
+            }
+            DType::I4 | DType::I2 => {
+                Data::I8(t.bytes().iter().map(|&b| minifloat::int_decode(t.dtype(), b) as i8).collect())
+            }
+            // U4, U2
+            d => Data::U8(t.bytes().iter().map(|&b| minifloat::int_decode(d, b) as u8).collect()),
         }
     }
 
@@ -191,6 +201,18 @@ impl Data {
             (Data::U32(v), DType::U32) => Tensor::from_vec(shape, v),
             (Data::U64(v), DType::U64) => Tensor::from_vec(shape, v),
             (Data::Bool(v), DType::Bool) => Tensor::from_vec(shape, v),
+            (Data::F32(v), d) if d.is_small_float() => {
+                let b: Vec<u8> = v.into_iter().map(|x| minifloat::encode(d, x, true)).collect();
+                Tensor::from_bytes(crate::dtype::TensorType::new(d, shape), b.into()).map_err(|e| op_err!("{e}"))?
+            }
+            (Data::I8(v), d @ (DType::I4 | DType::I2)) => {
+                let b: Vec<u8> = v.into_iter().map(|x| minifloat::int_encode(d, x as i32)).collect();
+                Tensor::from_bytes(crate::dtype::TensorType::new(d, shape), b.into()).map_err(|e| op_err!("{e}"))?
+            }
+            (Data::U8(v), d @ (DType::U4 | DType::U2)) => {
+                let b: Vec<u8> = v.into_iter().map(|x| minifloat::int_encode(d, x as i32)).collect();
+                Tensor::from_bytes(crate::dtype::TensorType::new(d, shape), b.into()).map_err(|e| op_err!("{e}"))?
+            }
             (d, want) => return Err(op_err!("internal: {} data for a {want} tensor", d.kind())),
         })
     }

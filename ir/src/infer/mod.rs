@@ -37,7 +37,7 @@ pub use shape::slice_range;
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
 
-pub use quant::{is_quant_int, quant_layout, quant_range, QuantLayout};
+pub use quant::{is_quant_int, is_quant_type, quant_layout, quant_range, QuantLayout};
 pub use rnn::{gate_count, num_directions, output_count};
 pub use seqmix::{causal_conv_dims, lin_attn_plan, LinAttnPlan};
 pub use signal::{dft_plan, stft_plan, DftPlan, StftPlan};
@@ -97,7 +97,7 @@ fn dispatch(
         Op::Variadic(v) => one(ew::variadic(*v, inputs)?),
         Op::Clip => one(ew::clip(inputs)?),
         Op::Where => one(ew::where_(inputs)?),
-        Op::Cast { to } => one(ew::cast(*to, inputs)?),
+        Op::Cast { to } | Op::CastNoSaturate { to } => one(ew::cast(*to, inputs)?),
 
         Op::Conv { window, group } => one(nn::conv(window, *group, inputs)?),
         Op::BatchNormalization { .. } => one(nn::batch_norm(inputs)?),

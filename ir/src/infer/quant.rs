@@ -13,6 +13,12 @@ pub fn is_quant_int(d: DType) -> bool {
     quant_range(d).is_some()
 }
 
+/// Every type a quantized tensor may have: the integers and the float8 /
+/// float4 types (not E8M0, which is a scale type).
+pub fn is_quant_type(d: DType) -> bool {
+    is_quant_int(d) || (d.is_small_float() && d != DType::F8E8M0)
+}
+
 /// Saturation bounds of a quantized integer type (`None` for other types).
 pub fn quant_range(d: DType) -> Option<(f64, f64)> {
     Some(match d {
@@ -21,6 +27,10 @@ pub fn quant_range(d: DType) -> Option<(f64, f64)> {
         DType::I16 => (-32768.0, 32767.0),
         DType::U16 => (0.0, 65535.0),
         DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+        DType::I4 => (-8.0, 7.0),
+        DType::U4 => (0.0, 15.0),
+        DType::I2 => (-2.0, 1.0),
+        DType::U2 => (0.0, 3.0),
         _ => return None,
     })
 }
@@ -96,7 +106,10 @@ fn check_params(
         if z.ty.dtype != zp_dtype {
             return Err(op_err!("input `zero_point` must be {zp_dtype}, got {}", z.ty.dtype));
         }
-        if z.ty.shape != s.ty.shape {
+        // A one-element zero point of another rank ([1] with a scalar scale,
+        // as some suite models declare) is the same per-tensor parameter.
+        let single = z.ty.numel() == 1 && s.ty.numel() == 1;
+        if z.ty.shape != s.ty.shape && !single {
             return Err(op_err!(
                 "zero point shape {:?} differs from scale shape {:?}",
                 z.ty.shape,
@@ -116,8 +129,10 @@ pub(super) fn quantize(
     arity(inputs, 2, 3)?;
     let x = req(inputs, 0, "x")?;
     dtype(x, "x", is_float, "a float")?;
-    if !is_quant_int(out) {
-        return Err(op_err!("unsupported output dtype {out} (want int8, uint8, int16, uint16 or int32)"));
+    if !is_quant_type(out) {
+        return Err(op_err!(
+            "unsupported output dtype {out} (want a 2/4/8/16/32-bit integer, float8 or float4)"
+        ));
     }
     check_params(inputs, x.ty, axis, block_size, out)?;
     Ok(TensorType::new(out, x.ty.shape.clone()))
@@ -131,7 +146,7 @@ pub(super) fn dequantize(
 ) -> Result<TensorType, OpError> {
     arity(inputs, 2, 3)?;
     let x = req(inputs, 0, "x")?;
-    let d = dtype(x, "x", is_quant_int, "int8, uint8, int16, uint16 or int32")?;
+    let d = dtype(x, "x", is_quant_type, "a 2/4/8/16/32-bit integer, float8 or float4")?;
     if !out.is_float() {
         return Err(op_err!("output dtype must be a float, got {out}"));
     }

@@ -63,6 +63,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         }
         // The store converts to the output dtype (KIR cast rules).
         Op::Cast { .. } => map(cx, n, &[x], "cast", &|_, v| Ok(v[0].clone())),
+        Op::CastNoSaturate { .. } => map_sat(cx, n, &[x], "cast", &|_, v| Ok(v[0].clone()), false),
         _ => Err(cx.invalid("not an elementwise op")),
     }
 }
@@ -76,6 +77,18 @@ pub(super) fn map(
     inputs: &[ValueId],
     kind: &str,
     f: &dyn Fn(&mut KernelBuilder, &[Expr]) -> R,
+) -> Result<(), LowerError> {
+    map_sat(cx, n, inputs, kind, f, true)
+}
+
+/// `map` whose store converts with Cast's `saturate` (float8 outputs).
+fn map_sat(
+    cx: &mut Cx,
+    n: &Node,
+    inputs: &[ValueId],
+    kind: &str,
+    f: &dyn Fn(&mut KernelBuilder, &[Expr]) -> R,
+    saturate: bool,
 ) -> Result<(), LowerError> {
     let out = cx.output(n, 0)?;
     let oty = cx.ty(out);
@@ -100,7 +113,8 @@ pub(super) fn map(
         match f(b, &vals) {
             Ok(r) => {
                 let r = convert(b, r, oty.dtype);
-                store_val(b, oty.dtype, o, lin(vars, &st[st.len() - 1]), r);
+                let r = to_storage_sat(b, oty.dtype, r, saturate);
+                b.store(o, lin(vars, &st[st.len() - 1]), r);
             }
             Err(e) => err = Some(e),
         }

@@ -82,7 +82,7 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
 
 fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
-        Op::Unary(_) | Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Where | Op::Cast { .. } => {
+        Op::Unary(_) | Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Where | Op::Cast { .. } | Op::CastNoSaturate { .. } => {
             elementwise::lower(cx, n)
         }
         Op::Conv { .. }
@@ -140,9 +140,13 @@ pub(crate) fn byte_size(t: &TensorType) -> usize {
     t.byte_size().unwrap_or(0)
 }
 
-/// Buffer element type of a dtype (f16/bf16 live in `U16` buffers).
+/// Buffer element type of a dtype (f16/bf16 live in `U16` buffers, the
+/// small floats and U4/U2 in `U8`, I4/I2 in `I8`: one byte per element).
 pub(crate) fn scalar(d: DType) -> Scalar {
     match d {
+        d if d.is_small_float() => Scalar::U8,
+        DType::I4 | DType::I2 => Scalar::I8,
+        DType::U4 | DType::U2 => Scalar::U8,
         DType::F32 => Scalar::F32,
         DType::F64 => Scalar::F64,
         DType::F16 | DType::BF16 | DType::U16 => Scalar::U16,
@@ -154,13 +158,18 @@ pub(crate) fn scalar(d: DType) -> Scalar {
         DType::U32 => Scalar::U32,
         DType::U64 => Scalar::U64,
         DType::Bool => Scalar::Bool,
+        _ => Scalar::U8,
     }
 }
 
-/// Type arithmetic is done in: f16/bf16 compute in f32.
+/// Type arithmetic is done in: f16/bf16 and the small floats compute in
+/// f32, the 4-/2-bit ints in i32 (so a float-to-int4 cast truncates and
+/// saturates at i32, then wraps, like the reference evaluator).
 pub(crate) fn compute_ty(d: DType) -> Scalar {
     match d {
         DType::F16 | DType::BF16 => Scalar::F32,
+        d if d.is_small_float() => Scalar::F32,
+        d if d.is_sub_byte_int() => Scalar::I32,
         d => scalar(d),
     }
 }
@@ -170,15 +179,25 @@ pub(crate) fn load_val(b: &mut KernelBuilder, d: DType, buf: ParamId, idx: Expr)
     match d {
         DType::F16 => math::f16_to_f32(b, load(buf, idx)),
         DType::BF16 => math::bf16_to_f32(b, load(buf, idx)),
+        d if d.is_small_float() => crate::minifloat::to_f32(b, d, load(buf, idx)),
+        d if d.is_sub_byte_int() => crate::minifloat::int_to_i32(d, load(buf, idx)),
         _ => load(buf, idx),
     }
 }
 
-/// Converts a `compute_ty(d)` value to `d`'s buffer representation.
+/// Converts a `compute_ty(d)` value to `d`'s buffer representation (float8
+/// overflow saturates: ONNX Cast's default).
 pub(crate) fn to_storage(b: &mut KernelBuilder, d: DType, v: Expr) -> Expr {
+    to_storage_sat(b, d, v, true)
+}
+
+/// `to_storage` with Cast's `saturate` attribute (it matters for float8 only).
+pub(crate) fn to_storage_sat(b: &mut KernelBuilder, d: DType, v: Expr, saturate: bool) -> Expr {
     match d {
         DType::F16 => math::f32_to_f16(b, v),
         DType::BF16 => math::f32_to_bf16(b, v),
+        d if d.is_small_float() => crate::minifloat::from_f32(b, d, v, saturate),
+        d if d.is_sub_byte_int() => crate::minifloat::int_from_i32(d, v, scalar(d)),
         _ => v,
     }
 }

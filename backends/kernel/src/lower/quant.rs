@@ -24,8 +24,12 @@ fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bo
     let range = match (dequant, quant_range(out)) {
         (true, _) => None,
         (false, Some(r)) => Some(r),
+        (false, None) if out.is_small_float() => None,
         (false, None) => return Err(cx.unsupported(format!("quantized dtype {out}"))),
     };
+    // The reference ignores float8 zero points, and float4's when dequantizing.
+    let zd = z.map(|z| cx.ty(z).dtype);
+    let z = z.filter(|_| if dequant { !xd.is_small_float() } else { !out.is_small_float() || out == DType::F4E2M1 });
     let mut b = cx.builder(if dequant { "dequantize" } else { "quantize" });
     let px = b.input(scalar(xd));
     let ps = b.input(scalar(sd));
@@ -42,8 +46,18 @@ fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bo
                 let xi = b.let_(add(xa.clone(), i));
                 let sv = load_val(b, sd, ps, pi.clone());
                 let sv = convert(b, sv, td);
-                let zv = pz.map(|pz| load(pz, pi));
-                if let Some((lo, hi)) = range {
+                let zv = pz.zip(zd).map(|(pz, zd)| load_val(b, zd, pz, pi));
+                if !dequant && out.is_small_float() {
+                    let xv = load_val(b, xd, px, xi.clone());
+                    let xv = convert(b, xv, td);
+                    let q = div(xv, sv);
+                    let q = match zv {
+                        Some(zv) => add(q, cast(t, zv)),
+                        None => q,
+                    };
+                    let q = convert(b, q, out);
+                    store_val(b, out, py, xi, q);
+                } else if let Some((lo, hi)) = range {
                     let xv = load_val(b, xd, px, xi.clone());
                     let xv = convert(b, xv, td);
                     let q = cast_if(b, Scalar::F64, round_even(div(xv, sv)));
@@ -52,9 +66,11 @@ fn quant(cx: &mut Cx, n: &Node, axis: i64, block: usize, out: DType, dequant: bo
                         None => q,
                     };
                     let q = min(max(q, cf(Scalar::F64, lo)), cf(Scalar::F64, hi));
-                    b.store(py, xi, cast(scalar(out), q));
+                    let q = convert(b, q, out);
+                    store_val(b, out, py, xi, q);
                 } else {
-                    let xv = cast(t, load(px, xi.clone()));
+                    let xv = load_val(b, xd, px, xi.clone());
+                    let xv = cast_if(b, t, xv);
                     let dx = match zv {
                         Some(zv) => sub(xv, cast(t, zv)),
                         None => xv,
