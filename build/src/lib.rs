@@ -111,6 +111,7 @@ pub struct Build {
     model: PathBuf,
     name: Option<String>,
     input_shapes: HashMap<String, Vec<usize>>,
+    bind_inputs: HashMap<String, onnxc::Tensor>,
     target: Option<String>,
     out_dir: Option<PathBuf>,
     alloc: bool,
@@ -125,6 +126,7 @@ impl Build {
             model: model.into(),
             name: None,
             input_shapes: HashMap::new(),
+            bind_inputs: HashMap::new(),
             target: None,
             out_dir: None,
             alloc: true,
@@ -142,6 +144,19 @@ impl Build {
     pub fn input_shape(mut self, input: &str, dims: &[usize]) -> Build {
         self.input_shapes.insert(input.to_string(), dims.to_vec());
         self
+    }
+
+    /// Fixes graph input `input` to `value` at compile time (`--bind`): for
+    /// inputs that decide a shape (axes, a Reshape's shape, ...). The input
+    /// is then not part of the generated API.
+    pub fn bind_input(mut self, input: &str, value: onnxc::Tensor) -> Build {
+        self.bind_inputs.insert(input.to_string(), value);
+        self
+    }
+
+    /// `bind_input` with an int64 vector (converted to the input's type).
+    pub fn bind_ints(self, input: &str, values: &[i64]) -> Build {
+        self.bind_input(input, onnxc::Tensor::from_vec(vec![values.len()], values.to_vec()))
     }
 
     /// Target triple (default: Cargo's `$TARGET`).
@@ -198,6 +213,7 @@ impl Build {
             name: name.clone(),
             target: self.resolve_target()?,
             input_shapes: self.input_shapes.clone(),
+            bind_inputs: self.bind_inputs.clone(),
             ..Default::default()
         };
         let art = onnxc::compile_file(&self.model, &opts)

@@ -7,9 +7,11 @@ pub mod inspect;
 pub mod npy;
 
 pub use error::Error;
+/// The tensor type of `CompileOptions::bind_inputs`.
+pub use onnxc_ir::Tensor;
 
 use onnxc_frontend::ImportOptions;
-use onnxc_ir::{Graph, Tensor};
+use onnxc_ir::Graph;
 use onnxc_kernel::{Program, Target};
 use std::collections::HashMap;
 use std::path::Path;
@@ -110,7 +112,7 @@ pub fn compile_graph(mut graph: Graph, opts: &CompileOptions) -> Result<Artifact
 pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
     let plan = onnxc_passes::plan(&graph);
     let name = onnxc_kernel::cabi::sanitize_ident(&opts.name);
-    let program = onnxc_kernel::lower::lower_graph(&graph, &plan, &name)?;
+    let program = onnxc_kernel::lower::lower_graph(&graph, &plan, &name).map_err(|e| lower_error(e, &graph))?;
     let (object, asm, llvm_ir) = match opts.backend {
         Backend::Cranelift => {
             if opts.want_asm {
@@ -124,6 +126,19 @@ pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifact
     };
     let header = note_bound_inputs(onnxc_kernel::cabi::c_header(&program), opts);
     Ok(Artifacts { object, header, asm, llvm_ir, program, graph })
+}
+
+/// A lowering error; one about a value that must be constant names the graph
+/// inputs to bind, like the same error from shape inference.
+fn lower_error(e: onnxc_kernel::lower::LowerError, graph: &Graph) -> Error {
+    match e {
+        onnxc_kernel::lower::LowerError::NeedsConstant { node, op, msg, input, value } => {
+            let deps = onnxc_ir::slice::graph_input_deps(graph, &[value]);
+            let graph_inputs = deps.iter().map(|d| graph.display_name(*d)).collect();
+            Error::NeedsConstant { node, op, msg, inputs: vec![input], graph_inputs }
+        }
+        e => Error::Lower(e),
+    }
 }
 
 /// Says in the header which inputs were bound at compile time: a reader who

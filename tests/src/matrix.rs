@@ -22,6 +22,10 @@ pub struct CellResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     pub passed: usize,
+    /// Passes that needed inputs bound at compile time (`CaseResult::bound`),
+    /// the same cases as on the host, so cells stay comparable.
+    #[serde(default)]
+    pub passed_with_bound: usize,
     pub run: usize,
     pub seconds: f64,
     #[serde(skip)]
@@ -41,6 +45,7 @@ impl CellResult {
             platform,
             skipped: None,
             passed: 0,
+            passed_with_bound: 0,
             run: 0,
             seconds: 0.0,
             cases: vec![],
@@ -50,6 +55,7 @@ impl CellResult {
     pub fn with_cases(mut self, mut cases: Vec<CaseResult>, seconds: f64) -> CellResult {
         cases.sort_by(|a, b| a.name.cmp(&b.name));
         self.passed = cases.iter().filter(|c| c.passed).count();
+        self.passed_with_bound = cases.iter().filter(|c| c.passed && !c.bound.is_empty()).count();
         self.run = cases.len();
         self.cases = cases;
         self.seconds = seconds;

@@ -28,7 +28,7 @@ fn integer_conv_is_unsupported() {
 }
 
 #[test]
-fn runtime_slice_bounds_are_unsupported() {
+fn runtime_slice_bounds_need_constants() {
     let mut g = Graph::new();
     let x = g.add_input("x", TensorType::new(DType::F32, vec![4]));
     let s = g.add_input("s", TensorType::new(DType::I64, vec![1]));
@@ -36,7 +36,12 @@ fn runtime_slice_bounds_are_unsupported() {
     let y = raw_node(&mut g, "sl", Op::Slice, vec![Some(x), Some(s), Some(e)], TensorType::new(DType::F32, vec![2]));
     g.outputs.push(y);
     let err = lower_graph(&g, &onnxc_passes::plan(&g), "m").unwrap_err();
-    assert!(matches!(err, LowerError::Unsupported { .. }), "{err}");
+    // The value is named so the driver can say which graph inputs to bind.
+    match &err {
+        LowerError::NeedsConstant { node, value, .. } => assert_eq!((node.as_str(), *value), ("sl", s)),
+        other => panic!("expected NeedsConstant, got {other}"),
+    }
+    assert!(err.to_string().contains("must be a constant to compile ahead of time"), "{err}");
 }
 
 #[test]

@@ -36,6 +36,20 @@ fn reductions() {
 }
 
 #[test]
+fn bool_max_min() {
+    for op in [ReduceOp::Max, ReduceOp::Min] {
+        for axes in [&[1i64][..], &[0, 1]] {
+            let mut g = G::new();
+            let x = g.input(DType::Bool, &[4, 6]);
+            let a = g.ints(axes);
+            let y = g.node(Op::Reduce { op, keepdims: true, noop_with_empty_axes: false }, vec![Some(x), Some(a)]);
+            g.output(y);
+            g.check();
+        }
+    }
+}
+
+#[test]
 fn argmax_argmin() {
     for axis in [0i64, 1, -1] {
         for keepdims in [true, false] {

@@ -149,6 +149,18 @@ fn constants_shape_size_range() {
 }
 
 #[test]
+fn range_in_half_precision() {
+    for d in [DType::F16, DType::BF16] {
+        let mut g = G::new();
+        let k = |g: &mut G, v: f64| g.konst(Tensor::from_f64(d, Vec::<usize>::new(), &[v]));
+        let (a, b, dl) = (k(&mut g, 1.0), k(&mut g, 9.5), k(&mut g, 0.75));
+        let r = g.node(Op::Range, vec![Some(a), Some(b), Some(dl)]);
+        g.output(r);
+        g.check();
+    }
+}
+
+#[test]
 fn outputs_aliasing_inputs_and_constants() {
     let mut g = G::new();
     let x = g.input(DType::F32, &[2, 2]);

@@ -458,10 +458,10 @@ pub(super) fn range(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
         let ok = |d: DType| {
             matches!(
                 d,
-                DType::F32 | DType::F64 | DType::I16 | DType::I32 | DType::I64
+                DType::F32 | DType::F64 | DType::F16 | DType::BF16 | DType::I16 | DType::I32 | DType::I64
             )
         };
-        dtype(x, name, ok, "f32, f64, i16, i32 or i64")?;
+        dtype(x, name, ok, "f32, f64, f16, bf16, i16, i32 or i64")?;
         same_dtype(xs.first().copied().unwrap_or(x), "start", x, name)?;
         scalar_like(x, name)?;
         if x.value.is_none() {
@@ -489,8 +489,9 @@ pub(super) fn range(inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
             .unwrap_or(0)
     };
     let n: f64 = match d {
-        // Count in the inputs' own precision so the evaluator and the kernels agree.
-        DType::F32 => {
+        // Count in the inputs' own precision so the evaluator and the kernels
+        // agree (f16/bf16 compute in f32, like every other f16/bf16 op).
+        DType::F32 | DType::F16 | DType::BF16 => {
             let (s, l, dl) = (val(0) as f32, val(1) as f32, val(2) as f32);
             if dl == 0.0 {
                 return Err(op_err!("input `delta` must not be 0"));

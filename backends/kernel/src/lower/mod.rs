@@ -39,6 +39,11 @@ pub enum LowerError {
     Invalid { node: String, op: String, msg: String },
     #[error("value `{0}` has no buffer: it is not a graph input, constant, graph output or planned workspace value")]
     NoBuffer(String),
+    /// A node input that decides shapes or indexing is not a constant; the
+    /// driver names the graph inputs `value` is computed from
+    /// (`onnxc_ir::slice::graph_input_deps`) so the user can bind them.
+    #[error("node `{node}` ({op}): {msg}")]
+    NeedsConstant { node: String, op: String, msg: String, input: String, value: ValueId },
 }
 
 /// Lowers `g` (already planned by `plan`) into a `Program` named `name`.
@@ -330,6 +335,12 @@ impl<'a> Cx<'a> {
         let (node, op) = self.node_name();
         LowerError::Invalid { node, op, msg: msg.into() }
     }
+    /// Input `input` (its ONNX name, or `#i`) holding `value` must be a constant.
+    pub fn needs_constant(&self, input: &str, value: ValueId) -> LowerError {
+        let (node, op) = self.node_name();
+        let msg = format!("input `{input}` must be a constant to compile ahead of time");
+        LowerError::NeedsConstant { node, op, msg, input: input.to_string(), value }
+    }
 
     pub fn ty(&self, v: ValueId) -> &'a TensorType {
         self.g.ty(v)
@@ -350,7 +361,7 @@ impl<'a> Cx<'a> {
             None => Ok(None),
             Some(v) => match self.konst(v) {
                 Some(t) => Ok(Some(t.to_i64_vec())),
-                None => Err(self.unsupported(format!("input {i} must be a constant"))),
+                None => Err(self.needs_constant(&format!("#{i}"), v)),
             },
         }
     }

@@ -28,6 +28,8 @@ fn reduce(cx: &mut Cx, n: &Node, op: ReduceOp, noop: bool) -> Result<(), LowerEr
         red[onnxc_ir::infer::norm_axis(*a, r).map_err(|e| cx.invalid(e.0))?] = true;
     }
     use ReduceOp::*;
+    // Bools are bytes holding 0 or 1: their max and min are the bytes'.
+    let d = if d == DType::Bool && matches!(op, Max | Min) { DType::U8 } else { d };
     let needs_float = matches!(op, L2 | LogSum | LogSumExp);
     if d == DType::Bool || (needs_float && !d.is_float()) {
         return Err(cx.unsupported(format!("Reduce{op:?} on {d}")));

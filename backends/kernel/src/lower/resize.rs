@@ -38,7 +38,7 @@ fn resize(cx: &mut Cx, n: &Node, a: &ResizeAttrs) -> Result<(), LowerError> {
     for i in 1..4 {
         if let Some(v) = n.input(i) {
             if cx.konst(v).is_none() && cx.ty(v).numel() > 0 {
-                return Err(cx.unsupported(format!("input {i} (roi/scales/sizes) must be a constant")));
+                return Err(cx.needs_constant(["", "roi", "scales", "sizes"][i], v));
             }
         }
     }

@@ -312,18 +312,24 @@ fn gather(cx: &mut Cx, n: &Node, axis: i64) -> Result<(), LowerError> {
 fn range(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let (s, _l, dl, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.input(n, 2)?, cx.output(n, 0)?);
     let d = cx.ty(y).dtype;
-    if matches!(d, DType::F16 | DType::BF16 | DType::Bool) {
+    if d == DType::Bool {
         return Err(cx.unsupported(format!("dtype {d}")));
     }
-    let t = scalar(d);
+    // f16/bf16 compute in f32, as the evaluator does.
+    let t = compute_ty(d);
     let count = cx.ty(y).numel() as i64;
     let mut b = cx.builder("range");
-    let ps = b.input(t);
-    let pd = b.input(t);
-    let py = b.output(t);
-    let start = b.let_(load(ps, ci(0)));
-    let delta = b.let_(load(pd, ci(0)));
-    b.par_for(0, count, |b, i| b.store(py, i.clone(), add(start.clone(), mul(if t == Scalar::I64 { i } else { cast(t, i) }, delta.clone()))));
+    let ps = b.input(scalar(d));
+    let pd = b.input(scalar(d));
+    let py = b.output(scalar(d));
+    let start = load_val(&mut b, d, ps, ci(0));
+    let start = b.let_(start);
+    let delta = load_val(&mut b, d, pd, ci(0));
+    let delta = b.let_(delta);
+    b.par_for(0, count, |b, i| {
+        let v = add(start.clone(), mul(if t == Scalar::I64 { i.clone() } else { cast(t, i.clone()) }, delta.clone()));
+        store_val(b, d, py, i, v)
+    });
     let args = vec![cx.buf(s)?, cx.buf(dl)?, cx.buf(y)?];
     cx.emit(b.finish(), args);
     Ok(())
