@@ -316,6 +316,16 @@ pub enum Op {
     /// inputs: theta [N, r, r+1], size (constant i64 [N, C, D1..Dr]), r = 2 or 3;
     /// output: grid [N, D1..Dr, r].
     AffineGrid { align_corners: bool },
+    /// inputs: X [..., M, M] (float); output: the determinants [...].
+    Det,
+    /// inputs: past_cache, update (same shape but a shorter `axis`),
+    /// write_indices? (i64 [batch], default 0); output: the updated cache.
+    TensorScatter { axis: i64, circular: bool },
+    /// inputs: input, shape (constant i64, one per axis); `axes = None` is all axes.
+    CenterCropPad { axes: Option<Vec<i64>> },
+    /// inputs: input [N, C*prod(block), L], image_shape, block_shape
+    /// (constant i64). Empty attribute vectors mean ONNX's defaults.
+    Col2Im { dilations: Vec<usize>, pads: Vec<usize>, strides: Vec<usize> },
 }
 
 /// GridSample's `padding_mode`: what out-of-range coordinates read.

@@ -11,6 +11,10 @@ pub(super) const OPS: &[(&str, Importer)] = &[
     ("BitCast", bitcast),
     ("GridSample", grid_sample),
     ("AffineGrid", affine_grid),
+    ("Det", det),
+    ("TensorScatter", tensor_scatter),
+    ("CenterCropPad", center_crop_pad),
+    ("Col2Im", col2im),
 ];
 
 fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
@@ -46,4 +50,34 @@ fn affine_grid(ctx: &mut NodeCtx<'_, '_>) -> R {
     let align_corners = ctx.bool_or("align_corners", false)?;
     let (t, s) = (ctx.req(0)?, ctx.req(1)?);
     ctx.emit(Op::AffineGrid { align_corners }, vec![Some(t), Some(s)])
+}
+
+fn det(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let x = ctx.req(0)?;
+    ctx.emit(Op::Det, vec![Some(x)])
+}
+
+fn tensor_scatter(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let axis = ctx.int_or("axis", -2)?;
+    let circular = match ctx.string("mode")?.as_deref().unwrap_or("linear") {
+        "linear" => false,
+        "circular" => true,
+        other => return Err(ctx.bad_attr("mode", format!("unknown value `{other}`"))),
+    };
+    let (p, u) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::TensorScatter { axis, circular }, vec![Some(p), Some(u), ctx.input(2)])
+}
+
+fn center_crop_pad(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let axes = ctx.ints("axes")?;
+    let (x, s) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::CenterCropPad { axes }, vec![Some(x), Some(s)])
+}
+
+fn col2im(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let dilations = ctx.usizes("dilations")?.unwrap_or_default();
+    let pads = ctx.usizes("pads")?.unwrap_or_default();
+    let strides = ctx.usizes("strides")?.unwrap_or_default();
+    let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?)];
+    ctx.emit(Op::Col2Im { dilations, pads, strides }, ins)
 }

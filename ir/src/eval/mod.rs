@@ -137,6 +137,7 @@ pub fn eval_op(
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::eval(op, inputs),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
     }
 }
 

@@ -28,6 +28,7 @@ use crate::tensor::Tensor;
 /// Slice start/length along one axis under ONNX's clamping rules; shared with
 /// the evaluator and the lowering so they agree with the inferred shapes.
 pub use shape::slice_range;
+pub use spatial::{center_crop_pad_shape, col2im_geometry, tensor_scatter_axis, Col2ImGeometry};
 
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
@@ -175,6 +176,7 @@ fn dispatch(
         }
         Op::BitCast { to } => one(spatial::bitcast(*to, inputs)?),
         Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::infer(op, inputs),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
     }
 }
 

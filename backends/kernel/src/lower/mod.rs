@@ -16,6 +16,7 @@ mod attention;
 mod reduce;
 mod shape;
 mod spatial;
+mod misc;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -123,6 +124,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::lower(cx, n),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => misc::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
