@@ -75,3 +75,34 @@ fn col2im_matches_eval_and_sums_overlaps() {
     let op = Op::Col2Im { dilations: vec![], pads: vec![], strides: vec![] };
     assert_eq!(eval1(&op, &[&x, &img, &blk]).to_vec::<f32>(), vec![1.0, 110.0, 1000.0]);
 }
+
+#[test]
+fn tfidf_modes_and_weights() {
+    use onnxc_ir::op::{TfIdfAttrs, TfIdfMode};
+    let attrs = |mode, weights: Vec<f32>| TfIdfAttrs {
+        mode,
+        min_gram_length: 1,
+        max_gram_length: 2,
+        max_skip_count: 1,
+        ngram_counts: vec![0, 2],
+        ngram_indexes: vec![0, 1, 2],
+        pool_int64s: vec![1, 2, 1, 2],
+        weights,
+    };
+    let x = Tensor::from_vec(&[2, 5][..], vec![1i32, 2, 1, 2, 9, 1, 3, 2, 2, 2]);
+    // Row 0: "1" twice, "2" twice, bigram (1,2): skip 0 at 0 and 2, skip 1 at 0.
+    // Row 1: "1" once, "2" three times, (1,2) with skip 1 at 0.
+    let tf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Tf, vec![])), &[&x]);
+    assert_eq!(tf.to_vec::<f32>(), vec![2., 2., 3., 1., 3., 1.]);
+    let idf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Idf, vec![0.5, 2., 4.])), &[&x]);
+    assert_eq!(idf.to_vec::<f32>(), vec![0.5, 2., 4., 0.5, 2., 4.]);
+    let tfidf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::TfIdf, vec![0.5, 2., 4.])), &[&x]);
+    assert_eq!(tfidf.to_vec::<f32>(), vec![1., 4., 12., 0.5, 6., 4.]);
+    for (mode, w) in [(TfIdfMode::Tf, vec![]), (TfIdfMode::Idf, vec![]), (TfIdfMode::TfIdf, vec![0.5, 2., 4.])] {
+        let mut g = G::new();
+        let xi = g.input_with(x.clone());
+        let y = g.node(Op::TfIdfVectorizer(attrs(mode, w)), vec![Some(xi)]);
+        g.output(y);
+        g.check();
+    }
+}

@@ -26,6 +26,7 @@ mod reduce;
 mod shape;
 pub(crate) mod util;
 pub mod spatial;
+pub mod tfidf;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -138,6 +139,7 @@ pub fn eval_op(
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::eval(op, inputs),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
+        Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
     }
 }
 

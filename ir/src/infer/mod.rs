@@ -177,6 +177,7 @@ fn dispatch(
         Op::BitCast { to } => one(spatial::bitcast(*to, inputs)?),
         Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::infer(op, inputs),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
+        Op::TfIdfVectorizer(a) => one(spatial::tfidf(a, inputs)?),
     }
 }
 

@@ -215,3 +215,15 @@ pub fn col2im_geometry(
     }
     Ok(Col2ImGeometry { channels: xs[1] / k, image, block, dilations: dil, pads: pads_all[..r].to_vec(), strides: st, blocks })
 }
+
+pub(super) fn tfidf(a: &crate::op::TfIdfAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 1, 1)?;
+    let x = req(inputs, 0, "X")?;
+    dtype(x, "X", |d| d == DType::I32 || d == DType::I64, "i32 or i64")?;
+    let (_, size) = crate::eval::tfidf::tfidf_grams(a)?;
+    match x.ty.shape.as_slice() {
+        [_] => Ok(TensorType::new(DType::F32, vec![size])),
+        [b, _] => Ok(TensorType::new(DType::F32, vec![*b, size])),
+        s => Err(op_err!("X must be [C] or [B, C], got {s:?}")),
+    }
+}

@@ -9,6 +9,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::TensorScatter { axis, circular } => tensor_scatter(cx, n, *axis, *circular),
         Op::CenterCropPad { axes } => center_crop_pad(cx, n, axes.as_deref()),
         Op::Col2Im { dilations, pads, strides } => col2im(cx, n, dilations, pads, strides),
+        Op::TfIdfVectorizer(a) => tfidf(cx, n, a),
         other => Err(cx.unsupported(format!("no lowering for {}", other.onnx_name()))),
     }
 }
@@ -199,6 +200,92 @@ fn col2im(cx: &mut Cx, n: &Node, dil: &[usize], pads: &[usize], st: &[usize]) ->
         store_val(b, d, py, yi, Expr::Local(acc));
     });
     let args = vec![cx.buf(x)?, cx.buf(y)?];
+    cx.emit(b.finish(), args);
+    Ok(())
+}
+
+fn i64_table(v: impl IntoIterator<Item = i64>) -> Bytes {
+    Bytes::from(v.into_iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
+}
+
+/// TfIdfVectorizer: per row, count the matches of every pooled n-gram
+/// (tables grouped by length), then weight the counts.
+fn tfidf(cx: &mut Cx, n: &Node, a: &onnxc_ir::op::TfIdfAttrs) -> Result<(), LowerError> {
+    use onnxc_ir::eval::tfidf::{skip_distances, tfidf_grams};
+    use onnxc_ir::op::TfIdfMode;
+    let (x, y) = (cx.input(n, 0)?, cx.output(n, 0)?);
+    let (grams, size) = tfidf_grams(a).map_err(|e| cx.invalid(e.0))?;
+    let xs = cx.ty(x).shape.clone();
+    let (rows, c) = if xs.len() == 1 { (1, xs[0]) } else { (xs[0], xs[1]) };
+    if rows * size == 0 {
+        return Ok(());
+    }
+    let xd = cx.ty(x).dtype;
+    let maxn = grams.iter().map(|g| g.items.len()).max().unwrap_or(0);
+    let mut b = cx.builder("tfidf");
+    let px = b.input(scalar(xd));
+    let mut groups = Vec::new();
+    let mut tables = Vec::new();
+    for len in 1..=maxn {
+        let gs: Vec<_> = grams.iter().filter(|g| g.items.len() == len).collect();
+        if gs.is_empty() {
+            continue;
+        }
+        tables.push(i64_table(gs.iter().flat_map(|g| g.items.clone())));
+        tables.push(i64_table(gs.iter().map(|g| g.column as i64)));
+        groups.push((len, gs.len(), b.input(Scalar::I64), b.input(Scalar::I64)));
+    }
+    let weighted = !a.weights.is_empty() && a.mode != TfIdfMode::Tf;
+    let pw = weighted.then(|| b.input(Scalar::F32));
+    let py = b.output(Scalar::F32);
+    let f32c = |v: f64| cf(Scalar::F32, v);
+    b.par_for(0, rows as i64, |b, r| {
+        let ybase = b.let_(mul(r.clone(), ci(size as i64)));
+        let xbase = b.let_(mul(r, ci(c as i64)));
+        b.for_loop(0, size as i64, |b, col| b.store(py, add(ybase.clone(), col), f32c(0.0)));
+        for &(len, count, items, cols) in &groups {
+            b.for_loop(0, count as i64, |b, k| {
+                let f = b.var(f32c(0.0));
+                let gbase = b.let_(mul(k.clone(), ci(len as i64)));
+                let ds = skip_distances(len, a.max_skip_count);
+                b.for_loop(*ds.start() as i64, *ds.end() as i64 + 1, |b, d| {
+                    let end = b.let_(max(sub(ci(c as i64), mul(d.clone(), ci(len as i64 - 1))), ci(0)));
+                    b.for_loop(0, end, |b, s| {
+                        let mut hit = cbool(true);
+                        for j in 0..len {
+                            let xi = add(add(xbase.clone(), s.clone()), mul(d.clone(), ci(j as i64)));
+                            let xv = cast(Scalar::I64, load(px, xi));
+                            hit = math::band(hit, eq(xv, load(items, add(gbase.clone(), ci(j as i64)))));
+                        }
+                        b.assign(f, add(Expr::Local(f), select(hit, f32c(1.0), f32c(0.0))));
+                    });
+                });
+                let yi = b.let_(add(ybase.clone(), load(cols, k)));
+                b.store(py, yi.clone(), add(load(py, yi), Expr::Local(f)));
+            });
+        }
+        if a.mode != TfIdfMode::Tf {
+            b.for_loop(0, size as i64, |b, col| {
+                let yi = b.let_(add(ybase.clone(), col.clone()));
+                let fv = b.let_(load(py, yi.clone()));
+                let w = pw.map_or(f32c(1.0), |pw| load(pw, col));
+                let v = match a.mode {
+                    TfIdfMode::Idf => select(gt(fv.clone(), f32c(0.0)), w, f32c(0.0)),
+                    _ => mul(w, fv),
+                };
+                b.store(py, yi, v);
+            });
+        }
+    });
+    let mut args = vec![cx.buf(x)?];
+    for t in tables {
+        args.push(cx.const_buf(t));
+    }
+    if weighted {
+        let w: Vec<u8> = a.weights[..size].iter().flat_map(|v| v.to_le_bytes()).collect();
+        args.push(cx.const_buf(Bytes::from(w)));
+    }
+    args.push(cx.buf(y)?);
     cx.emit(b.finish(), args);
     Ok(())
 }
