@@ -350,6 +350,18 @@ pub enum Op {
     /// instead of the largest finite value (`Cast` saturates, ONNX's default;
     /// for non-float8 targets the two are the same op).
     CastNoSaturate { to: DType },
+    /// inputs: X [..., M, M] (float); output: the determinants [...].
+    Det,
+    /// inputs: past_cache, update (same shape but a shorter `axis`),
+    /// write_indices? (i64 [batch], default 0); output: the updated cache.
+    TensorScatter { axis: i64, circular: bool },
+    /// inputs: input, shape (constant i64, one per axis); `axes = None` is all axes.
+    CenterCropPad { axes: Option<Vec<i64>> },
+    /// inputs: input [N, C*prod(block), L], image_shape, block_shape
+    /// (constant i64). Empty attribute vectors mean ONNX's defaults.
+    Col2Im { dilations: Vec<usize>, pads: Vec<usize>, strides: Vec<usize> },
+    /// input: X (i32/i64, [C] or [B, C]); output f32 [output_size] or [B, output_size].
+    TfIdfVectorizer(TfIdfAttrs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -391,6 +403,26 @@ impl OptimizerKind {
             _ => 1,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TfIdfMode {
+    Tf,
+    Idf,
+    TfIdf,
+}
+
+/// TfIdfVectorizer's attributes (integer pools only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TfIdfAttrs {
+    pub mode: TfIdfMode,
+    pub min_gram_length: usize,
+    pub max_gram_length: usize,
+    pub max_skip_count: usize,
+    pub ngram_counts: Vec<i64>,
+    pub ngram_indexes: Vec<i64>,
+    pub pool_int64s: Vec<i64>,
+    pub weights: Vec<f32>,
 }
 
 /// GridSample's `padding_mode`: what out-of-range coordinates read.

@@ -11,6 +11,11 @@ pub(super) const OPS: &[(&str, Importer)] = &[
     ("BitCast", bitcast),
     ("GridSample", grid_sample),
     ("AffineGrid", affine_grid),
+    ("Det", det),
+    ("TensorScatter", tensor_scatter),
+    ("CenterCropPad", center_crop_pad),
+    ("Col2Im", col2im),
+    ("TfIdfVectorizer", tfidf),
 ];
 
 fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
@@ -46,4 +51,63 @@ fn affine_grid(ctx: &mut NodeCtx<'_, '_>) -> R {
     let align_corners = ctx.bool_or("align_corners", false)?;
     let (t, s) = (ctx.req(0)?, ctx.req(1)?);
     ctx.emit(Op::AffineGrid { align_corners }, vec![Some(t), Some(s)])
+}
+
+fn det(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let x = ctx.req(0)?;
+    ctx.emit(Op::Det, vec![Some(x)])
+}
+
+fn tensor_scatter(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let axis = ctx.int_or("axis", -2)?;
+    let circular = match ctx.string("mode")?.as_deref().unwrap_or("linear") {
+        "linear" => false,
+        "circular" => true,
+        other => return Err(ctx.bad_attr("mode", format!("unknown value `{other}`"))),
+    };
+    let (p, u) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::TensorScatter { axis, circular }, vec![Some(p), Some(u), ctx.input(2)])
+}
+
+fn center_crop_pad(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let axes = ctx.ints("axes")?;
+    let (x, s) = (ctx.req(0)?, ctx.req(1)?);
+    ctx.emit(Op::CenterCropPad { axes }, vec![Some(x), Some(s)])
+}
+
+fn col2im(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let dilations = ctx.usizes("dilations")?.unwrap_or_default();
+    let pads = ctx.usizes("pads")?.unwrap_or_default();
+    let strides = ctx.usizes("strides")?.unwrap_or_default();
+    let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?)];
+    ctx.emit(Op::Col2Im { dilations, pads, strides }, ins)
+}
+
+fn tfidf(ctx: &mut NodeCtx<'_, '_>) -> R {
+    use onnxc_ir::op::{TfIdfAttrs, TfIdfMode};
+    if ctx.node.attribute.iter().any(|a| a.name.as_deref() == Some("pool_strings")) {
+        return Err(ctx.bad_attr("pool_strings", "string pools are not supported"));
+    }
+    let mode = match ctx.string("mode")?.as_deref().unwrap_or("") {
+        "TF" => TfIdfMode::Tf,
+        "IDF" => TfIdfMode::Idf,
+        "TFIDF" => TfIdfMode::TfIdf,
+        other => return Err(ctx.bad_attr("mode", format!("unknown value `{other}`"))),
+    };
+    let len = |ctx: &NodeCtx<'_, '_>, name: &str| -> Result<usize, FrontendError> {
+        let v = ctx.int(name)?.ok_or_else(|| ctx.bad_attr(name, "required"))?;
+        usize::try_from(v).map_err(|_| ctx.bad_attr(name, format!("negative value {v}")))
+    };
+    let attrs = TfIdfAttrs {
+        mode,
+        min_gram_length: len(ctx, "min_gram_length")?,
+        max_gram_length: len(ctx, "max_gram_length")?,
+        max_skip_count: len(ctx, "max_skip_count")?,
+        ngram_counts: ctx.ints("ngram_counts")?.unwrap_or_default(),
+        ngram_indexes: ctx.ints("ngram_indexes")?.unwrap_or_default(),
+        pool_int64s: ctx.ints("pool_int64s")?.unwrap_or_default(),
+        weights: ctx.floats("weights")?.unwrap_or_default(),
+    };
+    let x = ctx.req(0)?;
+    ctx.emit(Op::TfIdfVectorizer(attrs), vec![Some(x)])
 }

@@ -30,6 +30,7 @@ mod seqmix;
 pub mod signal;
 pub mod training;
 mod fused;
+pub mod tfidf;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -151,6 +152,8 @@ pub fn eval_op(
         Op::Optimizer(k) => training::optimizer(*k, inputs),
         Op::Fused { base, base_inputs, post } => fused::fused(base, *base_inputs, post, inputs),
         Op::FusedElementwise { program } => fused::elementwise(program, inputs),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
+        Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
     }
 }
 

@@ -207,3 +207,154 @@ fn affine_grid(align: bool, theta: &Tensor, size: &Tensor) -> Result<Vec<Tensor>
     shape.push(r);
     Ok(vec![Tensor::from_f64(theta.dtype(), shape, &out)])
 }
+
+pub(super) fn misc(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    match op {
+        Op::Det => det(arg(inputs, 0)?),
+        Op::TensorScatter { axis, circular } => tensor_scatter(*axis, *circular, arg(inputs, 0)?, arg(inputs, 1)?, opt(inputs, 2)),
+        Op::CenterCropPad { axes } => {
+            let x = arg(inputs, 0)?;
+            let shape = ints(arg(inputs, 1)?, "shape")?;
+            let (out, off) = crate::infer::center_crop_pad_shape(x.shape(), &shape, axes.as_deref())?;
+            let w = x.dtype().size();
+            let (xst, n) = (strides(x.shape()), checked_numel(&out)?);
+            let ost = strides(&out);
+            let mut bytes = vec![0u8; n * w];
+            'outer: for (o, chunk) in bytes.chunks_mut(w).enumerate() {
+                let mut src = 0usize;
+                for a in 0..out.len() {
+                    let s = ((o / ost[a]) % out[a]) as i64 + off[a];
+                    if s < 0 || s >= x.shape()[a] as i64 {
+                        continue 'outer;
+                    }
+                    src += s as usize * xst[a];
+                }
+                chunk.copy_from_slice(&x.bytes()[src * w..(src + 1) * w]);
+            }
+            Ok(vec![tensor_from_bytes(x.dtype(), &out, bytes)?])
+        }
+        Op::Col2Im { dilations, pads, strides: st } => {
+            let x = arg(inputs, 0)?;
+            let img = ints(arg(inputs, 1)?, "image_shape")?;
+            let block = ints(arg(inputs, 2)?, "block_shape")?;
+            let g = crate::infer::col2im_geometry(x.shape(), &img, &block, dilations, pads, st)?;
+            col2im(x, &g)
+        }
+        other => Err(op_err!("{} is not handled here", other.onnx_name())),
+    }
+}
+
+fn det(x: &Tensor) -> Result<Vec<Tensor>, OpError> {
+    let s = x.shape();
+    let r = s.len();
+    if r < 2 || s[r - 1] != s[r - 2] {
+        return Err(op_err!("X must hold square matrices, got shape {s:?}"));
+    }
+    let m = s[r - 1];
+    let v = x.to_f64_vec();
+    let count: usize = s[..r - 2].iter().product();
+    let mut out = Vec::with_capacity(count);
+    for k in 0..count {
+        let mut a = v[k * m * m..(k + 1) * m * m].to_vec();
+        out.push(lu_det(&mut a, m));
+    }
+    Ok(vec![Tensor::from_f64(x.dtype(), s[..r - 2].to_vec(), &out)])
+}
+
+/// Determinant by Gaussian elimination with partial pivoting (destroys `a`).
+pub fn lu_det(a: &mut [f64], m: usize) -> f64 {
+    let mut det = 1.0;
+    for c in 0..m {
+        let p = (c..m).max_by(|&i, &j| a[i * m + c].abs().total_cmp(&a[j * m + c].abs())).unwrap_or(c);
+        if a[p * m + c] == 0.0 {
+            return 0.0;
+        }
+        if p != c {
+            for j in 0..m {
+                a.swap(p * m + j, c * m + j);
+            }
+            det = -det;
+        }
+        let piv = a[c * m + c];
+        det *= piv;
+        for i in c + 1..m {
+            let f = a[i * m + c] / piv;
+            for j in c..m {
+                a[i * m + j] -= f * a[c * m + j];
+            }
+        }
+    }
+    det
+}
+
+fn tensor_scatter(axis: i64, circular: bool, past: &Tensor, upd: &Tensor, wi: Option<&Tensor>) -> Result<Vec<Tensor>, OpError> {
+    let (ps, us) = (past.shape(), upd.shape());
+    let r = ps.len();
+    let a = crate::infer::tensor_scatter_axis(axis, r)?;
+    if us.len() != r || past.dtype() != upd.dtype() {
+        return Err(op_err!("update {} does not match past_cache {}", upd.ty(), past.ty()));
+    }
+    let wi = match wi {
+        Some(t) => ints(t, "write_indices")?,
+        None => vec![0; ps[0]],
+    };
+    let w = past.dtype().size();
+    let mut out = past.bytes().to_vec();
+    let inner: usize = ps[a + 1..].iter().product();
+    let outer: usize = ps[..a].iter().product();
+    let per_batch = outer / ps[0].max(1);
+    let ub = upd.bytes();
+    for o in 0..outer {
+        let b = o / per_batch.max(1);
+        for s in 0..us[a] {
+            let mut t = wi.get(b).copied().unwrap_or(0) + s as i64;
+            if circular {
+                t = t.rem_euclid(ps[a] as i64);
+            }
+            if t < 0 || t >= ps[a] as i64 {
+                continue; // out of the cache: undefined in ONNX, skipped here
+            }
+            let dst = ((o * ps[a] + t as usize) * inner) * w;
+            let src = ((o * us[a] + s) * inner) * w;
+            out[dst..dst + inner * w].copy_from_slice(&ub[src..src + inner * w]);
+        }
+    }
+    Ok(vec![tensor_from_bytes(past.dtype(), ps, out)?])
+}
+
+fn col2im(x: &Tensor, g: &crate::infer::Col2ImGeometry) -> Result<Vec<Tensor>, OpError> {
+    let xs = x.shape();
+    let v = x.to_f64_vec();
+    let r = g.image.len();
+    let k: usize = g.block.iter().product();
+    let l = xs[2];
+    let plane: usize = g.image.iter().product();
+    let (kst, lst, ist) = (strides(&g.block), strides(&g.blocks), strides(&g.image));
+    let mut out = vec![0.0; xs[0] * g.channels * plane];
+    for n in 0..xs[0] {
+        for c in 0..g.channels {
+            for kk in 0..k {
+                for ll in 0..l {
+                    let mut pix = 0usize;
+                    let mut inside = true;
+                    for i in 0..r {
+                        let ki = (kk / kst[i]) % g.block[i];
+                        let li = (ll / lst[i]) % g.blocks[i];
+                        let p = (li * g.strides[i] + ki * g.dilations[i]) as i64 - g.pads[i] as i64;
+                        if p < 0 || p >= g.image[i] as i64 {
+                            inside = false;
+                            break;
+                        }
+                        pix += p as usize * ist[i];
+                    }
+                    if inside {
+                        out[(n * g.channels + c) * plane + pix] += v[((n * g.channels + c) * k + kk) * l + ll];
+                    }
+                }
+            }
+        }
+    }
+    let mut shape = vec![xs[0], g.channels];
+    shape.extend_from_slice(&g.image);
+    Ok(vec![Tensor::from_f64(x.dtype(), shape, &out)])
+}

@@ -33,6 +33,7 @@ use crate::tensor::Tensor;
 /// Slice start/length along one axis under ONNX's clamping rules; shared with
 /// the evaluator and the lowering so they agree with the inferred shapes.
 pub use shape::slice_range;
+pub use spatial::{center_crop_pad_shape, col2im_geometry, tensor_scatter_axis, Col2ImGeometry};
 
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
@@ -192,6 +193,8 @@ fn dispatch(
         Op::Optimizer(k) => training::optimizer(*k, inputs, num_outputs),
         Op::Fused { base, base_inputs, post } => one(fused::fused(base, *base_inputs, post, inputs)?),
         Op::FusedElementwise { program } => one(fused::program_types(program, inputs)?.pop().ok_or_else(|| OpError::new("empty program"))?),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
+        Op::TfIdfVectorizer(a) => one(spatial::tfidf(a, inputs)?),
     }
 }
 

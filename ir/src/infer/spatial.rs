@@ -62,3 +62,168 @@ pub(super) fn bitcast(to: DType, inputs: Inputs<'_, '_>) -> Result<TensorType, O
     }
     Ok(TensorType::new(to, x.ty.shape.clone()))
 }
+
+pub(super) fn misc(op: &Op, inputs: Inputs<'_, '_>) -> Result<Vec<TensorType>, OpError> {
+    match op {
+        Op::Det => {
+            arity(inputs, 1, 1)?;
+            let x = req(inputs, 0, "X")?;
+            let d = dtype(x, "X", is_float, "a float")?;
+            let r = min_rank(x, "X", 2)?;
+            let s = &x.ty.shape;
+            if s[r - 1] != s[r - 2] {
+                return Err(op_err!("X must hold square matrices, got shape {s:?}"));
+            }
+            Ok(vec![TensorType::new(d, s[..r - 2].to_vec())])
+        }
+        Op::TensorScatter { axis, .. } => {
+            arity(inputs, 2, 3)?;
+            let (p, u) = (req(inputs, 0, "past_cache")?, req(inputs, 1, "update")?);
+            same_dtype(p, "past_cache", u, "update")?;
+            let r = min_rank(p, "past_cache", 2)?;
+            rank_eq(u, "update", r)?;
+            let a = tensor_scatter_axis(*axis, r)?;
+            let (ps, us) = (&p.ty.shape, &u.ty.shape);
+            if (0..r).any(|i| if i == a { us[i] > ps[i] } else { us[i] != ps[i] }) {
+                return Err(op_err!("update of shape {us:?} does not fit past_cache of shape {ps:?} on axis {a}"));
+            }
+            if let Some(w) = opt(inputs, 2) {
+                dtype(w, "write_indices", |d| d == DType::I64, "i64")?;
+                if w.ty.shape != [ps[0]] {
+                    return Err(op_err!("write_indices must have shape [{}], got {:?}", ps[0], w.ty.shape));
+                }
+            }
+            Ok(vec![p.ty.clone()])
+        }
+        Op::CenterCropPad { axes } => {
+            arity(inputs, 2, 2)?;
+            let x = req(inputs, 0, "input_data")?;
+            let shape = const_ints(req(inputs, 1, "shape")?, "shape", true)?;
+            Ok(vec![TensorType::new(x.ty.dtype, center_crop_pad_shape(&x.ty.shape, &shape, axes.as_deref())?.0)])
+        }
+        Op::Col2Im { dilations, pads, strides } => {
+            arity(inputs, 3, 3)?;
+            let x = req(inputs, 0, "input")?;
+            rank_eq(x, "input", 3)?;
+            let img = const_ints(req(inputs, 1, "image_shape")?, "image_shape", false)?;
+            let block = const_ints(req(inputs, 2, "block_shape")?, "block_shape", false)?;
+            let g = col2im_geometry(&x.ty.shape, &img, &block, dilations, pads, strides)?;
+            let mut out = vec![x.ty.shape[0], g.channels];
+            out.extend_from_slice(&g.image);
+            Ok(vec![TensorType::new(x.ty.dtype, out)])
+        }
+        other => Err(op_err!("{} is not handled here", other.onnx_name())),
+    }
+}
+
+/// TensorScatter's axis, which may not be the batch axis.
+pub fn tensor_scatter_axis(axis: i64, rank: usize) -> Result<usize, OpError> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 1 || a >= rank as i64 {
+        return Err(op_err!("axis {axis} must name a non-batch axis of rank {rank}"));
+    }
+    Ok(a as usize)
+}
+
+/// CenterCropPad's output shape and, per axis, `src - dst` index offsets.
+pub fn center_crop_pad_shape(xs: &[usize], shape: &[i64], axes: Option<&[i64]>) -> Result<(Vec<usize>, Vec<i64>), OpError> {
+    let r = xs.len();
+    let axes: Vec<usize> = match axes {
+        None => (0..r).collect(),
+        Some(a) => a
+            .iter()
+            .map(|&v| {
+                let w = if v < 0 { v + r as i64 } else { v };
+                usize::try_from(w).ok().filter(|&w| w < r).ok_or_else(|| op_err!("axis {v} out of range for rank {r}"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if axes.len() != shape.len() {
+        return Err(op_err!("shape has {} elements for {} axes", shape.len(), axes.len()));
+    }
+    let mut out = xs.to_vec();
+    let mut off = vec![0i64; r];
+    for (&a, &s) in axes.iter().zip(shape) {
+        let s = usize::try_from(s).map_err(|_| op_err!("negative size {s}"))?;
+        // Cropping starts (dim - s) / 2 in; padding puts (s - dim) / 2 before.
+        off[a] = if s <= xs[a] { ((xs[a] - s) / 2) as i64 } else { -(((s - xs[a]) / 2) as i64) };
+        out[a] = s;
+    }
+    Ok((out, off))
+}
+
+/// Resolved Col2Im geometry.
+pub struct Col2ImGeometry {
+    pub channels: usize,
+    pub image: Vec<usize>,
+    pub block: Vec<usize>,
+    pub dilations: Vec<usize>,
+    /// Begin pads.
+    pub pads: Vec<usize>,
+    pub strides: Vec<usize>,
+    /// Number of block positions along each axis.
+    pub blocks: Vec<usize>,
+}
+
+pub fn col2im_geometry(
+    xs: &[usize],
+    img: &[i64],
+    block: &[i64],
+    dilations: &[usize],
+    pads: &[usize],
+    strides: &[usize],
+) -> Result<Col2ImGeometry, OpError> {
+    let r = img.len();
+    let pos = |v: &[i64], what: &str| -> Result<Vec<usize>, OpError> {
+        v.iter().map(|&x| usize::try_from(x).ok().filter(|&x| x > 0).ok_or_else(|| op_err!("{what} must be positive, got {v:?}"))).collect()
+    };
+    let image = pos(img, "image_shape")?;
+    let block = pos(block, "block_shape")?;
+    let or = |v: &[usize], n: usize, d: usize, what: &str| -> Result<Vec<usize>, OpError> {
+        if v.is_empty() {
+            Ok(vec![d; n])
+        } else if v.len() == n {
+            Ok(v.to_vec())
+        } else {
+            Err(op_err!("{what} has {} values, want {n}", v.len()))
+        }
+    };
+    if block.len() != r || xs.len() != 3 {
+        return Err(op_err!("block_shape {block:?} and image_shape {img:?} must have the same length"));
+    }
+    let dil = or(dilations, r, 1, "dilations")?;
+    let pads_all = or(pads, 2 * r, 0, "pads")?;
+    let st = or(strides, r, 1, "strides")?;
+    if st.contains(&0) || dil.contains(&0) {
+        return Err(op_err!("strides and dilations must be positive"));
+    }
+    let k: usize = block.iter().product();
+    if xs[1] % k != 0 {
+        return Err(op_err!("input channels {} are not a multiple of the block size {k}", xs[1]));
+    }
+    let mut blocks = Vec::with_capacity(r);
+    for i in 0..r {
+        let eff = dil[i] * (block[i] - 1) + 1;
+        let padded = image[i] + pads_all[i] + pads_all[i + r];
+        if padded < eff {
+            return Err(op_err!("block {block:?} does not fit image {image:?}"));
+        }
+        blocks.push((padded - eff) / st[i] + 1);
+    }
+    if blocks.iter().product::<usize>() != xs[2] {
+        return Err(op_err!("input has {} blocks, the geometry gives {blocks:?}", xs[2]));
+    }
+    Ok(Col2ImGeometry { channels: xs[1] / k, image, block, dilations: dil, pads: pads_all[..r].to_vec(), strides: st, blocks })
+}
+
+pub(super) fn tfidf(a: &crate::op::TfIdfAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 1, 1)?;
+    let x = req(inputs, 0, "X")?;
+    dtype(x, "X", |d| d == DType::I32 || d == DType::I64, "i32 or i64")?;
+    let (_, size) = crate::eval::tfidf::tfidf_grams(a)?;
+    match x.ty.shape.as_slice() {
+        [_] => Ok(TensorType::new(DType::F32, vec![size])),
+        [b, _] => Ok(TensorType::new(DType::F32, vec![*b, size])),
+        s => Err(op_err!("X must be [C] or [B, C], got {s:?}")),
+    }
+}

@@ -21,6 +21,7 @@ mod signal;
 mod training;
 pub(crate) mod epilogue;
 mod fused;
+mod misc;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -137,6 +138,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Dft { .. } | Op::Stft { .. } | Op::Window { .. } | Op::MelWeightMatrix { .. } => signal::lower(cx, n),
         Op::Optimizer(_) => training::lower(cx, n),
         Op::Fused { .. } | Op::FusedElementwise { .. } => fused::lower(cx, n),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) => misc::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }

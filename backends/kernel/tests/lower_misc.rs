@@ -1,0 +1,108 @@
+//! Det, TensorScatter, CenterCropPad, Col2Im: lowering vs the reference
+//! evaluator, and the evaluator vs hand-computed values.
+mod common;
+use common::*;
+use onnxc_ir::eval::eval_op;
+use onnxc_ir::{DType, Op, Tensor};
+
+fn eval1(op: &Op, ins: &[&Tensor]) -> Tensor {
+    let ins: Vec<Option<&Tensor>> = ins.iter().map(|t| Some(*t)).collect();
+    eval_op(op, &ins, &[]).unwrap().remove(0)
+}
+
+#[test]
+fn det_matches_eval_and_hand_values() {
+    for m in 1..=5 {
+        let mut g = G::new();
+        let x = g.input(DType::F32, &[3, m, m]);
+        let y = g.node(Op::Det, vec![Some(x)]);
+        g.output(y);
+        g.check_tol(1e-4, 1e-4);
+    }
+    let x = Tensor::from_vec(&[2, 2, 2][..], vec![1f64, 2., 3., 4., 0., 1., 1., 0.]);
+    assert_eq!(eval1(&Op::Det, &[&x]).to_vec::<f64>(), vec![-2.0, -1.0]);
+    let x = Tensor::from_vec(&[3, 3][..], vec![2f64, 0., 1., 1., 3., 2., 1., 1., 2.]);
+    assert!((eval1(&Op::Det, &[&x]).to_vec::<f64>()[0] - 6.0).abs() < 1e-12);
+}
+
+#[test]
+fn tensor_scatter_linear_and_circular() {
+    for circular in [false, true] {
+        let mut g = G::new();
+        let p = g.input(DType::F32, &[2, 3, 4, 5]);
+        let u = g.input(DType::F32, &[2, 3, 3, 5]);
+        let w = g.input_with(Tensor::from_vec(&[2][..], vec![1i64, 3]));
+        let y = g.node(Op::TensorScatter { axis: -2, circular }, vec![Some(p), Some(u), Some(w)]);
+        g.output(y);
+        g.check();
+    }
+    let past = Tensor::from_vec(&[1, 4][..], vec![0i32, 0, 0, 0]);
+    let upd = Tensor::from_vec(&[1, 2][..], vec![7i32, 8]);
+    let wi = Tensor::from_vec(&[1][..], vec![3i64]);
+    let op = Op::TensorScatter { axis: 1, circular: true };
+    assert_eq!(eval1(&op, &[&past, &upd, &wi]).to_vec::<i32>(), vec![8, 0, 0, 7]);
+}
+
+#[test]
+fn center_crop_pad_crops_and_pads() {
+    let mut g = G::new();
+    let x = g.input(DType::I32, &[5, 4, 3]);
+    let s = g.ints(&[3, 7]);
+    let y = g.node(Op::CenterCropPad { axes: Some(vec![0, -2]) }, vec![Some(x), Some(s)]);
+    g.output(y);
+    g.check();
+    let x = Tensor::from_vec(&[4][..], vec![1i32, 2, 3, 4]);
+    let s = Tensor::from_vec(&[1][..], vec![2i64]);
+    assert_eq!(eval1(&Op::CenterCropPad { axes: None }, &[&x, &s]).to_vec::<i32>(), vec![2, 3]);
+    let s = Tensor::from_vec(&[1][..], vec![7i64]);
+    assert_eq!(eval1(&Op::CenterCropPad { axes: None }, &[&x, &s]).to_vec::<i32>(), vec![0, 1, 2, 3, 4, 0, 0]);
+}
+
+#[test]
+fn col2im_matches_eval_and_sums_overlaps() {
+    let mut g = G::new();
+    // 2 channels, 2x2 blocks, 5x4 image, stride 2x1, dilation 1x2, pads 1.
+    let op = Op::Col2Im { dilations: vec![1, 2], pads: vec![1, 1, 1, 1], strides: vec![2, 1] };
+    // blocks: h: (5+2-2)/2+1 = 3, w: (4+2-3)/1+1 = 4.
+    let x = g.input(DType::F32, &[1, 8, 12]);
+    let (img, blk) = (g.ints(&[5, 4]), g.ints(&[2, 2]));
+    let y = g.node(op, vec![Some(x), Some(img), Some(blk)]);
+    g.output(y);
+    g.check();
+    // 1-D: blocks of 2 with stride 1 over 3 pixels; the middle one is covered twice.
+    let x = Tensor::from_vec(&[1, 2, 2][..], vec![1f32, 10., 100., 1000.]);
+    let (img, blk) = (Tensor::from_vec(&[1][..], vec![3i64]), Tensor::from_vec(&[1][..], vec![2i64]));
+    let op = Op::Col2Im { dilations: vec![], pads: vec![], strides: vec![] };
+    assert_eq!(eval1(&op, &[&x, &img, &blk]).to_vec::<f32>(), vec![1.0, 110.0, 1000.0]);
+}
+
+#[test]
+fn tfidf_modes_and_weights() {
+    use onnxc_ir::op::{TfIdfAttrs, TfIdfMode};
+    let attrs = |mode, weights: Vec<f32>| TfIdfAttrs {
+        mode,
+        min_gram_length: 1,
+        max_gram_length: 2,
+        max_skip_count: 1,
+        ngram_counts: vec![0, 2],
+        ngram_indexes: vec![0, 1, 2],
+        pool_int64s: vec![1, 2, 1, 2],
+        weights,
+    };
+    let x = Tensor::from_vec(&[2, 5][..], vec![1i32, 2, 1, 2, 9, 1, 3, 2, 2, 2]);
+    // Row 0: "1" twice, "2" twice, bigram (1,2): skip 0 at 0 and 2, skip 1 at 0.
+    // Row 1: "1" once, "2" three times, (1,2) with skip 1 at 0.
+    let tf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Tf, vec![])), &[&x]);
+    assert_eq!(tf.to_vec::<f32>(), vec![2., 2., 3., 1., 3., 1.]);
+    let idf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Idf, vec![0.5, 2., 4.])), &[&x]);
+    assert_eq!(idf.to_vec::<f32>(), vec![0.5, 2., 4., 0.5, 2., 4.]);
+    let tfidf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::TfIdf, vec![0.5, 2., 4.])), &[&x]);
+    assert_eq!(tfidf.to_vec::<f32>(), vec![1., 4., 12., 0.5, 6., 4.]);
+    for (mode, w) in [(TfIdfMode::Tf, vec![]), (TfIdfMode::Idf, vec![]), (TfIdfMode::TfIdf, vec![0.5, 2., 4.])] {
+        let mut g = G::new();
+        let xi = g.input_with(x.clone());
+        let y = g.node(Op::TfIdfVectorizer(attrs(mode, w)), vec![Some(xi)]);
+        g.output(y);
+        g.check();
+    }
+}
