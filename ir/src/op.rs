@@ -319,7 +319,8 @@ pub enum Op {
     AffineGrid { align_corners: bool },
     /// inputs: query, key, value ([B, T, H*D]), past_state? ([B, Hkv, dk, dv]),
     /// decay? ([B, T, Hkv] or [B, T, Hkv*dk], log space), beta? ([B, T, Hkv or 1]);
-    /// outputs: output [B, T, Hq*dv], present_state. `scale` None is 1/sqrt(dk).
+    /// outputs: output [B, T, Hq*dv], present_state, and optionally the state
+    /// in f32 (scratch for f16/bf16 states). `scale` None is 1/sqrt(dk).
     LinearAttention { q_num_heads: usize, kv_num_heads: usize, scale: Option<f32>, rule: LinearAttnRule },
     /// inputs: input [B, C, L], weight [C, 1, K], bias? [C], past_state? [B, C, K-1];
     /// outputs: output [B, C, L], present_state [B, C, K-1].

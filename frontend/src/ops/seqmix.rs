@@ -3,7 +3,7 @@
 use super::{Importer, NodeCtx};
 use crate::error::FrontendError;
 use onnxc_ir::op::LinearAttnRule;
-use onnxc_ir::{Op, ValueId};
+use onnxc_ir::{DType, Op, ValueId};
 
 type R = Result<Vec<ValueId>, FrontendError>;
 
@@ -33,6 +33,11 @@ fn linear_attention(ctx: &mut NodeCtx<'_, '_>) -> R {
     };
     let scale = ctx.float("scale")?.filter(|s| *s != 0.0);
     let op = Op::LinearAttention { q_num_heads: heads(ctx, "q_num_heads")?, kv_num_heads: heads(ctx, "kv_num_heads")?, scale, rule };
+    let state = ctx.input(3).unwrap_or(ctx.req(0)?);
+    if matches!(ctx.ty(state).dtype, DType::F16 | DType::BF16) {
+        // An f32 copy of the state for the lowering to accumulate in.
+        ctx.out_names.resize(3, String::new());
+    }
     name_unused_outputs(ctx);
     let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?), ctx.input(3), ctx.input(4), ctx.input(5)];
     ctx.emit(op, ins)

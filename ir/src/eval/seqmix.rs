@@ -2,6 +2,7 @@
 //! recurrence runs token by token in f64 on a [B, Hkv, dk, dv] state.
 
 use super::util::arg;
+use crate::dtype::DType;
 use crate::error::OpError;
 use crate::infer::{causal_conv_dims, lin_attn_plan};
 use crate::op::Op;
@@ -66,6 +67,7 @@ pub(crate) fn linear_attention(op: &Op, inputs: Args, n_out: usize) -> Out {
     let outs = [
         Tensor::from_f64(q_t.dtype(), vec![b_, t_, hq * dv], &out),
         Tensor::from_f64(sdt, vec![b_, hkv, dk, dv], &state),
+        Tensor::from_f64(DType::F32, vec![b_, hkv, dk, dv], &state),
     ];
     Ok(outs.into_iter().take(n_out).collect())
 }

@@ -151,15 +151,18 @@ pub fn mel_values(bins: usize, len: usize, rate: i64, lower: f64, upper: f64) ->
     };
     for i in 0..bins {
         let (l, c, h) = (edges[i], edges[i + 1], edges[i + 2]);
+        // Only rows inside the matrix are written (edges can be far out
+        // for extreme band limits).
+        let span = |a: i64, b: i64| a.max(0)..b.min(rows as i64);
         if c == l {
             set(c, i, 1.0);
         } else {
-            for j in l..=c {
+            for j in span(l, c + 1) {
                 set(j, i, (j - l) as f64 / (c - l) as f64);
             }
         }
         if h > c {
-            for j in c..h {
+            for j in span(c, h) {
                 set(j, i, (h - j) as f64 / (h - c) as f64);
             }
         }

@@ -4,7 +4,7 @@
 //! lowering.
 
 use super::util::*;
-use crate::dtype::TensorType;
+use crate::dtype::{DType, TensorType};
 use crate::error::OpError;
 use crate::op::Op;
 use crate::op_err;
@@ -80,8 +80,8 @@ pub fn lin_attn_plan(op: &Op, shapes: &[Option<&[usize]>]) -> Result<LinAttnPlan
 
 pub(super) fn linear_attention(op: &Op, inputs: Inputs<'_, '_>, num_outputs: usize) -> Result<Vec<TensorType>, OpError> {
     arity(inputs, 3, 6)?;
-    if !(1..=2).contains(&num_outputs) {
-        return Err(op_err!("expected 1 or 2 outputs, got {num_outputs}"));
+    if !(1..=3).contains(&num_outputs) {
+        return Err(op_err!("expected 1 to 3 outputs, got {num_outputs}"));
     }
     let q = req(inputs, 0, "query")?;
     let dt = dtype(q, "query", is_float, "a float")?;
@@ -99,6 +99,9 @@ pub(super) fn linear_attention(op: &Op, inputs: Inputs<'_, '_>, num_outputs: usi
     let outs = [
         TensorType::new(dt, vec![p.batch, p.seq, p.q_heads * p.dv]),
         TensorType::new(state_dt, vec![p.batch, p.kv_heads, p.dk, p.dv]),
+        // Not ONNX's: the state in f32, which the frontend adds for f16/bf16
+        // states so the lowering can accumulate without rounding per token.
+        TensorType::new(DType::F32, vec![p.batch, p.kv_heads, p.dk, p.dv]),
     ];
     Ok(outs.into_iter().take(num_outputs).collect())
 }

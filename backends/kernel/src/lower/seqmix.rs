@@ -40,9 +40,15 @@ fn linear_attention(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     if !d.is_float() || !sd.is_float() {
         return Err(cx.unsupported(format!("dtypes {d}/{sd} (expected floats)")));
     }
+    // f16/bf16 states accumulate in the f32 scratch output when there is one.
+    let (work, wd) = match n.outputs.get(2).copied() {
+        Some(s) if !matches!(sd, DType::F32 | DType::F64) => (s, cx.ty(s).dtype),
+        _ => (state, sd),
+    };
     match n.input(3) {
-        Some(past) => cx.copy_value(state, past)?,
-        None => super::nn::fill(cx, state, Expr::Const(Const { ty: scalar(sd), bits: 0 }))?,
+        Some(past) if work == state => cx.copy_value(state, past)?,
+        Some(past) => convert_copy(cx, past, work)?,
+        None => super::nn::fill(cx, work, Expr::Const(Const { ty: scalar(wd), bits: 0 }))?,
     }
     let mut b = cx.builder("linear_attention");
     let mut args = Vec::new();
@@ -53,16 +59,34 @@ fn linear_attention(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let (pq, pk, pv) = (input(cx, &mut b, q)?, input(cx, &mut b, cx.input(n, 1)?)?, input(cx, &mut b, cx.input(n, 2)?)?);
     let decay = n.input(4).map(|v| input(cx, &mut b, v)).transpose()?;
     let beta = n.input(5).map(|v| input(cx, &mut b, v)).transpose()?;
-    let ps = b.output(scalar(sd));
+    let ps = b.output(scalar(wd));
     let py = b.output(scalar(d));
-    args.push(cx.buf(state)?);
+    args.push(cx.buf(work)?);
     args.push(cx.buf(cx.output(n, 0)?)?);
     let f = LinBufs { q: pq, k: pk, v: pv, decay, beta, s: ps, y: py };
     nest(&mut b, &[p.batch, p.kv_heads], true, &mut |b, iv| {
         b.for_loop(0, p.seq as i64, |b, t| {
             let row = b.let_(add(mul(iv[0].clone(), ci(p.seq as i64)), t));
-            token(b, &p, d, sd, &f, &iv[0], &iv[1], &row);
+            token(b, &p, d, wd, &f, &iv[0], &iv[1], &row);
         });
+    });
+    cx.emit(b.finish(), args);
+    if work != state {
+        convert_copy(cx, work, state)?;
+    }
+    Ok(())
+}
+
+/// dst = src converted elementwise to dst's float dtype.
+fn convert_copy(cx: &mut Cx, src: ValueId, dst: ValueId) -> Result<(), LowerError> {
+    let (sd, dd) = (cx.ty(src).dtype, cx.ty(dst).dtype);
+    let mut b = cx.builder("convert");
+    let (ps, pd) = (b.input(scalar(sd)), b.output(scalar(dd)));
+    let args = vec![cx.buf(src)?, cx.buf(dst)?];
+    b.par_for(0, cx.ty(dst).numel() as i64, |b, i| {
+        let v = load_val(b, sd, ps, i.clone());
+        let v = convert(b, v, dd);
+        store_val(b, dd, pd, i, v);
     });
     cx.emit(b.finish(), args);
     Ok(())
