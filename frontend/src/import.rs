@@ -37,6 +37,10 @@ pub(crate) struct Builder<'a> {
     /// Prefix of node names while a control-flow body is inlined
     /// (`If/then/`, `Scan/iter3/`); empty at the top level.
     pub scope: String,
+    /// Constants of control-flow bodies (initializers, Constant nodes) by
+    /// the address of their proto: an unrolled body imports each once, so
+    /// the compiled object holds one copy, not one per iteration.
+    pub body_consts: HashMap<usize, ValueId>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -90,6 +94,7 @@ pub(crate) fn import(
         opset,
         base_dir,
         scope: String::new(),
+        body_consts: HashMap::new(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();

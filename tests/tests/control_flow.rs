@@ -377,7 +377,11 @@ fn unsqueeze_accepts_constant_scalar_axes() {
 fn while_loop_with_a_foldable_condition_is_unrolled() {
     let b = body(
         "step",
-        vec![fixed("i", I64, &[]), fixed("c_in", BOOL, &[]), fixed("y_in", F32, &[1])],
+        vec![
+            fixed("i", I64, &[]),
+            fixed("c_in", BOOL, &[]),
+            fixed("y_in", F32, &[1]),
+        ],
         vec![
             node("Less", &["i", "two"], &["c_out"], vec![]),
             node("Add", &["y_in", "one"], &["y_out"], vec![]),
@@ -388,7 +392,13 @@ fn while_loop_with_a_foldable_condition_is_unrolled() {
     let mut two = i64s("two", &[2]);
     two.dims.clear();
     let inits = vec![two, raw_f32("one", &[1], &[1.0])];
-    let m = model(13, vec![n.clone()], vec![fixed("y0", F32, &[1])], vec![out("y")], inits);
+    let m = model(
+        13,
+        vec![n.clone()],
+        vec![fixed("y0", F32, &[1])],
+        vec![out("y")],
+        inits,
+    );
     let got = compile_and_run(&m, &[Tensor::from_vec(vec![1], vec![0.5f32])]);
     assert_eq!(f32s(&got[0]), vec![3.5]);
 
@@ -399,4 +409,58 @@ fn while_loop_with_a_foldable_condition_is_unrolled() {
     g.input.push(fixed("c0", BOOL, &[]));
     let err = import(&m).unwrap_err().to_string();
     assert!(err.contains("no static bound"), "{err}");
+}
+
+/// Weights inside a body (an initializer and a Constant node) are shared by
+/// all unrolled iterations, not copied per iteration.
+#[test]
+fn unrolled_bodies_share_their_constants() {
+    let mut b = body(
+        "step",
+        vec![fixed("s_in", F32, &[2]), fixed("xt", F32, &[2])],
+        vec![
+            node(
+                "Constant",
+                &[],
+                &["k"],
+                vec![a_tensor("value", raw_f32("", &[2], &[0.5, 0.25]))],
+            ),
+            node("Mul", &["xt", "w"], &["xw"], vec![]),
+            node("Mul", &["xw", "k"], &["xwk"], vec![]),
+            node("Add", &["s_in", "xwk"], &["s_out"], vec![]),
+        ],
+        &["s_out"],
+    );
+    b.initializer.push(raw_f32("w", &[2], &[2.0, 4.0]));
+    let n = node(
+        "Scan",
+        &["s0", "x"],
+        &["s"],
+        vec![a_graph("body", b), a_int("num_scan_inputs", 1)],
+    );
+    let m = model(
+        11,
+        vec![n],
+        vec![fixed("s0", F32, &[2]), fixed("x", F32, &[5, 2])],
+        vec![out("s")],
+        vec![],
+    );
+    let g = import(&m).unwrap().graph;
+    let named = |name: &str| {
+        g.values
+            .iter()
+            .filter(|v| v.konst.is_some() && v.name == name)
+            .count()
+    };
+    assert_eq!((named("w"), named("k")), (1, 1));
+    let x: Vec<f32> = (0..10).map(|i| i as f32).collect();
+    let got = compile_and_run(
+        &m,
+        &[
+            Tensor::from_vec(vec![2], vec![0f32, 0.0]),
+            Tensor::from_vec(vec![5, 2], x),
+        ],
+    );
+    // Column sums 20 and 25, times w * k = 1.
+    assert_eq!(f32s(&got[0]), vec![20.0, 25.0]);
 }

@@ -76,13 +76,35 @@ fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) 
     }
     for t in &body.initializer {
         let name = t.name.clone().unwrap_or_default();
-        let id = b
-            .graph
-            .add_const(name.clone(), tensor_from_proto(t, b.base_dir)?);
+        let id = match b.body_consts.get(&(t as *const _ as usize)) {
+            Some(&id) => id,
+            None => {
+                let id = b
+                    .graph
+                    .add_const(name.clone(), tensor_from_proto(t, b.base_dir)?);
+                b.body_consts.insert(t as *const _ as usize, id);
+                id
+            }
+        };
         b.names.insert(name, id);
     }
     for (i, n) in body.node.iter().enumerate() {
-        import_node(b, n, i)?;
+        let key = n as *const _ as usize;
+        let out = n.output.first().filter(|o| !o.is_empty());
+        let is_const = n.op_type.as_deref() == Some("Constant")
+            && matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx");
+        match (is_const, out, b.body_consts.get(&key)) {
+            (true, Some(o), Some(&id)) => {
+                b.names.insert(o.clone(), id);
+            }
+            (true, Some(o), None) => {
+                import_node(b, n, i)?;
+                if let Some(&id) = b.names.get(o) {
+                    b.body_consts.insert(key, id);
+                }
+            }
+            _ => import_node(b, n, i)?,
+        }
     }
     body.output
         .iter()
