@@ -41,6 +41,9 @@ pub(crate) struct Builder<'a> {
     /// the address of their proto: an unrolled body imports each once, so
     /// the compiled object holds one copy, not one per iteration.
     pub body_consts: HashMap<usize, ValueId>,
+    /// Sequences known at compile time: ONNX name → elements
+    /// (see `ops/sequence.rs`).
+    pub seqs: HashMap<String, Vec<ValueId>>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -95,6 +98,7 @@ pub(crate) fn import(
         base_dir,
         scope: String::new(),
         body_consts: HashMap::new(),
+        seqs: HashMap::new(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -108,6 +112,11 @@ pub(crate) fn import(
     }
     for vi in &g.output {
         let name = vi.name.clone().unwrap_or_default();
+        if b.seqs.contains_key(&name) {
+            return Err(FrontendError::Invalid(format!(
+                "graph output `{name}` is a sequence; sequences cannot cross the C ABI"
+            )));
+        }
         let id = *b.names.get(&name).ok_or_else(|| FrontendError::MissingInput {
             node: "<graph output>".into(),
             name: name.clone(),
@@ -180,6 +189,9 @@ pub(crate) fn import_node(
     index: usize,
 ) -> Result<(), FrontendError> {
     let name = format!("{}{}", b.scope, node_name(n, index));
+    if ops::sequence::routes(b, n) {
+        return ops::sequence::import(b, n, name);
+    }
     let op_type = n.op_type.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(n.input.len());
     for i in &n.input {

@@ -464,3 +464,68 @@ fn unrolled_bodies_share_their_constants() {
     // Column sums 20 and 25, times w * k = 1.
     assert_eq!(f32s(&got[0]), vec![20.0, 25.0]);
 }
+
+/// Sequences built and consumed inside the model are lists of tensors at
+/// compile time: split, map (inlined body), insert, erase, length, at, concat.
+#[test]
+fn sequences_inside_a_model_compile_to_tensor_ops() {
+    let sq = body(
+        "square",
+        vec![fixed("e", F32, &[2])],
+        vec![node("Mul", &["e", "e"], &["e2"], vec![])],
+        &["e2"],
+    );
+    let nodes = vec![
+        node(
+            "SplitToSequence",
+            &["x"],
+            &["s"],
+            vec![a_int("axis", 0), a_int("keepdims", 0)],
+        ),
+        node("SequenceMap", &["s"], &["sq"], vec![a_graph("body", sq)]),
+        node("SequenceInsert", &["sq", "z", "zero"], &["si"], vec![]),
+        node("SequenceErase", &["si"], &["se"], vec![]),
+        node("Identity", &["se"], &["se2"], vec![]),
+        node("SequenceLength", &["se2"], &["n"], vec![]),
+        node("SequenceAt", &["se2", "minus_one"], &["last"], vec![]),
+        node(
+            "ConcatFromSequence",
+            &["se2"],
+            &["c"],
+            vec![a_int("axis", 0), a_int("new_axis", 1)],
+        ),
+    ];
+    let mut zero = i64s("zero", &[0]);
+    zero.dims.clear();
+    let mut minus_one = i64s("minus_one", &[-1]);
+    minus_one.dims.clear();
+    let inputs = vec![fixed("x", F32, &[4, 2]), fixed("z", F32, &[2])];
+    let m = model(
+        17,
+        nodes,
+        inputs,
+        vec![out("n"), out("last"), out("c")],
+        vec![zero, minus_one],
+    );
+    let x: Vec<f32> = (1..=8).map(|i| i as f32).collect();
+    let got = compile_and_run(
+        &m,
+        &[
+            Tensor::from_vec(vec![4, 2], x),
+            Tensor::from_vec(vec![2], vec![-1f32, -2.0]),
+        ],
+    );
+    assert_eq!(got[0].to_vec::<i64>(), vec![4]);
+    assert_eq!(f32s(&got[1]), vec![25.0, 36.0]);
+    assert_eq!(got[2].shape(), &[4, 2]);
+    assert_eq!(
+        f32s(&got[2]),
+        vec![-1.0, -2.0, 1.0, 4.0, 9.0, 16.0, 25.0, 36.0]
+    );
+
+    // A sequence cannot be a graph output.
+    let mut m = m;
+    m.graph.as_mut().unwrap().output.push(out("se"));
+    let err = import(&m).unwrap_err().to_string();
+    assert!(err.contains("sequence"), "{err}");
+}

@@ -45,7 +45,12 @@ fn graph_attr<'b>(ctx: &NodeCtx<'b, '_>, name: &str) -> Result<&'b GraphProto, F
 
 /// Imports `body` inline with its inputs bound to `args`; returns the values
 /// of its outputs. Names defined inside the body do not leak out.
-fn inline_body(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, tag: &str, args: &[ValueId]) -> R {
+pub(super) fn inline_body(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    tag: &str,
+    args: &[ValueId],
+) -> R {
     if body.input.len() != args.len() {
         return Err(ctx.bad(format!(
             "body `{tag}` declares {} inputs, the op binds {}",
@@ -61,9 +66,11 @@ fn inline_body(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, tag: &str, args: &[
         check_input_dtype(ctx, vi, id)?;
     }
     let saved_names = ctx.b.names.clone();
+    let saved_seqs = ctx.b.seqs.clone();
     let saved_scope = std::mem::replace(&mut ctx.b.scope, format!("{}/{tag}/", ctx.name));
     let result = import_inner(ctx, body, args);
     ctx.b.names = saved_names;
+    ctx.b.seqs = saved_seqs;
     ctx.b.scope = saved_scope;
     result
 }

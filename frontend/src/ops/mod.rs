@@ -18,6 +18,7 @@ mod reduce;
 mod shape;
 mod control;
 mod optional;
+pub(crate) mod sequence;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -33,7 +34,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, control::OPS, optional::OPS] {
+        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, control::OPS, optional::OPS, sequence::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }
