@@ -37,6 +37,13 @@ pub(crate) struct Builder<'a> {
     /// Prefix of node names while a control-flow body is inlined
     /// (`If/then/`, `Scan/iter3/`); empty at the top level.
     pub scope: String,
+    /// Constants of control-flow bodies (initializers, Constant nodes) by
+    /// the address of their proto: an unrolled body imports each once, so
+    /// the compiled object holds one copy, not one per iteration.
+    pub body_consts: HashMap<usize, ValueId>,
+    /// Sequences known at compile time: ONNX name → elements
+    /// (see `ops/sequence.rs`).
+    pub seqs: HashMap<String, Vec<ValueId>>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -90,6 +97,8 @@ pub(crate) fn import(
         opset,
         base_dir,
         scope: String::new(),
+        body_consts: HashMap::new(),
+        seqs: HashMap::new(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -103,6 +112,11 @@ pub(crate) fn import(
     }
     for vi in &g.output {
         let name = vi.name.clone().unwrap_or_default();
+        if b.seqs.contains_key(&name) {
+            return Err(FrontendError::Invalid(format!(
+                "graph output `{name}` is a sequence; sequences cannot cross the C ABI"
+            )));
+        }
         let id = *b.names.get(&name).ok_or_else(|| FrontendError::MissingInput {
             node: "<graph output>".into(),
             name: name.clone(),
@@ -210,6 +224,9 @@ pub(crate) fn import_node(
     index: usize,
 ) -> Result<(), FrontendError> {
     let name = format!("{}{}", b.scope, node_name(n, index));
+    if ops::sequence::routes(b, n) {
+        return ops::sequence::import(b, n, name);
+    }
     let op_type = n.op_type.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(n.input.len());
     for i in &n.input {

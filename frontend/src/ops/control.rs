@@ -45,7 +45,12 @@ fn graph_attr<'b>(ctx: &NodeCtx<'b, '_>, name: &str) -> Result<&'b GraphProto, F
 
 /// Imports `body` inline with its inputs bound to `args`; returns the values
 /// of its outputs. Names defined inside the body do not leak out.
-fn inline_body(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, tag: &str, args: &[ValueId]) -> R {
+pub(super) fn inline_body(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    tag: &str,
+    args: &[ValueId],
+) -> R {
     if body.input.len() != args.len() {
         return Err(ctx.bad(format!(
             "body `{tag}` declares {} inputs, the op binds {}",
@@ -61,9 +66,11 @@ fn inline_body(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, tag: &str, args: &[
         check_input_dtype(ctx, vi, id)?;
     }
     let saved_names = ctx.b.names.clone();
+    let saved_seqs = ctx.b.seqs.clone();
     let saved_scope = std::mem::replace(&mut ctx.b.scope, format!("{}/{tag}/", ctx.name));
     let result = import_inner(ctx, body, args);
     ctx.b.names = saved_names;
+    ctx.b.seqs = saved_seqs;
     ctx.b.scope = saved_scope;
     result
 }
@@ -76,20 +83,47 @@ fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) 
     }
     for t in &body.initializer {
         let name = t.name.clone().unwrap_or_default();
-        let id = b.graph.add_const(name.clone(), tensor_from_proto(t, b.base_dir)?);
+        let id = match b.body_consts.get(&(t as *const _ as usize)) {
+            Some(&id) => id,
+            None => {
+                let id = b
+                    .graph
+                    .add_const(name.clone(), tensor_from_proto(t, b.base_dir)?);
+                b.body_consts.insert(t as *const _ as usize, id);
+                id
+            }
+        };
         b.names.insert(name, id);
     }
     for (i, n) in body.node.iter().enumerate() {
-        import_node(b, n, i)?;
+        let key = n as *const _ as usize;
+        let out = n.output.first().filter(|o| !o.is_empty());
+        let is_const = n.op_type.as_deref() == Some("Constant")
+            && matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx");
+        match (is_const, out, b.body_consts.get(&key)) {
+            (true, Some(o), Some(&id)) => {
+                b.names.insert(o.clone(), id);
+            }
+            (true, Some(o), None) => {
+                import_node(b, n, i)?;
+                if let Some(&id) = b.names.get(o) {
+                    b.body_consts.insert(key, id);
+                }
+            }
+            _ => import_node(b, n, i)?,
+        }
     }
     body.output
         .iter()
         .map(|vi| {
             let name = vi.name.clone().unwrap_or_default();
-            b.names.get(&name).copied().ok_or_else(|| FrontendError::MissingInput {
-                node: format!("{}<body output>", b.scope),
-                name,
-            })
+            b.names
+                .get(&name)
+                .copied()
+                .ok_or_else(|| FrontendError::MissingInput {
+                    node: format!("{}<body output>", b.scope),
+                    name,
+                })
         })
         .collect()
 }
@@ -111,7 +145,9 @@ fn check_input_dtype(
     let want = dtype_from_code(code, &format!("body input `{name}`"))?;
     let got = ctx.ty(id).dtype;
     if want != got {
-        return Err(ctx.bad(format!("body input `{name}` is {want:?}, bound to a {got:?} value")));
+        return Err(ctx.bad(format!(
+            "body input `{name}` is {want:?}, bound to a {got:?} value"
+        )));
     }
     Ok(())
 }
@@ -127,7 +163,11 @@ fn name_outputs(ctx: &mut NodeCtx<'_, '_>, first_new: usize, outs: &[ValueId]) {
 }
 
 /// The single element of a condition tensor, as a rank-0 value.
-fn scalar_cond(ctx: &mut NodeCtx<'_, '_>, c: ValueId, what: &str) -> Result<ValueId, FrontendError> {
+fn scalar_cond(
+    ctx: &mut NodeCtx<'_, '_>,
+    c: ValueId,
+    what: &str,
+) -> Result<ValueId, FrontendError> {
     let ty = ctx.ty(c).clone();
     if ty.dtype != DType::Bool || ty.numel() != 1 {
         return Err(ctx.bad(format!("{what} must be one bool, got {ty}")));
@@ -137,14 +177,24 @@ fn scalar_cond(ctx: &mut NodeCtx<'_, '_>, c: ValueId, what: &str) -> Result<Valu
     }
     let shape = ctx.konst("scalar_shape", Tensor::from_vec(vec![0], Vec::<i64>::new()));
     let name = format!("{}/{what}_scalar", ctx.name);
-    Ok(ctx.emit_named(&name, Op::Reshape { allowzero: false }, vec![Some(c), Some(shape)], &[String::new()])?[0])
+    Ok(ctx.emit_named(
+        &name,
+        Op::Reshape { allowzero: false },
+        vec![Some(c), Some(shape)],
+        &[String::new()],
+    )?[0])
 }
 
 fn const_bool(ctx: &NodeCtx<'_, '_>, c: ValueId) -> Option<bool> {
-    ctx.const_value(c).map(|t| t.to_f64_vec().first().is_some_and(|v| *v != 0.0))
+    ctx.const_value(c)
+        .map(|t| t.to_f64_vec().first().is_some_and(|v| *v != 0.0))
 }
 
-fn check_unroll(ctx: &NodeCtx<'_, '_>, body: &GraphProto, iters: usize) -> Result<(), FrontendError> {
+fn check_unroll(
+    ctx: &NodeCtx<'_, '_>,
+    body: &GraphProto,
+    iters: usize,
+) -> Result<(), FrontendError> {
     if body.node.len().saturating_mul(iters) > MAX_UNROLLED_NODES {
         return Err(ctx.bad(format!(
             "{iters} iterations of a {}-node body exceed the unrolling limit ({MAX_UNROLLED_NODES} nodes)",
@@ -165,7 +215,14 @@ fn select(ctx: &mut NodeCtx<'_, '_>, cond: ValueId, a: &[ValueId], b: &[ValueId]
             )));
         }
         let name = format!("{}/select{i}", ctx.name);
-        outs.push(ctx.emit_named(&name, Op::Where, vec![Some(cond), Some(x), Some(y)], &[String::new()])?[0]);
+        outs.push(
+            ctx.emit_named(
+                &name,
+                Op::Where,
+                vec![Some(cond), Some(x), Some(y)],
+                &[String::new()],
+            )?[0],
+        );
     }
     Ok(outs)
 }
@@ -203,13 +260,27 @@ struct ScanAttrs {
 fn scan(ctx: &mut NodeCtx<'_, '_>) -> R {
     let first_new = ctx.b.graph.values.len();
     let body = graph_attr(ctx, "body")?;
-    let m = ctx.int("num_scan_inputs")?.ok_or_else(|| ctx.bad_attr("num_scan_inputs", "required"))?;
+    let m = ctx
+        .int("num_scan_inputs")?
+        .ok_or_else(|| ctx.bad_attr("num_scan_inputs", "required"))?;
     let m = usize::try_from(m).map_err(|_| ctx.bad_attr("num_scan_inputs", "negative"))?;
     let skip = usize::from(ctx.opset() < 9); // Scan-8's optional sequence_lens
-    let inputs: Vec<ValueId> = (skip..ctx.inputs.len()).map(|i| ctx.req(i)).collect::<Result<_, _>>()?;
-    let n = inputs.len().checked_sub(m).ok_or_else(|| ctx.bad("fewer inputs than num_scan_inputs"))?;
-    let k = body.output.len().checked_sub(n).ok_or_else(|| ctx.bad("body has too few outputs"))?;
-    let dirs = |ctx: &NodeCtx<'_, '_>, name: &str, len: usize| -> Result<Vec<bool>, FrontendError> {
+    let inputs: Vec<ValueId> = (skip..ctx.inputs.len())
+        .map(|i| ctx.req(i))
+        .collect::<Result<_, _>>()?;
+    let n = inputs
+        .len()
+        .checked_sub(m)
+        .ok_or_else(|| ctx.bad("fewer inputs than num_scan_inputs"))?;
+    let k = body
+        .output
+        .len()
+        .checked_sub(n)
+        .ok_or_else(|| ctx.bad("body has too few outputs"))?;
+    let dirs = |ctx: &NodeCtx<'_, '_>,
+                name: &str,
+                len: usize|
+     -> Result<Vec<bool>, FrontendError> {
         let v = ctx.ints(name)?.unwrap_or_else(|| vec![0; len]);
         if v.len() != len || v.iter().any(|d| !matches!(d, 0 | 1)) {
             return Err(ctx.bad_attr(name, format!("expected {len} values of 0 or 1, got {v:?}")));
@@ -255,23 +326,30 @@ fn scan8(
     attrs: &ScanAttrs,
 ) -> R {
     let all: Vec<ValueId> = states.iter().chain(scans).copied().collect();
-    let batch = all.first().map(|&v| ctx.ty(v).shape.first().copied().unwrap_or(0)).unwrap_or(0);
+    let batch = all
+        .first()
+        .map(|&v| ctx.ty(v).shape.first().copied().unwrap_or(0))
+        .unwrap_or(0);
     if batch == 0 || all.iter().any(|&v| ctx.ty(v).shape.first() != Some(&batch)) {
         return Err(ctx.bad("every Scan-8 input needs the same non-zero batch dim"));
     }
     if let Some(lens) = ctx.input(0) {
         let full = scans.first().and_then(|&x| ctx.ty(x).shape.get(1).copied());
-        let ok = ctx.const_value(lens).is_some_and(|t| {
-            t.to_i64_vec().iter().all(|&l| Some(l as usize) == full)
-        });
+        let ok = ctx
+            .const_value(lens)
+            .is_some_and(|t| t.to_i64_vec().iter().all(|&l| Some(l as usize) == full));
         if !ok {
-            return Err(ctx.bad("sequence_lens shorter than the scan axis (or not constant) are not supported"));
+            return Err(ctx.bad(
+                "sequence_lens shorter than the scan axis (or not constant) are not supported",
+            ));
         }
     }
     let mut per_batch: Vec<Vec<ValueId>> = Vec::with_capacity(batch);
     for bi in 0..batch {
-        let pick: Vec<ValueId> =
-            all.iter().map(|&v| take(ctx, v, bi, 0)).collect::<Result<_, _>>()?;
+        let pick: Vec<ValueId> = all
+            .iter()
+            .map(|&v| take(ctx, v, bi, 0))
+            .collect::<Result<_, _>>()?;
         let (s, x) = pick.split_at(states.len());
         per_batch.push(scan_core(ctx, body, s, x, attrs, &format!("batch{bi}/"))?);
     }
@@ -285,20 +363,41 @@ fn scan8(
 }
 
 /// `x[.., i, ..]` along `axis` (which disappears), by a constant-index Gather.
-fn take(ctx: &mut NodeCtx<'_, '_>, x: ValueId, i: usize, axis: i64) -> Result<ValueId, FrontendError> {
+fn take(
+    ctx: &mut NodeCtx<'_, '_>,
+    x: ValueId,
+    i: usize,
+    axis: i64,
+) -> Result<ValueId, FrontendError> {
     let idx = ctx.konst(&format!("index{i}"), Tensor::scalar(i as i64));
     let name = format!("{}/take{i}", ctx.name);
-    Ok(ctx.emit_named(&name, Op::Gather { axis }, vec![Some(x), Some(idx)], &[String::new()])?[0])
+    Ok(ctx.emit_named(
+        &name,
+        Op::Gather { axis },
+        vec![Some(x), Some(idx)],
+        &[String::new()],
+    )?[0])
 }
 
 /// Stacks equally typed values along a new `axis` (negative counts from the
 /// end of the result's rank).
-fn stack(ctx: &mut NodeCtx<'_, '_>, pieces: &[ValueId], axis: i64) -> Result<ValueId, FrontendError> {
+fn stack(
+    ctx: &mut NodeCtx<'_, '_>,
+    pieces: &[ValueId],
+    axis: i64,
+) -> Result<ValueId, FrontendError> {
     let axes = ctx.const_i64("stack_axes", vec![axis]);
     let mut unsq = Vec::with_capacity(pieces.len());
     for (i, &p) in pieces.iter().enumerate() {
         let name = format!("{}/unsqueeze{i}", ctx.name);
-        unsq.push(Some(ctx.emit_named(&name, Op::Unsqueeze, vec![Some(p), Some(axes)], &[String::new()])?[0]));
+        unsq.push(Some(
+            ctx.emit_named(
+                &name,
+                Op::Unsqueeze,
+                vec![Some(p), Some(axes)],
+                &[String::new()],
+            )?[0],
+        ));
     }
     if unsq.len() == 1 {
         return Ok(unsq[0].unwrap_or(pieces[0]));
@@ -321,7 +420,9 @@ fn scan_core(
         let rank = ctx.ty(x).rank() as i64;
         let axis = if a < 0 { a + rank } else { a };
         if !(0..rank).contains(&axis) {
-            return Err(ctx.bad(format!("scan input axis {a} is out of range for rank {rank}")));
+            return Err(ctx.bad(format!(
+                "scan input axis {a} is out of range for rank {rank}"
+            )));
         }
         let d = ctx.ty(x).shape[axis as usize];
         if len.is_some_and(|l| l != d) {
@@ -356,7 +457,9 @@ fn scan_core(
         let rank = ctx.ty(pieces[0]).rank() as i64 + 1;
         let axis = if axis < 0 { axis + rank } else { axis };
         if !(0..rank).contains(&axis) {
-            return Err(ctx.bad(format!("scan output axis {axis} is out of range for rank {rank}")));
+            return Err(ctx.bad(format!(
+                "scan output axis {axis} is out of range for rank {rank}"
+            )));
         }
         result.push(stack(ctx, &pieces, axis)?);
     }
@@ -370,13 +473,14 @@ enum Cond {
     Runtime(ValueId),
 }
 
-fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
-    let body = graph_attr(ctx, "body")?;
-    let trips = match ctx.input(0) {
-        None => return Err(ctx.bad("a Loop without a trip count has no static bound; it cannot be compiled ahead of time")),
+/// The compile-time trip count (`None`: no M input, a while loop).
+fn trip_count(ctx: &NodeCtx<'_, '_>) -> Result<Option<usize>, FrontendError> {
+    // Without a trip count the loop is a while loop: it can still be
+    // unrolled if its condition folds to false within the unrolling limit.
+    Ok(match ctx.input(0) {
+        None => None,
         Some(m) => match ctx.const_value(m) {
-            Some(t) => t.to_i64_vec().first().copied().unwrap_or(0).max(0) as usize,
+            Some(t) => Some(t.to_i64_vec().first().copied().unwrap_or(0).max(0) as usize),
             None => {
                 return Err(ctx.bad(format!(
                     "trip count `{}` is only known at run time; the compiler needs a compile-time bound (make it a constant or an initializer)",
@@ -384,7 +488,13 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
                 )))
             }
         },
-    };
+    })
+}
+
+fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let first_new = ctx.b.graph.values.len();
+    let body = graph_attr(ctx, "body")?;
+    let trips = trip_count(ctx)?;
     let mut cond = match ctx.input(1) {
         None => Cond::Known(true),
         Some(c) => match const_bool(ctx, c) {
@@ -392,23 +502,36 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
             None => Cond::Runtime(scalar_cond(ctx, c, "cond")?),
         },
     };
-    let mut state: Vec<ValueId> = (2..ctx.inputs.len()).map(|i| ctx.req(i)).collect::<Result<_, _>>()?;
+    let mut state: Vec<ValueId> = (2..ctx.inputs.len())
+        .map(|i| ctx.req(i))
+        .collect::<Result<_, _>>()?;
     let n = state.len();
     let k = body
         .output
         .len()
         .checked_sub(1 + n)
         .ok_or_else(|| ctx.bad("body has fewer outputs than 1 + loop-carried values"))?;
-    check_unroll(ctx, body, trips)?;
+    if let Some(t) = trips {
+        check_unroll(ctx, body, t)?;
+    }
     let mut per_iter: Vec<Vec<ValueId>> = Vec::new();
-    for i in 0..trips {
+    for i in 0..trips.unwrap_or(usize::MAX) {
         let cond_in = match cond {
             Cond::Known(false) => break,
             Cond::Known(true) => ctx.konst(&format!("cond{i}"), Tensor::scalar(true)),
+            Cond::Runtime(_) if trips.is_none() => {
+                return Err(ctx.bad("a Loop without a trip count whose condition is only known at run time has no static bound"));
+            }
             Cond::Runtime(c) => c,
         };
+        if trips.is_none() {
+            check_unroll(ctx, body, i + 1)?;
+        }
         let iter = ctx.konst(&format!("iter{i}"), Tensor::scalar(i as i64));
-        let args: Vec<ValueId> = [iter, cond_in].into_iter().chain(state.iter().copied()).collect();
+        let args: Vec<ValueId> = [iter, cond_in]
+            .into_iter()
+            .chain(state.iter().copied())
+            .collect();
         let outs = inline_body(ctx, body, &format!("iter{i}"), &args)?;
         let next = scalar_cond(ctx, outs[0], "cond_out")?;
         match cond {
@@ -419,7 +542,9 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
                 state = select(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
                 let name = format!("{}/running{i}", ctx.name);
                 let and = Op::Binary(onnxc_ir::op::BinaryOp::And);
-                cond = Cond::Runtime(ctx.emit_named(&name, and, vec![Some(c), Some(next)], &[String::new()])?[0]);
+                cond = Cond::Runtime(
+                    ctx.emit_named(&name, and, vec![Some(c), Some(next)], &[String::new()])?[0],
+                );
             }
             Cond::Known(_) => {
                 state = outs[1..=n].to_vec();

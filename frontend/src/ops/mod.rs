@@ -23,6 +23,7 @@ mod signal;
 mod training;
 mod control;
 mod optional;
+pub(crate) mod sequence;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -55,6 +56,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
             signal::OPS,
             control::OPS,
             optional::OPS,
+            sequence::OPS,
         ];
         for family in families {
             for &(name, f) in family {
