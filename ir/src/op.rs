@@ -306,6 +306,19 @@ pub enum Op {
     /// state output shaped like Y_h: LSTM's Y_c; for GRU the last `r ⊙ H_{t-1}`
     /// (scratch for the lowering). See `infer::rnn`.
     Recurrent(RnnAttrs),
+
+    /// Ops with data-dependent output extents (see `crate::dynamic`): each
+    /// output is typed with its static upper bound; the actual extent along
+    /// one axis is known only after a run.
+    /// input: X; output: i64 [rank, bound numel].
+    NonZero,
+    /// inputs: input, condition (bool, 1-D); `axis = None` flattens the input.
+    Compress { axis: Option<i64> },
+    /// outputs: Y, indices?, inverse_indices?, counts?; `axis = None` flattens.
+    Unique { sorted: bool, axis: Option<i64> },
+    /// inputs: boxes [B, N, 4], scores [B, C, N], max_output_boxes_per_class?,
+    /// iou_threshold?, score_threshold?; output: i64 [bound, 3].
+    NonMaxSuppression { center_point_box: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

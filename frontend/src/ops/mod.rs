@@ -16,6 +16,7 @@ mod quant;
 mod rnn;
 mod reduce;
 mod shape;
+mod dynamic;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -31,7 +32,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS] {
+        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, dynamic::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }

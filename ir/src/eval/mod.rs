@@ -25,6 +25,7 @@ mod pool;
 mod reduce;
 mod shape;
 pub(crate) mod util;
+mod dynamic;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -135,6 +136,9 @@ pub fn eval_op(
             keepdims,
             select_last_index,
         } => reduce::arg_extreme(false, *axis, *keepdims, *select_last_index, inputs),
+        Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
+            dynamic::eval(op, inputs, n_out)
+        }
     }
 }
 
@@ -223,7 +227,19 @@ fn eval_node(g: &Graph, n: &Node, env: &[Option<Tensor>]) -> Result<Vec<Tensor>,
             outs.len()
         )));
     }
-    for (o, t) in n.outputs.iter().zip(&outs) {
+    let infos: Vec<Option<crate::infer::InputInfo<'_>>> = n
+        .inputs
+        .iter()
+        .map(|i| i.map(|id| crate::infer::InputInfo { ty: g.ty(id), value: g.const_value(id) }))
+        .collect();
+    for (k, (o, t)) in n.outputs.iter().zip(&outs).enumerate() {
+        // Data-dependent outputs are typed with their upper bound.
+        let dynamic = crate::dynamic::may_be_dynamic(&n.op)
+            .then(|| crate::dynamic::dynamic_axis(&n.op, &infos, k))
+            .flatten();
+        if dynamic.is_some_and(|a| crate::dynamic::fits_bound(t.ty(), g.ty(*o), a)) {
+            continue;
+        }
         // A mismatch means the shape rule and the evaluator disagree;
         // failing here beats propagating a wrongly typed value.
         if t.ty() != g.ty(*o) {

@@ -18,6 +18,7 @@ mod attention;
 mod reduce;
 mod shape;
 mod util;
+mod dynamic;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -73,7 +74,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. });
+    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. } | Op::Unique { .. });
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -171,6 +172,9 @@ fn dispatch(
         )?),
         Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
             one(reduce::arg(*axis, *keepdims, inputs)?)
+        }
+        Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
+            dynamic::infer(op, inputs, num_outputs)
         }
     }
 }
