@@ -311,7 +311,8 @@ fn nms(cx: &mut Cx, n: &Node, center: bool) -> Result<(), LowerError> {
         let (bi, c) = (v[0].clone(), v[1].clone());
         let sbase = b.let_(mul(add(mul(bi.clone(), ci(nc)), c.clone()), ci(nbox)));
         let bbase = b.let_(mul(bi.clone(), ci(nbox)));
-        let start = b.let_(Expr::Local(count));
+        // A copy: `let_` would alias the running count.
+        let start = Expr::Local(b.var(Expr::Local(count)));
         b.for_loop(0, nbox, |b, i| {
             let filtered = match &thr {
                 Some(t) => select(gt(load(ps, add(sbase.clone(), i.clone())), t.clone()), ci(0), ci(1)),
