@@ -1,7 +1,10 @@
 //! The C ABI of a compiled model, as a generated header and Rust bindings.
 //! The object defines `<p>_workspace_size` and `<p>_run`; the header also
 //! carries constant tables describing every input and output so a caller
-//! needs nothing but the header to use the model.
+//! needs nothing but the header to use the model. Outputs with a
+//! data-dependent shape are described by their upper bound; the header's
+//! `static inline <p>_output_dims` reports their actual dims after a run
+//! (see `output_dims_fn`).
 
 use crate::program::{IoTensor, Program};
 use std::fmt::Write;

@@ -5,6 +5,9 @@
 //! shape mismatches are compile errors in the caller; the workspace is owned
 //! and aligned by a `Model` type (or passed in, for `no_std` callers).
 //!
+//! Outputs with a data-dependent shape keep their upper-bound array type;
+//! `<field>_dims` / `<field>_view` give the actual dims and dense data.
+//!
 //! The generated code depends only on the `onnxc_runtime` crate (feature
 //! `alloc` or `std` for `Model`, none for `run_into`).
 
