@@ -44,6 +44,9 @@ pub(crate) struct Builder<'a> {
     /// Sequences known at compile time: ONNX name → elements
     /// (see `ops/sequence.rs`).
     pub seqs: HashMap<String, Vec<ValueId>>,
+    /// Values with data-dependent extents (`onnxc_ir::dynamic`): only graph
+    /// outputs may read them, which is checked as each node is emitted.
+    pub dynamic: std::collections::HashSet<ValueId>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -99,6 +102,7 @@ pub(crate) fn import(
         scope: String::new(),
         body_consts: HashMap::new(),
         seqs: HashMap::new(),
+        dynamic: Default::default(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -357,7 +361,24 @@ impl Builder<'_> {
         inputs: Vec<Option<ValueId>>,
         out_names: &[String],
     ) -> Result<Vec<ValueId>, FrontendError> {
+        if let Some(v) = inputs.iter().flatten().find(|v| self.dynamic.contains(v)) {
+            return Err(onnxc_ir::dynamic::consumer_error(&self.graph.display_name(*v), name, &op.onnx_name()).into());
+        }
+        let dyn_op = onnxc_ir::dynamic::may_be_dynamic(&op);
         let outs = self.graph.add_node(name, op, inputs, out_names)?;
+        if dyn_op {
+            let n = self.graph.nodes.last().expect("just added");
+            let infos: Vec<Option<onnxc_ir::infer::InputInfo<'_>>> = n
+                .inputs
+                .iter()
+                .map(|i| i.map(|id| onnxc_ir::infer::InputInfo { ty: self.graph.ty(id), value: self.graph.const_value(id) }))
+                .collect();
+            let dynamic: Vec<ValueId> = (0..outs.len())
+                .filter(|&k| onnxc_ir::dynamic::dynamic_axis(&n.op, &infos, k).is_some())
+                .map(|k| outs[k])
+                .collect();
+            self.dynamic.extend(dynamic);
+        }
         for &o in &outs {
             let ty = self.graph.ty(o);
             if ty.byte_size().is_none_or(|n| n > MAX_TENSOR_BYTES) {
@@ -403,12 +424,18 @@ impl Builder<'_> {
             }
         };
         let Some(values) = values else { return };
-        if values.len() != types.len() || values.iter().zip(&types).any(|(v, t)| v.ty() != t) {
+        // A data-dependent output folds to its actual shape (smaller than the bound).
+        let fits = |o: &ValueId, v: &Tensor, t: &TensorType| {
+            v.ty() == t || (self.dynamic.contains(o) && v.ty().dtype == t.dtype && v.ty().rank() == t.rank())
+        };
+        if values.len() != types.len() || node.outputs.iter().zip(&values).zip(&types).any(|((o, v), t)| !fits(o, v, t)) {
             return;
         }
         let outputs = node.outputs.clone();
         self.graph.nodes.pop();
         for (o, v) in outputs.into_iter().zip(values) {
+            self.dynamic.remove(&o);
+            self.graph.value_mut(o).ty = v.ty().clone();
             self.graph.value_mut(o).konst = Some(v);
         }
     }

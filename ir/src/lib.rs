@@ -1,6 +1,7 @@
 //! onnxc's graph IR. See ARCHITECTURE.md for the invariants.
 
 pub mod dtype;
+pub mod dynamic;
 pub mod error;
 pub mod eval;
 pub mod fused;

@@ -363,6 +363,18 @@ pub enum Op {
     Col2Im { dilations: Vec<usize>, pads: Vec<usize>, strides: Vec<usize> },
     /// input: X (i32/i64, [C] or [B, C]); output f32 [output_size] or [B, output_size].
     TfIdfVectorizer(TfIdfAttrs),
+    /// Ops with data-dependent output extents (see `crate::dynamic`): each
+    /// output is typed with its static upper bound; the actual extent along
+    /// one axis is known only after a run.
+    /// input: X; output: i64 [rank, bound numel].
+    NonZero,
+    /// inputs: input, condition (bool, 1-D); `axis = None` flattens the input.
+    Compress { axis: Option<i64> },
+    /// outputs: Y, indices?, inverse_indices?, counts?; `axis = None` flattens.
+    Unique { sorted: bool, axis: Option<i64> },
+    /// inputs: boxes [B, N, 4], scores [B, C, N], max_output_boxes_per_class?,
+    /// iou_threshold?, score_threshold?; output: i64 [bound, 3].
+    NonMaxSuppression { center_point_box: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

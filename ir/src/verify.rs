@@ -54,6 +54,7 @@ pub fn verify(g: &Graph) -> Result<(), IrError> {
             defined[o.0 as usize] = true;
         }
     }
+    crate::dynamic::check_consumers(g)?;
     for o in &g.outputs {
         if !defined[o.0 as usize] {
             return Err(IrError::Verify(format!("graph output {o} is never defined")));

@@ -91,13 +91,16 @@ impl LoadedModel {
         if rc != 0 {
             return Err(Error::Run(format!("{}_run returned {rc}", self.name)));
         }
+        // Data-dependent outputs: the actual dims are in the workspace, the
+        // data dense at the start of the bound-sized buffer.
+        let ws_view = ws.bytes(ws_bytes);
         self.outputs
             .iter()
             .zip(&outs)
             .map(|(o, b)| {
-                let ty = onnxc_ir::TensorType::new(o.dtype, o.shape.clone());
-                Tensor::from_bytes(ty, bytes::Bytes::copy_from_slice(b.bytes(o.byte_size())))
-                    .map_err(Error::from)
+                let ty = onnxc_ir::TensorType::new(o.dtype, o.actual_shape(ws_view));
+                let n = ty.byte_size().unwrap_or(0);
+                Tensor::from_bytes(ty, bytes::Bytes::copy_from_slice(b.bytes(n))).map_err(Error::from)
             })
             .collect()
     }

@@ -42,7 +42,7 @@ pub use error::Error;
 pub use pool::Pool;
 #[cfg(feature = "alloc")]
 pub use workspace::{boxed_zeroed, Workspace};
-pub use workspace::{Line, StaticWorkspace, WorkspaceMut};
+pub use workspace::{lines_as_bytes, Line, StaticWorkspace, WorkspaceMut};
 
 /// Re-exported so generated modules name `Box` the same way in `std` and
 /// `no_std` + `alloc` crates.

@@ -16,6 +16,12 @@ use core::marker::PhantomData;
 #[derive(Clone, Copy)]
 pub struct Line(pub [u8; ALIGN]);
 
+/// The bytes of `lines` (what a run left there, e.g. data-dependent extents).
+pub fn lines_as_bytes(lines: &[Line]) -> &[u8] {
+    // SAFETY: `Line` is `repr(C)` around `[u8; ALIGN]` with no padding (size == align == ALIGN).
+    unsafe { core::slice::from_raw_parts(lines.as_ptr() as *const u8, lines.len() * ALIGN) }
+}
+
 impl Line {
     /// A zeroed line.
     pub const ZERO: Line = Line([0; ALIGN]);
@@ -113,6 +119,11 @@ impl<const LINES: usize> StaticWorkspace<LINES> {
     pub fn as_mut(&mut self) -> WorkspaceMut<'_> {
         WorkspaceMut::from_lines(&mut self.lines)
     }
+
+    /// Its bytes after a run (where `<p>_output_dims` reads actual extents).
+    pub fn as_bytes(&self) -> &[u8] {
+        lines_as_bytes(&self.lines)
+    }
 }
 
 impl<const LINES: usize> Default for StaticWorkspace<LINES> {
@@ -153,6 +164,11 @@ impl Workspace {
     /// Borrows it for one call.
     pub fn as_mut(&mut self) -> WorkspaceMut<'_> {
         WorkspaceMut::from_lines(&mut self.lines)
+    }
+
+    /// Its bytes after a run (where `<p>_output_dims` reads actual extents).
+    pub fn as_bytes(&self) -> &[u8] {
+        lines_as_bytes(&self.lines)
     }
 }
 

@@ -7,7 +7,9 @@
  *
  * Each IN file holds one input's raw bytes (dense, row-major, exactly the
  * size the header's table gives); each OUT file receives one output's raw
- * bytes. With -r N the model runs N times and the mean time per run is
+ * bytes: for an output with a data-dependent shape, only the actual data
+ * (<p>_output_dims gives its dims), and every output's actual dims are
+ * printed to stderr as `out_dims=<i>:<d0>,<d1>,...`. With -r N the model runs N times and the mean time per run is
  * printed to stderr as `run_ms=<ms>` (the outputs are from the last run).
  * Exit codes: 0 ok, 1 bad usage or I/O, 2 `<p>_run` returned non-zero.
  */
@@ -27,6 +29,7 @@
 #define P_OUTPUTS CAT(PREFIX, _outputs)
 #define P_RUN CAT(PREFIX, _run)
 #define P_WORKSPACE_SIZE CAT(PREFIX, _workspace_size)
+#define P_OUTPUT_DIMS CAT(PREFIX, _output_dims)
 #define STR_(a) #a
 #define STR(a) STR_(a)
 #define TABLE_LEN(t) (sizeof(t) / sizeof((t)[0]))
@@ -69,9 +72,10 @@ static void *read_input(const char *path, const onnxc_tensor_desc *d) {
     return buf;
 }
 
-static void write_output(const char *path, const void *buf, const onnxc_tensor_desc *d) {
+/* Writes the first `bytes` bytes of the output (all of it unless its shape is data-dependent). */
+static void write_output(const char *path, const void *buf, const onnxc_tensor_desc *d, size_t bytes) {
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, 1, d->size_bytes, f) != d->size_bytes || fclose(f) != 0) {
+    if (!f || fwrite(buf, 1, bytes, f) != bytes || fclose(f) != 0) {
         fprintf(stderr, "run_model: %s: cannot write output `%s`\n", path, d->name);
         exit(1);
     }
@@ -124,6 +128,22 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "run_ms=%.3f\n", (now_ms() - start) / (double)repeat);
 
-    for (size_t i = 0; i < n_out; i++) write_output(argv[arg + n_in + i], outputs[i], &P_OUTPUTS[i]);
+    for (size_t i = 0; i < n_out; i++) {
+        const onnxc_tensor_desc *d = &P_OUTPUTS[i];
+        int64_t dims[16] = {0};
+        size_t bound = 1, actual = 1;
+        if (d->rank > 16 || P_OUTPUT_DIMS(workspace, i, dims) != 0) {
+            fprintf(stderr, "run_model: cannot read the dims of output %zu\n", i);
+            return 1;
+        }
+        fprintf(stderr, "out_dims=%zu:", i);
+        for (int32_t k = 0; k < d->rank; k++) {
+            bound *= (size_t)d->dims[k];
+            actual *= (size_t)dims[k];
+            fprintf(stderr, "%s%lld", k ? "," : "", (long long)dims[k]);
+        }
+        fprintf(stderr, "\n");
+        write_output(argv[arg + n_in + i], outputs[i], d, bound ? d->size_bytes / bound * actual : 0);
+    }
     return 0;
 }

@@ -86,10 +86,23 @@ pub fn run_driver_on(
     let tensors = outputs
         .iter()
         .zip(&out_paths)
-        .map(|(o, p)| {
+        .enumerate()
+        .map(|(i, (o, p))| {
             let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Tensor::from_bytes(TensorType::new(o.dtype, o.shape.clone()), data.into()).map_err(|e| e.to_string())
+            let shape = reported_dims(&stderr, i).unwrap_or_else(|| o.shape.clone());
+            Tensor::from_bytes(TensorType::new(o.dtype, shape), data.into()).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(DriverRun { outputs: tensors, run_ms, wall_ms })
+}
+
+/// The actual dims of output `i` as the driver reported them
+/// (`out_dims=<i>:<d0>,<d1>,...`; data-dependent shapes differ from the table).
+fn reported_dims(stderr: &str, i: usize) -> Option<Vec<usize>> {
+    let prefix = format!("out_dims={i}:");
+    let dims = stderr.lines().find_map(|l| l.strip_prefix(&prefix))?.trim();
+    if dims.is_empty() {
+        return Some(Vec::new());
+    }
+    dims.split(',').map(|d| d.parse().ok()).collect()
 }

@@ -31,7 +31,7 @@ int fake_run(const void *const inputs[], void *const outputs[], void *workspace,
 "#;
 
 fn fake_program() -> Program {
-    let io = |name: &str, dtype, shape: Vec<usize>| IoTensor { name: name.into(), dtype, shape };
+    let io = |name: &str, dtype, shape: Vec<usize>| IoTensor::fixed(name, dtype, shape);
     Program {
         name: "fake".into(),
         inputs: vec![io("x", DType::F32, vec![2, 3]), io("k", DType::I64, vec![4])],

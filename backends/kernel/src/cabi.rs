@@ -1,7 +1,10 @@
 //! The C ABI of a compiled model, as a generated header and Rust bindings.
 //! The object defines `<p>_workspace_size` and `<p>_run`; the header also
 //! carries constant tables describing every input and output so a caller
-//! needs nothing but the header to use the model.
+//! needs nothing but the header to use the model. Outputs with a
+//! data-dependent shape are described by their upper bound; the header's
+//! `static inline <p>_output_dims` reports their actual dims after a run
+//! (see `output_dims_fn`).
 
 use crate::program::{IoTensor, Program};
 use std::fmt::Write;
@@ -89,6 +92,48 @@ pub fn c_header(p: &Program) -> String {
          thread). Returns 0 on success. No memory is allocated. */\n\
          int {n}_run(const void *const inputs[], void *const outputs[], void *workspace, const void *pool);\n\n"
     );
+    output_dims_fn(&mut s, p);
     let _ = writeln!(s, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* ONNXC_{up}_H */");
     s
+}
+
+/// `<p>_output_dims`: the actual dims of an output after a run. Outputs of
+/// ops like NonZero or Unique have a data-dependent extent along one axis;
+/// their table entry (and buffer) has the upper bound, `<p>_run` writes the
+/// actual extent into the workspace, and the data is dense row-major for the
+/// actual dims. Generated into the header (it only reads the workspace at
+/// constant offsets), so both backends and every target share it.
+fn output_dims_fn(s: &mut String, p: &Program) {
+    let n = &p.name;
+    let up = n.to_uppercase();
+    let axes: Vec<String> =
+        p.outputs.iter().map(|o| o.dynamic.map_or("-1".to_string(), |d| d.axis.to_string())).collect();
+    let offs: Vec<String> =
+        p.outputs.iter().map(|o| o.dynamic.map_or("0".to_string(), |d| d.offset.to_string())).collect();
+    let table = |v: &[String], empty: &str| if v.is_empty() { empty.to_string() } else { v.join(", ") };
+    let _ = write!(
+        s,
+        "/* Data-dependent output shapes. An output whose {n}_output_dynamic_axis entry is >= 0\n   \
+         (NonZero, Compress, Unique, NonMaxSuppression, TopK with a run-time K) has a size known only\n   \
+         after the run: its {n}_outputs entry gives the UPPER BOUND (the buffer to pass), and after\n   \
+         {n}_run returns, {n}_output_dims(workspace, i, dims) writes the actual dims (rank entries) of\n   \
+         output i; the data is stored dense row-major for those dims, i.e. the first prod(dims)\n   \
+         elements of the buffer. For every other output it writes the static dims. Call it before\n   \
+         the workspace is reused. Returns 0, or -1 for a bad index. */\n\
+         #define {up}_HAS_OUTPUT_DIMS 1\n\
+         static const int32_t {n}_output_dynamic_axis[{up}_NUM_OUTPUTS > 0 ? {up}_NUM_OUTPUTS : 1] = {{{}}};\n\
+         static const size_t {n}_output_extent_offset[{up}_NUM_OUTPUTS > 0 ? {up}_NUM_OUTPUTS : 1] = {{{}}};\n\
+         static inline int {n}_output_dims(const void *workspace, size_t output_index, int64_t *dims) {{\n    \
+         if (output_index >= {up}_NUM_OUTPUTS) return -1;\n    \
+         const onnxc_tensor_desc *d = &{n}_outputs[output_index];\n    \
+         for (int32_t k = 0; k < d->rank; k++) dims[k] = d->dims[k];\n    \
+         int32_t axis = {n}_output_dynamic_axis[output_index];\n    \
+         if (axis >= 0) {{\n        \
+         int64_t v = *(const int64_t *)((const char *)workspace + {n}_output_extent_offset[output_index]);\n        \
+         dims[axis] = v < 0 ? 0 : (v > d->dims[axis] ? d->dims[axis] : v);\n    \
+         }}\n    \
+         return 0;\n}}\n\n",
+        table(&axes, "-1"),
+        table(&offs, "0"),
+    );
 }

@@ -13,5 +13,5 @@ pub mod rust_api;
 pub mod target;
 
 pub use kir::{Kernel, Scalar};
-pub use program::{BufRef, IoTensor, Program, Step};
+pub use program::{BufRef, DynamicDim, IoTensor, Program, Step};
 pub use target::{Arch, Target};

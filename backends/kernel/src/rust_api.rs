@@ -5,6 +5,9 @@
 //! shape mismatches are compile errors in the caller; the workspace is owned
 //! and aligned by a `Model` type (or passed in, for `no_std` callers).
 //!
+//! Outputs with a data-dependent shape keep their upper-bound array type;
+//! `<field>_dims` / `<field>_view` give the actual dims and dense data.
+//!
 //! The generated code depends only on the `onnxc_runtime` crate (feature
 //! `alloc` or `std` for `Model`, none for `run_into`).
 
@@ -156,8 +159,10 @@ pub fn rust_module(p: &Program, opts: &RustApiOptions) -> String {
         bytes(&outs)
     );
     run_into_fn(&mut s, &ins, &outs);
+    dynamic_fns(&mut s, &outs);
     if opts.alloc {
         model_type(&mut s, &ins, &outs);
+        dynamic_methods(&mut s, &outs);
     }
     s.push_str("}\n");
     s
@@ -224,12 +229,59 @@ fn model_type(s: &mut String, ins: &[Io<'_>], outs: &[Io<'_>]) {
     );
 }
 
+/// Outputs with a data-dependent extent (NonZero, Unique, ...): their
+/// arrays have the upper-bound size; `<field>_dims(workspace)` gives the
+/// actual dims after a run and `<field>_view` the dense actual data.
+fn dynamic_fns(s: &mut String, outs: &[Io<'_>]) {
+    if outs.iter().all(|io| io.t.dynamic.is_none()) {
+        return;
+    }
+    s.push_str(
+        "    fn read_extent(workspace: &[u8], offset: usize, bound: usize) -> usize {\n        \
+         let mut b = [0u8; 8];\n        b.copy_from_slice(&workspace[offset..offset + 8]);\n        \
+         (i64::from_le_bytes(b).max(0) as usize).min(bound)\n    }\n\n",
+    );
+    for io in outs {
+        let Some(d) = io.t.dynamic else { continue };
+        let (f, k, r, e) = (&io.field, &io.konst, io.t.shape.len(), rust_elem(io.t.dtype));
+        let _ = writeln!(
+            s,
+            "    /// Actual dims of output `{f}` after a run that used `workspace` (its extent along\n    \
+             /// axis {} is data-dependent; `{k}_SHAPE` is the upper bound).\n    \
+             pub fn {f}_dims(workspace: &[u8]) -> [usize; {r}] {{\n        let mut d = {k}_SHAPE;\n        \
+             d[{}] = read_extent(workspace, {}, d[{}]);\n        d\n    }}\n    \
+             /// The actual data of output `{f}`: dense row-major for `{f}_dims`.\n    \
+             pub fn {f}_view<'a>(workspace: &[u8], {f}: &'a [{e}; {k}_LEN]) -> (&'a [{e}], [usize; {r}]) {{\n        \
+             let d = {f}_dims(workspace);\n        (&{f}[..d.iter().product::<usize>()], d)\n    }}\n",
+            d.axis, d.axis, d.offset, d.axis
+        );
+    }
+}
+
+/// `Model::<field>_view(&outputs)`: the actual-shaped data of the last run.
+fn dynamic_methods(s: &mut String, outs: &[Io<'_>]) {
+    if outs.iter().all(|io| io.t.dynamic.is_none()) {
+        return;
+    }
+    s.push_str("\n    impl Model {\n");
+    for io in outs.iter().filter(|io| io.t.dynamic.is_some()) {
+        let (f, r, e) = (&io.field, io.t.shape.len(), rust_elem(io.t.dtype));
+        let _ = writeln!(
+            s,
+            "        /// Output `{f}` of the last run with its actual (data-dependent) dims.\n        \
+             pub fn {f}_view<'a>(&self, out: &'a Outputs) -> (&'a [{e}], [usize; {r}]) {{\n            \
+             {f}_view(self.workspace.as_bytes(), &out.{f})\n        }}"
+        );
+    }
+    s.push_str("    }\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn io(name: &str, dtype: DType, shape: &[usize]) -> IoTensor {
-        IoTensor { name: name.into(), dtype, shape: shape.to_vec() }
+        IoTensor::fixed(name, dtype, shape.to_vec())
     }
 
     #[test]

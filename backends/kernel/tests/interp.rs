@@ -113,7 +113,7 @@ fn program_steps_and_loops() {
         let v = add(mul(load(x, i.clone()), cint(Scalar::I32, 2)), load(c, i.clone()));
         b.store(t, i, v);
     });
-    let io = |n: &str| IoTensor { name: n.into(), dtype: onnxc_ir::DType::I32, shape: vec![4] };
+    let io = |n: &str| IoTensor::fixed(n, onnxc_ir::DType::I32, vec![4]);
     let p = Program {
         name: "p".into(),
         inputs: vec![io("x")],

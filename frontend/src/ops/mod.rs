@@ -24,6 +24,7 @@ mod training;
 mod control;
 mod optional;
 pub(crate) mod sequence;
+mod dynamic;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -57,6 +58,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
             control::OPS,
             optional::OPS,
             sequence::OPS,
+            dynamic::OPS,
         ];
         for family in families {
             for &(name, f) in family {

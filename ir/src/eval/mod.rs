@@ -31,6 +31,7 @@ pub mod signal;
 pub mod training;
 mod fused;
 pub mod tfidf;
+mod dynamic;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -154,6 +155,9 @@ pub fn eval_op(
         Op::FusedElementwise { program } => fused::elementwise(program, inputs),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
+        Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
+            dynamic::eval(op, inputs, n_out)
+        }
     }
 }
 
@@ -242,7 +246,19 @@ fn eval_node(g: &Graph, n: &Node, env: &[Option<Tensor>]) -> Result<Vec<Tensor>,
             outs.len()
         )));
     }
-    for (o, t) in n.outputs.iter().zip(&outs) {
+    let infos: Vec<Option<crate::infer::InputInfo<'_>>> = n
+        .inputs
+        .iter()
+        .map(|i| i.map(|id| crate::infer::InputInfo { ty: g.ty(id), value: g.const_value(id) }))
+        .collect();
+    for (k, (o, t)) in n.outputs.iter().zip(&outs).enumerate() {
+        // Data-dependent outputs are typed with their upper bound.
+        let dynamic = crate::dynamic::may_be_dynamic(&n.op)
+            .then(|| crate::dynamic::dynamic_axis(&n.op, &infos, k))
+            .flatten();
+        if dynamic.is_some_and(|a| crate::dynamic::fits_bound(t.ty(), g.ty(*o), a)) {
+            continue;
+        }
         // A mismatch means the shape rule and the evaluator disagree;
         // failing here beats propagating a wrongly typed value.
         if t.ty() != g.ty(*o) {

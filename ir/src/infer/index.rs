@@ -203,7 +203,20 @@ fn top_k(axis: i64, inputs: Inputs<'_, '_>, n_out: usize) -> Result<Vec<TensorTy
     dtype(x, "X", is_numeric, "numeric")?;
     let r = min_rank(x, "X", 1)?;
     let a = super::norm_axis(axis, r)?;
-    let kv = const_ints(req(inputs, 1, "K")?, "K", false)?;
+    let kin = req(inputs, 1, "K")?;
+    if kin.value.is_none() {
+        // A run-time K: the outputs are typed with the bound (the axis
+        // length) and have a data-dependent extent (see `crate::dynamic`).
+        dtype(kin, "K", |d| d == DType::I64, "i64")?;
+        if kin.ty.numel() != 1 {
+            return Err(op_err!("K must hold one value, got shape {:?}", kin.ty.shape));
+        }
+        let s = x.ty.shape.clone();
+        let mut out = vec![TensorType::new(x.ty.dtype, s.clone()), TensorType::new(DType::I64, s)];
+        out.truncate(n_out);
+        return Ok(out);
+    }
+    let kv = const_ints(kin, "K", false)?;
     let k = match kv.as_slice() {
         [k] if *k >= 0 && (*k as usize) <= x.ty.shape[a] => *k as usize,
         _ => {

@@ -24,6 +24,7 @@ mod signal;
 mod training;
 mod fused;
 pub use fused::program_types;
+mod dynamic;
 
 use crate::dtype::TensorType;
 use crate::error::OpError;
@@ -83,7 +84,7 @@ fn dispatch(
 ) -> Result<Vec<TensorType>, OpError> {
     // Ops with several (or optional) outputs check the count themselves;
     // everything else produces exactly one.
-    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. } | Op::LinearAttention { .. } | Op::CausalConvWithState { .. } | Op::Optimizer(_));
+    let multi = matches!(op, Op::Recurrent(_) | Op::Dropout | Op::MaxPool { .. } | Op::Split { .. } | Op::TopK { .. } | Op::LayerNormalization { .. } | Op::Attention { .. } | Op::LinearAttention { .. } | Op::CausalConvWithState { .. } | Op::Optimizer(_) | Op::Unique { .. });
     if !multi && num_outputs != 1 {
         return Err(OpError::new(format!(
             "expected 1 output, got {num_outputs}"
@@ -195,6 +196,9 @@ fn dispatch(
         Op::FusedElementwise { program } => one(fused::program_types(program, inputs)?.pop().ok_or_else(|| OpError::new("empty program"))?),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => one(spatial::tfidf(a, inputs)?),
+        Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
+            dynamic::infer(op, inputs, num_outputs)
+        }
     }
 }
 

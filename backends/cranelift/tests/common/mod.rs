@@ -114,11 +114,7 @@ pub fn dtype(s: Scalar) -> DType {
 }
 
 pub fn io(name: &str, s: Scalar, n: usize) -> IoTensor {
-    IoTensor {
-        name: name.to_string(),
-        dtype: dtype(s),
-        shape: vec![n],
-    }
+    IoTensor::fixed(name, dtype(s), vec![n])
 }
 
 pub fn program(

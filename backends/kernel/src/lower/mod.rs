@@ -22,11 +22,12 @@ mod training;
 pub(crate) mod epilogue;
 mod fused;
 mod misc;
+mod dynamic;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
 use crate::math;
-use crate::program::{BufRef, IoTensor, Program, Step};
+use crate::program::{BufRef, DynamicDim, IoTensor, Program, Step, ALIGN};
 use bytes::Bytes;
 use onnxc_ir::{DType, Graph, Node, Op, Tensor, TensorType, ValueId};
 use onnxc_passes::MemoryPlan;
@@ -49,8 +50,22 @@ pub enum LowerError {
 
 /// Lowers `g` (already planned by `plan`) into a `Program` named `name`.
 pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, LowerError> {
-    let mut cx = Cx { g, plan, bufs: HashMap::new(), consts: Vec::new(), kernels: Vec::new(), steps: Vec::new(), node: None, node_idx: 0 };
-    let io = |v: &ValueId| IoTensor { name: g.display_name(*v), dtype: g.ty(*v).dtype, shape: g.ty(*v).shape.clone() };
+    onnxc_ir::dynamic::check_consumers(g).map_err(|e| match e {
+        onnxc_ir::IrError::Node { node, op, msg } => LowerError::Invalid { node, op, msg },
+        other => LowerError::Invalid { node: String::new(), op: String::new(), msg: other.to_string() },
+    })?;
+    let mut cx = Cx {
+        g,
+        plan,
+        bufs: HashMap::new(),
+        consts: Vec::new(),
+        kernels: Vec::new(),
+        steps: Vec::new(),
+        node: None,
+        node_idx: 0,
+        extra: Extra { base: plan.size.next_multiple_of(ALIGN), size: 0, extents: HashMap::new() },
+    };
+    let io = |v: &ValueId| IoTensor::fixed(g.display_name(*v), g.ty(*v).dtype, g.ty(*v).shape.clone());
     for (i, v) in g.inputs.iter().enumerate() {
         cx.bufs.entry(*v).or_insert(BufRef::Input(i));
     }
@@ -75,12 +90,25 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
         let bytes = byte_size(g.ty(v));
         cx.steps.push(Step::Copy { dst: BufRef::Output(i), src, bytes });
     }
+    let dynamic = onnxc_ir::dynamic::dynamic_values(g);
+    let outputs = g
+        .outputs
+        .iter()
+        .map(|v| {
+            let mut t = io(v);
+            if let (Some(&axis), Some(&offset)) = (dynamic.get(v), cx.extra.extents.get(v)) {
+                t.dynamic = Some(DynamicDim { axis, offset });
+            }
+            t
+        })
+        .collect();
+    let workspace_size = if cx.extra.size > 0 { cx.extra.base + cx.extra.size } else { plan.size };
     Ok(Program {
         name: name.to_string(),
         inputs: g.inputs.iter().map(io).collect(),
-        outputs: g.outputs.iter().map(io).collect(),
+        outputs,
         consts: cx.consts,
-        workspace_size: plan.size,
+        workspace_size,
         kernels: cx.kernels,
         steps: cx.steps,
     })
@@ -88,6 +116,8 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
 
 fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
+        // A run-time K gives a data-dependent extent.
+        Op::TopK { .. } if n.input(1).is_some_and(|k| cx.konst(k).is_none()) => dynamic::top_k(cx, n),
         Op::Unary(_) | Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Where | Op::Cast { .. } | Op::CastNoSaturate { .. } => {
             elementwise::lower(cx, n)
         }
@@ -139,6 +169,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Optimizer(_) => training::lower(cx, n),
         Op::Fused { .. } | Op::FusedElementwise { .. } => fused::lower(cx, n),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) => misc::lower(cx, n),
+        Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => dynamic::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
@@ -320,6 +351,17 @@ pub(crate) struct Cx<'a> {
     steps: Vec<Step>,
     node: Option<&'a Node>,
     node_idx: usize,
+    extra: Extra,
+}
+
+/// Workspace beyond the memory plan: the extents of data-dependent values
+/// (which must survive the run for `<p>_output_dims`) and kernel scratch.
+struct Extra {
+    /// Byte offset where it starts (the plan's size, aligned).
+    base: usize,
+    size: usize,
+    /// Byte offset of the i64 extent of each data-dependent value.
+    extents: HashMap<ValueId, usize>,
 }
 
 impl<'a> Cx<'a> {
@@ -407,6 +449,26 @@ impl<'a> Cx<'a> {
             self.steps.push(Step::Copy { dst: d, src: s, bytes });
         }
         Ok(())
+    }
+
+    /// `bytes` of workspace after the memory plan, for this kernel alone
+    /// (never reused, so extents stay readable after the run).
+    pub fn scratch(&mut self, bytes: usize) -> BufRef {
+        let off = self.extra.base + self.extra.size;
+        self.extra.size += bytes.max(1).next_multiple_of(ALIGN);
+        BufRef::Workspace(off)
+    }
+
+    /// The i64 slot where node `n` writes the actual extent shared by its
+    /// data-dependent outputs (`onnxc_ir::dynamic`).
+    pub fn extent_slot(&mut self, n: &Node) -> BufRef {
+        let slot = self.scratch(8);
+        if let BufRef::Workspace(off) = slot {
+            for o in &n.outputs {
+                self.extra.extents.insert(*o, off);
+            }
+        }
+        slot
     }
 
     /// A read-only constant buffer holding `bytes` (lookup tables built at compile time).

@@ -30,11 +30,7 @@ pub fn dtype(s: Scalar) -> DType {
 }
 
 pub fn io(name: &str, s: Scalar, n: usize) -> IoTensor {
-    IoTensor {
-        name: name.into(),
-        dtype: dtype(s),
-        shape: vec![n],
-    }
+    IoTensor::fixed(name, dtype(s), vec![n])
 }
 
 /// A program whose steps call each kernel once: kernel `i` gets all inputs
