@@ -5,10 +5,16 @@
 //! channel becomes a Conv/Gemm with weights `a·W` and bias `a·b + B − a·mean`.
 //! A MatMul becomes a Gemm so it can take the bias. Folding is done in f64
 //! and rounded once to the weights' dtype.
+//!
+//! Any other f32/f64 BatchNormalization with constant parameters becomes
+//! `Mul(x, a) → Add(·, shift)` with per-channel constants, which the fusion
+//! passes then merge with neighbouring elementwise ops (BN → Relu becomes
+//! one loop).
 
 use crate::dce::eliminate_dead_code;
 use crate::error::PassError;
 use crate::pipeline::Pass;
+use onnxc_ir::op::BinaryOp;
 use onnxc_ir::{DType, Graph, Node, Op, Tensor, ValueId};
 use std::collections::HashMap;
 
@@ -20,7 +26,7 @@ impl Pass for BnFold {
         "bn-fold"
     }
     fn run(&self, g: &mut Graph) -> Result<(), PassError> {
-        if fold_batch_norms(g) > 0 {
+        if fold_batch_norms(g) + batch_norms_to_affine(g) > 0 {
             eliminate_dead_code(g);
         }
         Ok(())
@@ -141,4 +147,46 @@ pub fn fold_batch_norms(g: &mut Graph) -> usize {
         !removed[k - 1]
     });
     count
+}
+
+/// Rewrites the remaining foldable-parameter BatchNormalizations as
+/// `Mul` + `Add` with per-channel constants; returns how many.
+pub fn batch_norms_to_affine(g: &mut Graph) -> usize {
+    let nodes = std::mem::take(&mut g.nodes);
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut count = 0;
+    for n in nodes {
+        let Some((mul, add)) = affine_nodes(g, &n) else {
+            out.push(n);
+            continue;
+        };
+        out.push(mul);
+        out.push(add);
+        count += 1;
+    }
+    g.nodes = out;
+    count
+}
+
+fn affine_nodes(g: &mut Graph, bn: &Node) -> Option<(Node, Node)> {
+    let Op::BatchNormalization { epsilon } = bn.op else { return None };
+    let (x, y) = (bn.input(0)?, *bn.outputs.first()?);
+    let ty = g.ty(y).clone();
+    if bn.outputs.len() != 1 || !matches!(ty.dtype, DType::F32 | DType::F64) || ty.shape.len() < 2 {
+        return None;
+    }
+    let (a, shift) = bn_affine(g, bn, epsilon)?;
+    if a.len() != ty.shape[1] {
+        return None;
+    }
+    // [C, 1, ..., 1]: broadcasts along axis 1 of x.
+    let mut shape = vec![a.len()];
+    shape.resize(ty.shape.len() - 1, 1);
+    let name = g.display_name(y);
+    let av = g.add_const(format!("{name}.scale"), Tensor::from_f64(ty.dtype, shape.clone(), &a));
+    let sv = g.add_const(format!("{name}.shift"), Tensor::from_f64(ty.dtype, shape, &shift));
+    let t = g.add_value(format!("{name}.scaled"), ty);
+    let mul = Node { name: format!("{name}.scale"), op: Op::Binary(BinaryOp::Mul), inputs: vec![Some(x), Some(av)], outputs: vec![t] };
+    let add = Node { name: bn.name.clone(), op: Op::Binary(BinaryOp::Add), inputs: vec![Some(t), Some(sv)], outputs: vec![y] };
+    Some((mul, add))
 }

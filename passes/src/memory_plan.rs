@@ -5,9 +5,12 @@
 //! Lifetimes are measured in node indices (the graph's topological order is
 //! the execution order). A value is live from the node that defines it to its
 //! last reader, both inclusive, so a node's outputs never share bytes with its
-//! inputs (kernels need not support in-place operation) nor with each other.
+//! inputs nor with each other, with one exception: an elementwise node whose
+//! input dies at that node and has the output's exact type writes its output
+//! over that input (`in_place_input`).
 
-use onnxc_ir::{Graph, ValueId};
+use onnxc_ir::op::UnaryOp;
+use onnxc_ir::{Graph, Node, Op, ValueId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Alignment of every workspace offset (and of the workspace itself).
@@ -39,6 +42,46 @@ struct Interval {
 fn reserved_bytes(g: &Graph, id: ValueId) -> usize {
     let b = g.ty(id).byte_size().unwrap_or(0);
     b.max(1).div_ceil(ALIGN) * ALIGN
+}
+
+/// The input whose buffer node `k`'s output may take over, if any: `k` is an
+/// elementwise op (lowered by `elementwise::map` in the kernel crate, which
+/// loads every input element of an output index before storing that index),
+/// the input has the output's type (so it is read at exactly the index being
+/// written), it is a workspace value and `k` is its last reader.
+pub fn in_place_input(g: &Graph, k: usize, last_use: &HashMap<ValueId, usize>) -> Option<ValueId> {
+    let n: &Node = &g.nodes[k];
+    let elementwise = match &n.op {
+        Op::Unary(u) => *u != UnaryOp::Identity,
+        Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Where | Op::Cast { .. } => true,
+        Op::FusedElementwise { .. } => true,
+        _ => false,
+    };
+    if !elementwise || n.outputs.len() != 1 {
+        return None;
+    }
+    let o = n.outputs[0];
+    let outputs_or_inputs = |v: ValueId| g.outputs.contains(&v) || g.inputs.contains(&v);
+    if outputs_or_inputs(o) {
+        return None;
+    }
+    n.inputs.iter().flatten().copied().find(|x| {
+        g.ty(*x) == g.ty(o)
+            && g.const_value(*x).is_none()
+            && !outputs_or_inputs(*x)
+            && last_use.get(x) == Some(&k)
+            && g.ty(o).byte_size().unwrap_or(0) > 0
+    })
+}
+
+fn last_uses(g: &Graph) -> HashMap<ValueId, usize> {
+    let mut last_use: HashMap<ValueId, usize> = HashMap::new();
+    for (k, n) in g.nodes.iter().enumerate() {
+        for i in n.inputs.iter().flatten() {
+            last_use.insert(*i, k);
+        }
+    }
+    last_use
 }
 
 /// Lifetimes of all workspace values, in definition order.
@@ -130,14 +173,24 @@ pub fn plan(g: &Graph) -> MemoryPlan {
     let mut fl = FreeList::default();
     let mut offsets = HashMap::with_capacity(ivs.len());
     let mut next = 0;
+    let last_use = last_uses(g);
     for (k, released) in dies.iter().enumerate() {
+        // An in-place output takes over its input's bytes, which are then
+        // not released here.
+        let reuse = in_place_input(g, k, &last_use).filter(|x| offsets.contains_key(x));
         // Allocate node k's outputs while its inputs are still held.
         while next < ivs.len() && ivs[next].def == k {
-            offsets.insert(ivs[next].id, fl.alloc(ivs[next].bytes));
+            let off = match reuse {
+                Some(x) => offsets[&x],
+                None => fl.alloc(ivs[next].bytes),
+            };
+            offsets.insert(ivs[next].id, off);
             next += 1;
         }
         for &j in released {
-            fl.free(offsets[&ivs[j].id], ivs[j].bytes);
+            if Some(ivs[j].id) != reuse {
+                fl.free(offsets[&ivs[j].id], ivs[j].bytes);
+            }
         }
     }
     MemoryPlan { size: fl.top, offsets }
@@ -145,9 +198,15 @@ pub fn plan(g: &Graph) -> MemoryPlan {
 
 /// Checks `p` against `g`: every workspace value has an aligned offset inside
 /// the workspace, nothing else is planned, and no two values that are live at
-/// the same time share a byte.
+/// the same time share a byte, except an in-place output and the input it
+/// overwrites (`in_place_input`), which must then start at the same offset.
 pub fn validate(g: &Graph, p: &MemoryPlan) -> Result<(), String> {
     let ivs = intervals(g);
+    let last_use = last_uses(g);
+    // Output -> the input it may overwrite.
+    let in_place: HashMap<ValueId, ValueId> = (0..g.nodes.len())
+        .filter_map(|k| in_place_input(g, k, &last_use).map(|x| (g.nodes[k].outputs[0], x)))
+        .collect();
     if !p.size.is_multiple_of(ALIGN) {
         return Err(format!("workspace size {} is not {ALIGN}-byte aligned", p.size));
     }
@@ -178,7 +237,8 @@ pub fn validate(g: &Graph, p: &MemoryPlan) -> Result<(), String> {
     for cur in placed {
         active.retain(|(a, _, _)| a.last >= cur.0.def);
         for &(a, s, e) in &active {
-            if s < cur.2 && cur.1 < e {
+            let aliased = in_place.get(&cur.0.id) == Some(&a.id) && s == cur.1 && a.last == cur.0.def;
+            if s < cur.2 && cur.1 < e && !aliased {
                 return Err(format!(
                     "values {} [{s}, {e}) and {} [{}, {}) are live together but overlap",
                     a.id, cur.0.id, cur.1, cur.2

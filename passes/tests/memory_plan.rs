@@ -10,15 +10,49 @@ use onnxc_passes::memory_plan::ALIGN;
 use onnxc_passes::{plan, validate};
 use proptest::prelude::*;
 
-/// x -> relu -> relu -> ... (n nodes) -> output, every value `elems` f32s.
+/// x -> softmax -> softmax -> ... (n nodes) -> output, every value `elems`
+/// f32s. Softmax is not elementwise, so nothing is computed in place.
 fn chain(n: usize, elems: usize) -> Graph {
+    chain_of(softmax(), n, elems)
+}
+
+fn softmax() -> Op {
+    Op::Softmax { axis: 0 }
+}
+
+fn chain_of(op: Op, n: usize, elems: usize) -> Graph {
     let mut g = Graph::new();
     let mut v = g.add_input("x", f32s(&[elems]));
     for _ in 0..n {
-        v = raw_node(&mut g, relu(), &[v], &[f32s(&[elems])])[0];
+        v = raw_node(&mut g, op.clone(), &[v], &[f32s(&[elems])])[0];
     }
     g.outputs.push(v);
     g
+}
+
+#[test]
+fn elementwise_chain_runs_in_place() {
+    let g = chain_of(relu(), 10, 100);
+    let p = plan(&g);
+    validate(&g, &p).unwrap();
+    assert_eq!(p.offsets.len(), 9);
+    assert_eq!(p.size, 448, "every relu overwrites its input");
+    // A broadcast input or one that is read later is not overwritten.
+    let mut g = Graph::new();
+    let x = g.add_input("x", f32s(&[4, 16]));
+    let a = raw_node(&mut g, relu(), &[x], &[f32s(&[4, 16])])[0];
+    let s = raw_node(&mut g, relu(), &[x], &[f32s(&[16])])[0];
+    let b = raw_node(&mut g, Op::Binary(BinaryOp::Add), &[s, a], &[f32s(&[4, 16])])[0];
+    let c = raw_node(&mut g, relu(), &[b], &[f32s(&[4, 16])])[0];
+    let d = raw_node(&mut g, Op::Binary(BinaryOp::Mul), &[c, b], &[f32s(&[4, 16])])[0];
+    g.outputs.push(d);
+    let p = plan(&g);
+    validate(&g, &p).unwrap();
+    assert_eq!(p.offsets[&b], p.offsets[&a], "b overwrites a, not the broadcast s");
+    assert_ne!(p.offsets[&c], p.offsets[&b], "b is read after c");
+    let mut bad = p.clone();
+    bad.offsets.insert(c, p.offsets[&b]);
+    assert!(validate(&g, &bad).unwrap_err().contains("overlap"));
 }
 
 #[test]
@@ -37,13 +71,13 @@ fn chain_reuses_two_buffers() {
 
 #[test]
 fn outputs_never_alias_inputs_of_their_node() {
-    // a = relu(x); b = relu(a); c = a + b; output relu(c)
+    // a = f(x); b = f(a); c = g(a, b); output f(c), none of them elementwise
     let mut g = Graph::new();
     let x = g.add_input("x", f32s(&[16]));
-    let a = raw_node(&mut g, relu(), &[x], &[f32s(&[16])])[0];
-    let b = raw_node(&mut g, relu(), &[a], &[f32s(&[16])])[0];
-    let c = raw_node(&mut g, Op::Binary(BinaryOp::Add), &[a, b], &[f32s(&[16])])[0];
-    let y = raw_node(&mut g, relu(), &[c], &[f32s(&[16])])[0];
+    let a = raw_node(&mut g, softmax(), &[x], &[f32s(&[16])])[0];
+    let b = raw_node(&mut g, softmax(), &[a], &[f32s(&[16])])[0];
+    let c = raw_node(&mut g, Op::MatMul, &[a, b], &[f32s(&[16])])[0];
+    let y = raw_node(&mut g, softmax(), &[c], &[f32s(&[16])])[0];
     g.outputs.push(y);
     let p = plan(&g);
     validate(&g, &p).unwrap();
@@ -71,11 +105,11 @@ fn freed_neighbours_coalesce_for_a_larger_value() {
     // Two small values die, then a value of twice their size reuses both.
     let mut g = Graph::new();
     let x = g.add_input("x", f32s(&[16]));
-    let a = raw_node(&mut g, relu(), &[x], &[f32s(&[16])])[0];
-    let b = raw_node(&mut g, relu(), &[x], &[f32s(&[16])])[0];
-    let c = raw_node(&mut g, Op::Binary(BinaryOp::Add), &[a, b], &[f32s(&[16])])[0];
-    let d = raw_node(&mut g, relu(), &[c], &[f32s(&[32])])[0];
-    let y = raw_node(&mut g, relu(), &[d], &[f32s(&[32])])[0];
+    let a = raw_node(&mut g, softmax(), &[x], &[f32s(&[16])])[0];
+    let b = raw_node(&mut g, softmax(), &[x], &[f32s(&[16])])[0];
+    let c = raw_node(&mut g, Op::MatMul, &[a, b], &[f32s(&[16])])[0];
+    let d = raw_node(&mut g, softmax(), &[c], &[f32s(&[32])])[0];
+    let y = raw_node(&mut g, softmax(), &[d], &[f32s(&[32])])[0];
     g.outputs.push(y);
     let p = plan(&g);
     validate(&g, &p).unwrap();

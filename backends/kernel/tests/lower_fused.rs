@@ -127,3 +127,22 @@ fn pipeline_fuses_and_lowers() {
 fn eval(g: &G) -> Vec<Tensor> {
     onnxc_ir::eval::eval_graph(&g.g, &g.inputs).unwrap()
 }
+
+/// Elementwise kernels that write over an input that dies there (the memory
+/// plan's in-place reuse) compute the same as with separate buffers.
+#[test]
+fn in_place_elementwise_chain() {
+    let mut g = G::new();
+    let x = g.input(DType::F32, &[3, 8]);
+    let s = g.input(DType::F32, &[8]);
+    let a = g.node(Op::Unary(UnaryOp::Neg), vec![Some(x)]);
+    let b = g.node(Op::Binary(BinaryOp::Sub), vec![Some(s), Some(a)]);
+    let c = g.node(Op::Unary(UnaryOp::Exp), vec![Some(b)]);
+    let d = g.node(Op::Binary(BinaryOp::Mul), vec![Some(c), Some(c)]);
+    let e = g.node(Op::Unary(UnaryOp::Sigmoid), vec![Some(d)]);
+    g.output(e);
+    let p = onnxc_passes::plan(&g.g);
+    let offs: std::collections::HashSet<usize> = p.offsets.values().copied().collect();
+    assert_eq!(offs.len(), 1, "{p:?}");
+    g.check();
+}

@@ -70,7 +70,10 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
 
 /// Emits `out[i] = f(inputs broadcast at i)`. `f` sees each input loaded
 /// (once) in its compute type and returns a value that the store converts
-/// to the output's dtype.
+/// to the output's dtype. Every input element of index `i` is loaded before
+/// `out[i]` is stored, so the memory plan may give the output an input's
+/// buffer (`memory_plan::in_place_input`); such an input is then read
+/// through the output param, keeping the kernel's params alias-free.
 pub(super) fn map(
     cx: &mut Cx,
     n: &Node,
@@ -96,8 +99,14 @@ fn map_sat(
     ops.push(strides(&oty.shape));
     let (dims, st) = coalesce(&oty.shape, &ops);
     let mut b = cx.builder(kind);
-    let params: Vec<ParamId> = inputs.iter().map(|v| b.input(scalar(cx.ty(*v).dtype))).collect();
+    let out_buf = cx.buf(out)?;
+    let mut aliased = Vec::with_capacity(inputs.len());
+    for v in inputs {
+        aliased.push(cx.buf(*v)? == out_buf);
+    }
+    let own: Vec<Option<ParamId>> = inputs.iter().zip(&aliased).map(|(v, a)| (!a).then(|| b.input(scalar(cx.ty(*v).dtype)))).collect();
     let o = b.output(scalar(oty.dtype));
+    let params: Vec<ParamId> = own.iter().map(|p| p.unwrap_or(o)).collect();
     let dtypes: Vec<DType> = inputs.iter().map(|v| cx.ty(*v).dtype).collect();
     let mut err = None;
     nest(&mut b, &dims, true, &mut |b, vars| {
@@ -123,10 +132,12 @@ fn map_sat(
         return Err(cx.unsupported(e));
     }
     let mut args = Vec::new();
-    for v in inputs {
-        args.push(cx.buf(*v)?);
+    for (v, a) in inputs.iter().zip(&aliased) {
+        if !a {
+            args.push(cx.buf(*v)?);
+        }
     }
-    args.push(cx.buf(out)?);
+    args.push(out_buf);
     cx.emit(b.finish(), args);
     Ok(())
 }
