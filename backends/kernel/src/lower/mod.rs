@@ -15,6 +15,9 @@ mod norm;
 mod attention;
 mod reduce;
 mod shape;
+mod gemm_kernel;
+mod conv_kernel;
+mod gemm_ops;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -35,9 +38,26 @@ pub enum LowerError {
     NoBuffer(String),
 }
 
-/// Lowers `g` (already planned by `plan`) into a `Program` named `name`.
+/// Lowers `g` (already planned by `plan`) into a `Program` named `name`
+/// for the machine the compiler runs on.
 pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, LowerError> {
-    let mut cx = Cx { g, plan, bufs: HashMap::new(), consts: Vec::new(), kernels: Vec::new(), steps: Vec::new(), node: None, node_idx: 0 };
+    lower_graph_for(g, plan, name, &crate::Target::host())
+}
+
+/// Like `lower_graph`, with kernels (GEMM register tiles) sized for `target`.
+pub fn lower_graph_for(g: &Graph, plan: &MemoryPlan, name: &str, target: &crate::Target) -> Result<Program, LowerError> {
+    let mut cx = Cx {
+        g,
+        plan,
+        bufs: HashMap::new(),
+        consts: Vec::new(),
+        kernels: Vec::new(),
+        steps: Vec::new(),
+        node: None,
+        node_idx: 0,
+        tile: gemm_kernel::Tile::for_target(target),
+        scratch: 0,
+    };
     let io = |v: &ValueId| IoTensor { name: g.display_name(*v), dtype: g.ty(*v).dtype, shape: g.ty(*v).shape.clone() };
     for (i, v) in g.inputs.iter().enumerate() {
         cx.bufs.entry(*v).or_insert(BufRef::Input(i));
@@ -68,7 +88,7 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
         inputs: g.inputs.iter().map(io).collect(),
         outputs: g.outputs.iter().map(io).collect(),
         consts: cx.consts,
-        workspace_size: plan.size,
+        workspace_size: if cx.scratch > 0 { scratch_base(plan) + cx.scratch } else { plan.size },
         kernels: cx.kernels,
         steps: cx.steps,
     })
@@ -283,6 +303,16 @@ pub(crate) struct Cx<'a> {
     steps: Vec<Step>,
     node: Option<&'a Node>,
     node_idx: usize,
+    /// GEMM register tile and cache blocks for the target.
+    tile: gemm_kernel::Tile,
+    /// Bytes of kernel scratch (packed GEMM blocks) after the planned values;
+    /// steps run one after another, so every node reuses the same region.
+    scratch: usize,
+}
+
+/// Byte offset of the scratch region: after every planned value, aligned.
+fn scratch_base(plan: &MemoryPlan) -> usize {
+    plan.size.div_ceil(crate::program::ALIGN) * crate::program::ALIGN
 }
 
 impl<'a> Cx<'a> {
@@ -370,6 +400,13 @@ impl<'a> Cx<'a> {
     pub fn const_buf(&mut self, bytes: Bytes) -> BufRef {
         self.consts.push(bytes);
         BufRef::Const(self.consts.len() - 1)
+    }
+
+    /// A workspace region of at least `bytes` bytes that lives only during
+    /// this node's kernels (shared by all nodes).
+    pub fn scratch(&mut self, bytes: usize) -> BufRef {
+        self.scratch = self.scratch.max(bytes.div_ceil(crate::program::ALIGN) * crate::program::ALIGN);
+        BufRef::Workspace(scratch_base(self.plan))
     }
 
     /// Writes constant bytes into `dst` (Shape/Size and the like).
