@@ -77,3 +77,21 @@ fn conv_implicit_gemm() {
     conv(&[1, 30, 6, 6], &[9, 30, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true); // K = 270 > KC
     conv(&[1, 8, 6, 6], &[8, 2, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 4, false); // grouped
 }
+
+#[test]
+fn packed_kernels_are_used() {
+    let mut g = G::new();
+    let x = g.input(DType::F32, &[1, 3, 8, 8]);
+    let w = g.konst(rand_tensor(DType::F32, &[4, 3, 3, 3], 3));
+    let c = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
+    let b = g.konst(rand_tensor(DType::F32, &[8, 5], 4));
+    let y = g.node(Op::MatMul, vec![Some(c), Some(b)]);
+    g.output(y);
+    let plan = onnxc_passes::plan(&g.g);
+    let p = onnxc_kernel::lower::lower_graph(&g.g, &plan, "t").unwrap();
+    let names: Vec<&str> = p.kernels.iter().map(|k| k.name.as_str()).collect();
+    assert!(names.iter().any(|n| n.ends_with("conv_gemm")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("matmul_gemm")), "{names:?}");
+    // Packing scratch lives after the planned values.
+    assert!(p.workspace_size > plan.size);
+}

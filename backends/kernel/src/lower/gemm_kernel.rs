@@ -34,13 +34,15 @@ impl Tile {
     /// f32 tiles sized from the target's vector registers.
     pub(crate) fn for_target(t: &Target) -> Tile {
         let (mr, nr) = match t.arch {
-            // 16 ymm registers: 6×2 accumulators, 2 for B, 1 broadcast of A, 1 product.
-            Arch::X86_64 => (6, 16),
+            // Two vectors per row: with AVX2 (16 ymm registers) 6×2 accumulators,
+            // 2 for B, 1 product; with AVX-512 the same shape in zmm registers.
+            Arch::X86_64 => (6, 2 * t.vector_bits() as i64 / 32),
             // 32 q registers of 4 lanes: 8×3 accumulators, 3 for B, A values.
             Arch::Aarch64 => (8, 12),
             // 32 vector registers; LLVM's RVV code keeps a 16-lane row in one or two of them.
             Arch::Riscv64 => (8, 16),
         };
+        let (mr, nr) = tile_override().unwrap_or((mr, nr));
         // KC×NR of B (16 KiB) stays in L1 while MC×KC of A (L2) streams past it.
         Tile { mr, nr, kc: 256, mc: mr * 16, nc: nr * 32 }
     }
@@ -54,6 +56,14 @@ impl Tile {
         let nc = self.nc.min(round_up(n.max(1), nr));
         Tile { mr, nr, kc, mc, nc }
     }
+}
+
+/// `ONNXC_GEMM_TILE=MRxNR` overrides the register tile (for tuning experiments).
+fn tile_override() -> Option<(i64, i64)> {
+    let v = std::env::var("ONNXC_GEMM_TILE").ok()?;
+    let (a, b) = v.split_once('x')?;
+    let (mr, nr) = (a.parse().ok()?, b.parse().ok()?);
+    (mr > 0 && nr > 0 && mr * nr <= 512).then_some((mr, nr))
 }
 
 fn round_up(x: i64, m: i64) -> i64 {
@@ -233,10 +243,18 @@ struct TileAt {
     accs: Vec<LocalIdx>,
 }
 
-/// Writes the tile: full tiles without bounds checks, edge tiles element by element.
+/// Writes the tile: one branch on "last K block" (where `finish` applies),
+/// then full tiles without bounds checks and edge tiles element by element.
 fn store_tile(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish) {
-    let always_full = g.m % t.mr == 0 && g.n % t.nr == 0;
-    if always_full {
+    if at.last == cbool(true) {
+        store_guarded(b, g, t, at, Some(finish));
+    } else {
+        b.if_else(at.last.clone(), |b| store_guarded(b, g, t, at, Some(finish)), |b| store_guarded(b, g, t, at, None));
+    }
+}
+
+fn store_guarded(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>) {
+    if g.m % t.mr == 0 && g.n % t.nr == 0 {
         store_elems(b, g, t, at, finish, false);
         return;
     }
@@ -244,30 +262,24 @@ fn store_tile(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Fin
     b.if_else(full, |b| store_elems(b, g, t, at, finish, false), |b| store_elems(b, g, t, at, finish, true));
 }
 
-fn store_elems(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish, guard: bool) {
-    let one_pass = at.first == cbool(true) && at.last == cbool(true);
+/// The one place an output element is written: the K-block sum (plus the
+/// earlier blocks' partial sum kept in Y), then bias and `finish` on the last block.
+fn store_elems(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>, guard: bool) {
     for r in 0..t.mr {
         for c in 0..t.nr {
             let acc = Expr::Local(at.accs[(r * t.nr + c) as usize]);
             let (i, j) = (add(at.i0.clone(), ci(r)), add(at.j0.clone(), ci(c)));
             let body = |b: &mut KernelBuilder| {
                 let yi = b.let_((g.y_at)(i.clone(), j.clone()));
-                if one_pass {
-                    let v = with_bias(b, g, acc.clone(), &i, &j);
-                    let v = finish(b, v, yi.clone());
-                    b.store(g.y, yi, v);
-                    return;
-                }
-                let sum = b.let_(select(at.first.clone(), acc.clone(), add(load(g.y, yi.clone()), acc.clone())));
-                b.if_else(
-                    at.last.clone(),
-                    |b| {
-                        let v = with_bias(b, g, sum.clone(), &i, &j);
-                        let v = finish(b, v, yi.clone());
-                        b.store(g.y, yi.clone(), v);
-                    },
-                    |b| b.store(g.y, yi.clone(), sum.clone()),
-                );
+                let sum = if at.first == cbool(true) { acc.clone() } else { select(at.first.clone(), acc.clone(), add(load(g.y, yi.clone()), acc.clone())) };
+                let v = match finish {
+                    Some(f) => {
+                        let v = with_bias(b, g, sum, &i, &j);
+                        f(b, v, yi.clone())
+                    }
+                    None => sum,
+                };
+                b.store(g.y, yi, v);
             };
             if guard {
                 b.if_(math::band(lt(i.clone(), ci(g.m)), lt(j.clone(), ci(g.n))), body);
@@ -290,29 +302,36 @@ fn with_bias(_b: &mut KernelBuilder, g: &Gemm, v: Expr, i: &Expr, j: &Expr) -> E
 
 type At<'a> = &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr;
 
-/// Packs `A[ic..ic+mcur, pc..pc+kcur]` into `scratch[off..]` as `mr`-row panels.
+/// Packs `A[ic..ic+mcur, pc..pc+kcur]` into `scratch[off..]` as `mr`-row
+/// panels. The k loop is outermost with the `mr` rows unrolled, so the
+/// stores are contiguous (the vectorizer makes one interleaved store group);
+/// rows past `m` read a clamped row and store 0.
 #[allow(clippy::too_many_arguments)]
 fn pack_a(b: &mut KernelBuilder, t: Tile, m: i64, p: [ParamId; 2], at: At, off: Expr, ic: Expr, mcur: Expr, pc: Expr, kcur: Expr) {
     let [src, s] = p;
     b.for_step(0, mcur, t.mr, |b, ir| {
         let pbase = b.let_(add(off.clone(), mul(ir.clone(), kcur.clone())));
-        for r in 0..t.mr {
-            let i = b.let_(add(add(ic.clone(), ir.clone()), ci(r)));
-            let fill = |b: &mut KernelBuilder| {
-                b.for_loop(0, kcur.clone(), |b, kk| {
-                    let v = at(b, src, i.clone(), add(pc.clone(), kk.clone()));
-                    b.store(s, add(pbase.clone(), add(mul(kk, ci(t.mr)), ci(r))), v);
-                })
-            };
-            if m % t.mr == 0 {
-                fill(b);
-            } else {
-                let zero = |b: &mut KernelBuilder| {
-                    b.for_loop(0, kcur.clone(), |b, kk| b.store(s, add(pbase.clone(), add(mul(kk, ci(t.mr)), ci(r))), cf(Scalar::F32, 0.0)))
-                };
-                b.if_else(lt(i.clone(), ci(m)), fill, zero);
+        let rows: Vec<(Expr, Expr)> = (0..t.mr)
+            .map(|r| {
+                let i = add(add(ic.clone(), ir.clone()), ci(r));
+                if m % t.mr == 0 {
+                    (b.let_(i), cbool(true))
+                } else {
+                    let i = b.let_(i);
+                    let inside = b.let_(lt(i.clone(), ci(m)));
+                    (b.let_(min(i, ci(m - 1))), inside)
+                }
+            })
+            .collect();
+        b.for_loop(0, kcur.clone(), |b, kk| {
+            let kabs = b.let_(add(pc.clone(), kk.clone()));
+            let dst = b.let_(add(pbase.clone(), mul(kk, ci(t.mr))));
+            for (r, (i, inside)) in rows.iter().enumerate() {
+                let v = at(b, src, i.clone(), kabs.clone());
+                let v = if *inside == cbool(true) { v } else { select(inside.clone(), v, cf(Scalar::F32, 0.0)) };
+                b.store(s, add(dst.clone(), ci(r as i64)), v);
             }
-        }
+        });
     });
 }
 
