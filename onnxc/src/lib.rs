@@ -112,7 +112,7 @@ pub fn compile_graph(mut graph: Graph, opts: &CompileOptions) -> Result<Artifact
 pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
     let plan = onnxc_passes::plan(&graph);
     let name = onnxc_kernel::cabi::sanitize_ident(&opts.name);
-    let program = onnxc_kernel::lower::lower_graph(&graph, &plan, &name).map_err(|e| lower_error(e, &graph))?;
+    let program = onnxc_kernel::lower::lower_graph_for(&graph, &plan, &name, &opts.target).map_err(|e| lower_error(e, &graph))?;
     let (object, asm, llvm_ir) = match opts.backend {
         Backend::Cranelift => {
             if opts.want_asm {

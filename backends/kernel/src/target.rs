@@ -56,6 +56,37 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Width in bits of the vector registers code for this target uses:
+    /// 512 on x86-64 with AVX-512 (`+avx512f`, or `--cpu native` on such a
+    /// host; LLVM then emits zmm code), 256 on other x86-64 (AVX2), 128 on
+    /// AArch64 (NEON); RISC-V's is unknown at compile time (we assume 256).
+    pub fn vector_bits(&self) -> u32 {
+        match self.arch {
+            Arch::X86_64 => {
+                let feature = self.features.iter().any(|f| f.split(',').any(|f| f == "+avx512f"));
+                if feature || (self.cpu.as_deref() == Some("native") && host_has_avx512()) {
+                    512
+                } else {
+                    256
+                }
+            }
+            Arch::Aarch64 => 128,
+            Arch::Riscv64 => 256,
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn host_has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn host_has_avx512() -> bool {
+    false
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.triple)

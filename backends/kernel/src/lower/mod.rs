@@ -23,6 +23,9 @@ pub(crate) mod epilogue;
 mod fused;
 mod misc;
 mod dynamic;
+mod gemm_kernel;
+mod conv_kernel;
+mod gemm_ops;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -48,8 +51,14 @@ pub enum LowerError {
     NeedsConstant { node: String, op: String, msg: String, input: String, value: ValueId },
 }
 
-/// Lowers `g` (already planned by `plan`) into a `Program` named `name`.
+/// Lowers `g` (already planned by `plan`) into a `Program` named `name`
+/// for the machine the compiler runs on.
 pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, LowerError> {
+    lower_graph_for(g, plan, name, &crate::Target::host())
+}
+
+/// Like `lower_graph`, with kernels (GEMM register tiles) sized for `target`.
+pub fn lower_graph_for(g: &Graph, plan: &MemoryPlan, name: &str, target: &crate::Target) -> Result<Program, LowerError> {
     onnxc_ir::dynamic::check_consumers(g).map_err(|e| match e {
         onnxc_ir::IrError::Node { node, op, msg } => LowerError::Invalid { node, op, msg },
         other => LowerError::Invalid { node: String::new(), op: String::new(), msg: other.to_string() },
@@ -63,7 +72,10 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
         steps: Vec::new(),
         node: None,
         node_idx: 0,
-        extra: Extra { base: plan.size.next_multiple_of(ALIGN), size: 0, extents: HashMap::new() },
+        extra: Extra::reserve(g, plan),
+        tile: gemm_kernel::Tile::for_target(target),
+        scratch: 0,
+        scratch_cursor: 0,
     };
     let io = |v: &ValueId| IoTensor::fixed(g.display_name(*v), g.ty(*v).dtype, g.ty(*v).shape.clone());
     for (i, v) in g.inputs.iter().enumerate() {
@@ -82,6 +94,7 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
     for (idx, n) in g.nodes.iter().enumerate() {
         cx.node = Some(n);
         cx.node_idx = idx;
+        cx.scratch_cursor = 0;
         lower_node(&mut cx, n)?;
     }
     cx.node = None;
@@ -102,7 +115,7 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
             t
         })
         .collect();
-    let workspace_size = if cx.extra.size > 0 { cx.extra.base + cx.extra.size } else { plan.size };
+    let workspace_size = if cx.extra.size > 0 || cx.scratch > 0 { cx.scratch_base() + cx.scratch } else { plan.size };
     Ok(Program {
         name: name.to_string(),
         inputs: g.inputs.iter().map(io).collect(),
@@ -351,17 +364,37 @@ pub(crate) struct Cx<'a> {
     steps: Vec<Step>,
     node: Option<&'a Node>,
     node_idx: usize,
+    /// Extents of data-dependent values, right after the plan.
     extra: Extra,
+    /// GEMM register tile and cache blocks for the target.
+    tile: gemm_kernel::Tile,
+    /// Bytes of per-node scratch (packed GEMM blocks, sort keys) after
+    /// `extra`; steps run one after another, so every node reuses the region.
+    scratch: usize,
+    /// Scratch bytes handed out to the node being lowered.
+    scratch_cursor: usize,
 }
 
-/// Workspace beyond the memory plan: the extents of data-dependent values
-/// (which must survive the run for `<p>_output_dims`) and kernel scratch.
+/// Workspace beyond the memory plan holding the i64 extent of each
+/// data-dependent value; it must survive the run for `<p>_output_dims`, so
+/// it is reserved before lowering and never reused.
 struct Extra {
     /// Byte offset where it starts (the plan's size, aligned).
     base: usize,
+    /// Reserved bytes (8 per data-dependent value, aligned).
     size: usize,
+    /// Bytes handed out so far.
+    used: usize,
     /// Byte offset of the i64 extent of each data-dependent value.
     extents: HashMap<ValueId, usize>,
+}
+
+impl Extra {
+    fn reserve(g: &Graph, plan: &MemoryPlan) -> Extra {
+        let n = onnxc_ir::dynamic::dynamic_values(g).len();
+        let size = if n == 0 { 0 } else { (8 * n).next_multiple_of(ALIGN) };
+        Extra { base: plan.size.next_multiple_of(ALIGN), size, used: 0, extents: HashMap::new() }
+    }
 }
 
 impl<'a> Cx<'a> {
@@ -451,30 +484,38 @@ impl<'a> Cx<'a> {
         Ok(())
     }
 
-    /// `bytes` of workspace after the memory plan, for this kernel alone
-    /// (never reused, so extents stay readable after the run).
-    pub fn scratch(&mut self, bytes: usize) -> BufRef {
-        let off = self.extra.base + self.extra.size;
-        self.extra.size += bytes.max(1).next_multiple_of(ALIGN);
-        BufRef::Workspace(off)
-    }
 
     /// The i64 slot where node `n` writes the actual extent shared by its
     /// data-dependent outputs (`onnxc_ir::dynamic`).
     pub fn extent_slot(&mut self, n: &Node) -> BufRef {
-        let slot = self.scratch(8);
-        if let BufRef::Workspace(off) = slot {
-            for o in &n.outputs {
-                self.extra.extents.insert(*o, off);
-            }
+        let off = self.extra.base + self.extra.used;
+        self.extra.used += 8;
+        debug_assert!(self.extra.used <= self.extra.size, "extent slots are reserved per dynamic value");
+        for o in &n.outputs {
+            self.extra.extents.insert(*o, off);
         }
-        slot
+        BufRef::Workspace(off)
     }
 
     /// A read-only constant buffer holding `bytes` (lookup tables built at compile time).
     pub fn const_buf(&mut self, bytes: Bytes) -> BufRef {
         self.consts.push(bytes);
         BufRef::Const(self.consts.len() - 1)
+    }
+
+    /// A workspace region of at least `bytes` bytes that lives only during
+    /// this node's kernels; each call of one node gets its own region, and
+    /// every node reuses the same space.
+    pub fn scratch(&mut self, bytes: usize) -> BufRef {
+        let off = self.scratch_base() + self.scratch_cursor;
+        self.scratch_cursor += bytes.max(1).next_multiple_of(ALIGN);
+        self.scratch = self.scratch.max(self.scratch_cursor);
+        BufRef::Workspace(off)
+    }
+
+    /// Byte offset of the per-node scratch region: after the plan and the extents.
+    fn scratch_base(&self) -> usize {
+        self.extra.base + self.extra.size
     }
 
     /// Writes constant bytes into `dst` (Shape/Size and the like).

@@ -1,0 +1,376 @@
+//! The f32 matrix-product kernel behind MatMul, Gemm and Conv: a packed,
+//! register-blocked micro-kernel inside BLIS-style cache blocking.
+//!
+//! `Y[i, j] = finish(Σ_k A[i, k] · B[k, j] (+ bias), flat index of (i, j))`.
+//!
+//! - Both operands are read from *panels*: A in `MR`-row panels laid out
+//!   `[panel][k][MR]`, B in `NR`-column panels `[panel][k][NR]`, zero padded
+//!   at the edges. A constant operand (weights) is packed at compile time
+//!   (`pack_a_const`/`pack_b_const`); any other is read through a closure and
+//!   packed at run time into workspace scratch, one `MC×KC` / `KC×NC` block at
+//!   a time (the closure may compute an im2col position: implicit GEMM).
+//! - The micro-kernel keeps the `MR×NR` tile of Y in `MR·NR` scalar locals
+//!   and runs an unrolled k-loop of `MR` broadcasts times `NR` contiguous
+//!   loads; LLVM's SLP vectorizer turns each row of `NR` accumulators into
+//!   `NR / lanes` vector registers (`--emit asm` shows the ymm mul/add block).
+//! - Every output element is written by `store_tile`, which applies the
+//!   caller's `finish` hook once, after the last K block: the place where
+//!   fused epilogues (bias, activation, residual) plug in.
+
+use super::*;
+use crate::target::{Arch, Target};
+
+/// Register tile (`mr`×`nr`) and cache blocks (`kc`, `mc`, `nc`), in elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tile {
+    pub mr: i64,
+    pub nr: i64,
+    pub kc: i64,
+    pub mc: i64,
+    pub nc: i64,
+}
+
+impl Tile {
+    /// f32 tiles sized from the target's vector registers.
+    pub(crate) fn for_target(t: &Target) -> Tile {
+        let (mr, nr) = match t.arch {
+            // Two vectors per row: with AVX2 (16 ymm registers) 6×2 accumulators,
+            // 2 for B, 1 product; with AVX-512 the same shape in zmm registers.
+            Arch::X86_64 => (6, 2 * t.vector_bits() as i64 / 32),
+            // 32 q registers of 4 lanes: 8×3 accumulators, 3 for B, A values.
+            Arch::Aarch64 => (8, 12),
+            // 32 vector registers; LLVM's RVV code keeps a 16-lane row in one or two of them.
+            Arch::Riscv64 => (8, 16),
+        };
+        let (mr, nr) = tile_override().unwrap_or((mr, nr));
+        // KC×NR of B (16 KiB) stays in L1 while MC×KC of A (L2) streams past it.
+        Tile { mr, nr, kc: 256, mc: mr * 16, nc: nr * 32 }
+    }
+
+    /// The tile shrunk to the problem (a 1-row product uses a 1-row tile).
+    fn fit(self, m: i64, n: i64, k: i64) -> Tile {
+        let mr = self.mr.min(m.max(1));
+        let nr = self.nr;
+        let kc = self.kc.min(k.max(1));
+        let mc = (self.mc / mr * mr).min(round_up(m.max(1), mr)).max(mr);
+        let nc = self.nc.min(round_up(n.max(1), nr));
+        Tile { mr, nr, kc, mc, nc }
+    }
+}
+
+/// `ONNXC_GEMM_TILE=MRxNR` overrides the register tile (for tuning experiments).
+fn tile_override() -> Option<(i64, i64)> {
+    let v = std::env::var("ONNXC_GEMM_TILE").ok()?;
+    let (a, b) = v.split_once('x')?;
+    let (mr, nr) = (a.parse().ok()?, b.parse().ok()?);
+    (mr > 0 && nr > 0 && mr * nr <= 512).then_some((mr, nr))
+}
+
+fn round_up(x: i64, m: i64) -> i64 {
+    (x + m - 1) / m * m
+}
+
+/// A GEMM operand.
+pub(crate) enum Side<'a> {
+    /// Panels packed at compile time (`pack_*_const`), starting at element `base`.
+    Packed { buf: ParamId, base: Expr },
+    /// `at(b, row_or_col, k)` gives `A[i, k]` (or `B[k, j]`) as an f32 value;
+    /// packed into scratch at run time.
+    Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
+}
+
+/// Per-element finish hook: `(builder, accumulated value, flat output index) -> stored value`.
+pub(crate) type Finish<'a> = &'a dyn Fn(&mut KernelBuilder, Expr, Expr) -> Expr;
+
+/// A bias added to every accumulator before `finish`: `buf[base + i]` per row
+/// (`per_row`) or `buf[base + j]` per column.
+pub(crate) struct Bias {
+    pub buf: ParamId,
+    pub base: Expr,
+    pub per_row: bool,
+}
+
+pub(crate) struct Gemm<'a> {
+    pub m: i64,
+    pub n: i64,
+    pub k: i64,
+    pub a: Side<'a>,
+    pub b: Side<'a>,
+    pub y: ParamId,
+    /// Flat output index of `(i, j)`.
+    pub y_at: &'a dyn Fn(Expr, Expr) -> Expr,
+    pub bias: Option<Bias>,
+    /// f32 scratch of `scratch_len` elements (needed when a side is `Load`).
+    pub scratch: Option<ParamId>,
+    pub tile: Tile,
+}
+
+/// Elements of f32 scratch `emit` needs for this problem (0 if both sides are packed).
+pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_load: bool) -> i64 {
+    let t = tile.fit(m, n, k);
+    let a = if a_load { t.mc * t.kc } else { 0 };
+    let b = if b_load { t.nc * t.kc } else { 0 };
+    a + b
+}
+
+/// Packs row-major-addressed A (`a(i, k)` = element) into `mr`-row panels
+/// `[panel][k][mr]` for a `Side::Packed` operand.
+pub(crate) fn pack_a_const(tile: Tile, m: i64, n: i64, k: i64, a: &dyn Fn(usize, usize) -> f32) -> Vec<f32> {
+    let t = tile.fit(m, n, k);
+    let (m, k, mr) = (m as usize, k as usize, t.mr as usize);
+    let panels = m.div_ceil(mr);
+    let mut out = vec![0f32; panels * k * mr];
+    for p in 0..panels {
+        for kk in 0..k {
+            for r in 0..mr {
+                let i = p * mr + r;
+                if i < m {
+                    out[(p * k + kk) * mr + r] = a(i, kk);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Packs B (`b(k, j)` = element) into `nr`-column panels `[panel][k][nr]`.
+pub(crate) fn pack_b_const(tile: Tile, m: i64, n: i64, k: i64, b: &dyn Fn(usize, usize) -> f32) -> Vec<f32> {
+    let t = tile.fit(m, n, k);
+    let (n, k, nr) = (n as usize, k as usize, t.nr as usize);
+    let panels = n.div_ceil(nr);
+    let mut out = vec![0f32; panels * k * nr];
+    for p in 0..panels {
+        for kk in 0..k {
+            for c in 0..nr {
+                let j = p * nr + c;
+                if j < n {
+                    out[(p * k + kk) * nr + c] = b(kk, j);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// f32 values as the little-endian bytes of a constant buffer.
+pub(crate) fn f32_bytes(v: &[f32]) -> Bytes {
+    let mut out = Vec::with_capacity(v.len() * 4);
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    Bytes::from(out)
+}
+
+/// Where the micro-kernel reads one operand's panel: `buf[base + kk·stride + r]`.
+#[derive(Clone)]
+struct PanelRef {
+    buf: ParamId,
+    base: Expr,
+}
+
+/// Emits the whole product into `b` (the caller wraps batch loops around it).
+pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
+    let t = g.tile.fit(g.m, g.n, g.k);
+    let (m, n, k) = (g.m, g.n, g.k);
+    let a_scratch = 0i64;
+    let b_scratch = if matches!(g.a, Side::Load { .. }) { t.mc * t.kc } else { 0 };
+    let single_k = k <= t.kc;
+    b.for_step(0, n, t.nc, |b, jc| {
+        let ncur = b.let_(min(ci(t.nc), sub(ci(n), jc.clone())));
+        b.for_step(0, k.max(1), t.kc, |b, pc| {
+            let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
+            if let Side::Load { buf, at } = &g.b {
+                let s = g.scratch.expect("scratch for a run-time packed B");
+                pack_b(b, t, n, [*buf, s], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone());
+            }
+            b.for_step(0, m, t.mc, |b, ic| {
+                let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
+                if let Side::Load { buf, at } = &g.a {
+                    let s = g.scratch.expect("scratch for a run-time packed A");
+                    pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                }
+                b.for_step(0, ncur.clone(), t.nr, |b, jr| {
+                    b.for_step(0, mcur.clone(), t.mr, |b, ir| {
+                        let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
+                        let pa = match &g.a {
+                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))) },
+                            Side::Load { .. } => PanelRef { buf: g.scratch.unwrap(), base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
+                        };
+                        let pb = match &g.b {
+                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))) },
+                            Side::Load { .. } => PanelRef { buf: g.scratch.unwrap(), base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
+                        };
+                        let accs = micro(b, t, pa, pb, kcur.clone());
+                        let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
+                        let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
+                        let tile = TileAt { i0, j0, first, last, accs };
+                        store_tile(b, g, t, &tile, finish);
+                    });
+                });
+            });
+        });
+    });
+}
+
+/// The register tile: `MR·NR` accumulators over `kcur` steps of k.
+fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr) -> Vec<LocalIdx> {
+    let (mr, nr) = (t.mr as usize, t.nr as usize);
+    let accs: Vec<LocalIdx> = (0..mr * nr).map(|_| b.var(cf(Scalar::F32, 0.0))).collect();
+    let (abase, bbase) = (b.let_(pa.base), b.let_(pb.base));
+    b.for_loop(0, kcur, |b, kk| {
+        let ao = b.let_(add(abase.clone(), mul(kk.clone(), ci(t.mr))));
+        let bo = b.let_(add(bbase.clone(), mul(kk, ci(t.nr))));
+        let bv: Vec<Expr> = (0..nr).map(|c| b.let_(load(pb.buf, add(bo.clone(), ci(c as i64))))).collect();
+        for r in 0..mr {
+            let av = b.let_(load(pa.buf, add(ao.clone(), ci(r as i64))));
+            for c in 0..nr {
+                let acc = accs[r * nr + c];
+                b.assign(acc, add(Expr::Local(acc), mul(av.clone(), bv[c].clone())));
+            }
+        }
+    });
+    accs
+}
+
+type LocalIdx = crate::kir::LocalId;
+
+struct TileAt {
+    i0: Expr,
+    j0: Expr,
+    /// Bool: the first K block (accumulators start the sum) / the last one (apply `finish`).
+    first: Expr,
+    last: Expr,
+    accs: Vec<LocalIdx>,
+}
+
+/// Writes the tile: one branch on "last K block" (where `finish` applies),
+/// then full tiles without bounds checks and edge tiles element by element.
+fn store_tile(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish) {
+    if at.last == cbool(true) {
+        store_guarded(b, g, t, at, Some(finish));
+    } else {
+        b.if_else(at.last.clone(), |b| store_guarded(b, g, t, at, Some(finish)), |b| store_guarded(b, g, t, at, None));
+    }
+}
+
+fn store_guarded(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>) {
+    if g.m % t.mr == 0 && g.n % t.nr == 0 {
+        store_elems(b, g, t, at, finish, false);
+        return;
+    }
+    let full = math::band(le(add(at.i0.clone(), ci(t.mr)), ci(g.m)), le(add(at.j0.clone(), ci(t.nr)), ci(g.n)));
+    b.if_else(full, |b| store_elems(b, g, t, at, finish, false), |b| store_elems(b, g, t, at, finish, true));
+}
+
+/// The one place an output element is written: the K-block sum (plus the
+/// earlier blocks' partial sum kept in Y), then bias and `finish` on the last block.
+fn store_elems(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>, guard: bool) {
+    for r in 0..t.mr {
+        for c in 0..t.nr {
+            let acc = Expr::Local(at.accs[(r * t.nr + c) as usize]);
+            let (i, j) = (add(at.i0.clone(), ci(r)), add(at.j0.clone(), ci(c)));
+            let body = |b: &mut KernelBuilder| {
+                let yi = b.let_((g.y_at)(i.clone(), j.clone()));
+                let sum = if at.first == cbool(true) { acc.clone() } else { select(at.first.clone(), acc.clone(), add(load(g.y, yi.clone()), acc.clone())) };
+                let v = match finish {
+                    Some(f) => {
+                        let v = with_bias(b, g, sum, &i, &j);
+                        f(b, v, yi.clone())
+                    }
+                    None => sum,
+                };
+                b.store(g.y, yi, v);
+            };
+            if guard {
+                b.if_(math::band(lt(i.clone(), ci(g.m)), lt(j.clone(), ci(g.n))), body);
+            } else {
+                body(b);
+            }
+        }
+    }
+}
+
+fn with_bias(_b: &mut KernelBuilder, g: &Gemm, v: Expr, i: &Expr, j: &Expr) -> Expr {
+    match &g.bias {
+        None => v,
+        Some(bs) => {
+            let idx = if bs.per_row { i.clone() } else { j.clone() };
+            add(v, load(bs.buf, add(bs.base.clone(), idx)))
+        }
+    }
+}
+
+type At<'a> = &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr;
+
+/// Packs `A[ic..ic+mcur, pc..pc+kcur]` into `scratch[off..]` as `mr`-row
+/// panels. The k loop is outermost with the `mr` rows unrolled, so the
+/// stores are contiguous (the vectorizer makes one interleaved store group);
+/// rows past `m` read a clamped row and store 0.
+#[allow(clippy::too_many_arguments)]
+fn pack_a(b: &mut KernelBuilder, t: Tile, m: i64, p: [ParamId; 2], at: At, off: Expr, ic: Expr, mcur: Expr, pc: Expr, kcur: Expr) {
+    let [src, s] = p;
+    b.for_step(0, mcur, t.mr, |b, ir| {
+        let pbase = b.let_(add(off.clone(), mul(ir.clone(), kcur.clone())));
+        let rows: Vec<(Expr, Expr)> = (0..t.mr)
+            .map(|r| {
+                let i = add(add(ic.clone(), ir.clone()), ci(r));
+                if m % t.mr == 0 {
+                    (b.let_(i), cbool(true))
+                } else {
+                    let i = b.let_(i);
+                    let inside = b.let_(lt(i.clone(), ci(m)));
+                    (b.let_(min(i, ci(m - 1))), inside)
+                }
+            })
+            .collect();
+        b.for_loop(0, kcur.clone(), |b, kk| {
+            let kabs = b.let_(add(pc.clone(), kk.clone()));
+            let dst = b.let_(add(pbase.clone(), mul(kk, ci(t.mr))));
+            for (r, (i, inside)) in rows.iter().enumerate() {
+                let v = at(b, src, i.clone(), kabs.clone());
+                let v = if *inside == cbool(true) { v } else { select(inside.clone(), v, cf(Scalar::F32, 0.0)) };
+                b.store(s, add(dst.clone(), ci(r as i64)), v);
+            }
+        });
+    });
+}
+
+/// Packs `B[pc..pc+kcur, jc..jc+ncur]` into `scratch[off..]` as `nr`-column panels.
+#[allow(clippy::too_many_arguments)]
+fn pack_b(b: &mut KernelBuilder, t: Tile, n: i64, p: [ParamId; 2], at: At, off: Expr, jc: Expr, ncur: Expr, pc: Expr, kcur: Expr) {
+    let [src, s] = p;
+    b.for_step(0, ncur, t.nr, |b, jr| {
+        let pbase = b.let_(add(off.clone(), mul(jr.clone(), kcur.clone())));
+        let j0 = b.let_(add(jc.clone(), jr));
+        let full = le(add(j0.clone(), ci(t.nr)), ci(n));
+        let row = |b: &mut KernelBuilder, guard: bool| {
+            b.for_loop(0, kcur.clone(), |b, kk| {
+                let kabs = b.let_(add(pc.clone(), kk.clone()));
+                let dst = b.let_(add(pbase.clone(), mul(kk, ci(t.nr))));
+                b.for_loop(0, t.nr, |b, c| {
+                    let j = add(j0.clone(), c.clone());
+                    let di = add(dst.clone(), c);
+                    if guard {
+                        let j = b.let_(j);
+                        b.if_else(
+                            lt(j.clone(), ci(n)),
+                            |b| {
+                                let v = at(b, src, j.clone(), kabs.clone());
+                                b.store(s, di.clone(), v)
+                            },
+                            |b| b.store(s, di.clone(), cf(Scalar::F32, 0.0)),
+                        );
+                    } else {
+                        let v = at(b, src, j, kabs.clone());
+                        b.store(s, di, v);
+                    }
+                });
+            });
+        };
+        if n % t.nr == 0 {
+            row(b, false);
+        } else {
+            b.if_else(full, |b| row(b, false), |b| row(b, true));
+        }
+    });
+}
