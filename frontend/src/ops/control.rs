@@ -21,14 +21,123 @@
 
 use super::{Importer, NodeCtx};
 use crate::error::FrontendError;
-use crate::import::{import_node, unsupported_nodes};
-use crate::proto::{type_proto, GraphProto};
+use crate::import::{import_node, unsupported_nodes, Builder};
+use crate::proto::{type_proto, GraphProto, NodeProto};
 use crate::tensor::{dtype_from_code, tensor_from_proto};
 use onnxc_ir::{DType, Op, Tensor, ValueId};
 
 type R = Result<Vec<ValueId>, FrontendError>;
 
-pub(super) const OPS: &[(&str, Importer)] = &[("If", if_), ("Scan", scan), ("Loop", loop_)];
+/// If and Loop may carry sequences, so the driver routes them to [`import`]
+/// (which defines their outputs itself); Scan is tensor-only.
+pub(super) const OPS: &[(&str, Importer)] = &[("If", routed), ("Scan", scan), ("Loop", routed)];
+
+fn routed(ctx: &mut NodeCtx<'_, '_>) -> R {
+    Err(ctx.bad("control-flow op reached the tensor importer"))
+}
+
+/// A value flowing through a body: a tensor, or a compile-time sequence.
+#[derive(Clone, Debug)]
+pub(super) enum Val {
+    T(ValueId),
+    S(Vec<ValueId>),
+}
+
+pub(crate) fn routes(n: &NodeProto) -> bool {
+    matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx")
+        && matches!(n.op_type.as_deref(), Some("If" | "Loop"))
+}
+
+/// Imports an If or Loop node and defines its outputs (tensors or sequences).
+pub(crate) fn import(
+    b: &mut Builder<'_>,
+    n: &NodeProto,
+    name: String,
+) -> Result<(), FrontendError> {
+    let used = n
+        .output
+        .iter()
+        .rposition(|o| !o.is_empty())
+        .map_or(0, |p| p + 1);
+    let op_type = n.op_type.clone().unwrap_or_default();
+    let inputs = n.input.iter().map(|i| b.names.get(i).copied()).collect();
+    let out_names = n.output[..used].to_vec();
+    let mut ctx = NodeCtx {
+        b,
+        node: n,
+        name,
+        op_type,
+        inputs,
+        out_names,
+    };
+    let first_new = ctx.b.graph.values.len();
+    let outs = if ctx.op_type == "If" {
+        if_(&mut ctx)?
+    } else {
+        loop_(&mut ctx)?
+    };
+    if outs.len() < ctx.out_names.len() {
+        return Err(ctx.bad(format!(
+            "gives {} outputs, the model uses {}",
+            outs.len(),
+            ctx.out_names.len()
+        )));
+    }
+    for (name, v) in ctx.out_names.clone().into_iter().zip(outs) {
+        match v {
+            _ if name.is_empty() => {}
+            Val::T(id) => {
+                if id.0 as usize >= first_new {
+                    ctx.b.graph.value_mut(id).name = name.clone();
+                }
+                ctx.b.define(&name, id)?;
+            }
+            Val::S(elems) => {
+                if ctx.b.names.contains_key(&name)
+                    || ctx.b.seqs.insert(name.clone(), elems).is_some()
+                {
+                    return Err(FrontendError::Invalid(format!(
+                        "value `{name}` is defined more than once"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Operand `i` of the node as a value: a tensor, or a known sequence.
+fn operand(ctx: &NodeCtx<'_, '_>, i: usize) -> Result<Val, FrontendError> {
+    if let Some(id) = ctx.input(i) {
+        return Ok(Val::T(id));
+    }
+    let name = ctx.node.input.get(i).map(String::as_str).unwrap_or("");
+    match ctx.b.seqs.get(name) {
+        Some(s) => Ok(Val::S(s.clone())),
+        None => Err(ctx.bad(format!("input {i} `{name}` is missing"))),
+    }
+}
+
+fn tensor(ctx: &NodeCtx<'_, '_>, v: &Val, what: &str) -> Result<ValueId, FrontendError> {
+    match v {
+        Val::T(id) => Ok(*id),
+        Val::S(_) => Err(ctx.bad(format!("{what} must be a tensor, got a sequence"))),
+    }
+}
+
+/// [`inline_body`] for bodies that take and give tensors only.
+pub(super) fn inline_tensors(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    tag: &str,
+    args: &[ValueId],
+) -> R {
+    let args: Vec<Val> = args.iter().map(|&a| Val::T(a)).collect();
+    let outs = inline_body(ctx, body, tag, &args)?;
+    outs.iter()
+        .map(|v| tensor(ctx, v, "a body output"))
+        .collect()
+}
 
 /// Unrolling multiplies the body; past this many imported nodes the model
 /// needs a real run-time loop, which this compiler does not emit.
@@ -49,8 +158,8 @@ pub(super) fn inline_body(
     ctx: &mut NodeCtx<'_, '_>,
     body: &GraphProto,
     tag: &str,
-    args: &[ValueId],
-) -> R {
+    args: &[Val],
+) -> Result<Vec<Val>, FrontendError> {
     if body.input.len() != args.len() {
         return Err(ctx.bad(format!(
             "body `{tag}` declares {} inputs, the op binds {}",
@@ -62,8 +171,10 @@ pub(super) fn inline_body(
     if !bad.is_empty() {
         return Err(FrontendError::Unsupported { nodes: bad });
     }
-    for (vi, &id) in body.input.iter().zip(args) {
-        check_input_dtype(ctx, vi, id)?;
+    for (vi, v) in body.input.iter().zip(args) {
+        if let Val::T(id) = v {
+            check_input_dtype(ctx, vi, *id)?;
+        }
     }
     let saved_names = ctx.b.names.clone();
     let saved_seqs = ctx.b.seqs.clone();
@@ -75,11 +186,25 @@ pub(super) fn inline_body(
     result
 }
 
-fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) -> R {
+fn import_inner(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    args: &[Val],
+) -> Result<Vec<Val>, FrontendError> {
     let b = &mut *ctx.b;
     // Body inputs and initializers shadow outer names of the same spelling.
-    for (vi, &id) in body.input.iter().zip(args) {
-        b.names.insert(vi.name.clone().unwrap_or_default(), id);
+    for (vi, v) in body.input.iter().zip(args) {
+        let name = vi.name.clone().unwrap_or_default();
+        match v {
+            Val::T(id) => {
+                b.seqs.remove(&name);
+                b.names.insert(name, *id);
+            }
+            Val::S(elems) => {
+                b.names.remove(&name);
+                b.seqs.insert(name, elems.clone());
+            }
+        }
     }
     for t in &body.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -117,13 +242,15 @@ fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) 
         .iter()
         .map(|vi| {
             let name = vi.name.clone().unwrap_or_default();
-            b.names
-                .get(&name)
-                .copied()
-                .ok_or_else(|| FrontendError::MissingInput {
+            if let Some(&id) = b.names.get(&name) {
+                return Ok(Val::T(id));
+            }
+            b.seqs.get(&name).map(|s| Val::S(s.clone())).ok_or_else(|| {
+                FrontendError::MissingInput {
                     node: format!("{}<body output>", b.scope),
                     name,
-                })
+                }
+            })
         })
         .collect()
 }
@@ -204,6 +331,29 @@ fn check_unroll(
     Ok(())
 }
 
+/// [`select`] over values: sequences of equal length select element-wise.
+fn select_vals(
+    ctx: &mut NodeCtx<'_, '_>,
+    cond: ValueId,
+    a: &[Val],
+    b: &[Val],
+    what: &str,
+) -> Result<Vec<Val>, FrontendError> {
+    let mut outs = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(b) {
+        outs.push(match (x, y) {
+            (Val::T(x), Val::T(y)) => Val::T(select(ctx, cond, &[*x], &[*y], what)?[0]),
+            (Val::S(x), Val::S(y)) if x.len() == y.len() => Val::S(select(ctx, cond, x, y, what)?),
+            _ => {
+                return Err(ctx.bad(format!(
+                    "a {what} differs in kind or sequence length between the paths of a run-time condition"
+                )))
+            }
+        });
+    }
+    Ok(outs)
+}
+
 /// `Where(cond, a, b)` for each pair; the pairs must have equal types.
 fn select(ctx: &mut NodeCtx<'_, '_>, cond: ValueId, a: &[ValueId], b: &[ValueId], what: &str) -> R {
     let mut outs = Vec::with_capacity(a.len());
@@ -227,8 +377,7 @@ fn select(ctx: &mut NodeCtx<'_, '_>, cond: ValueId, a: &[ValueId], b: &[ValueId]
     Ok(outs)
 }
 
-fn if_(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
+fn if_(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<Val>, FrontendError> {
     let then_g = graph_attr(ctx, "then_branch")?;
     let else_g = graph_attr(ctx, "else_branch")?;
     let cond = ctx.req(0)?;
@@ -242,10 +391,9 @@ fn if_(ctx: &mut NodeCtx<'_, '_>) -> R {
             if t.len() != e.len() {
                 return Err(ctx.bad(format!("then gives {} outputs, else {}", t.len(), e.len())));
             }
-            select(ctx, c, &t, &e, "output")?
+            select_vals(ctx, c, &t, &e, "output")?
         }
     };
-    name_outputs(ctx, first_new, &outs);
     Ok(outs)
 }
 
@@ -444,7 +592,7 @@ fn scan_core(
             let i = if attrs.in_reverse[j] { len - 1 - t } else { t };
             args.push(take(ctx, x, i, in_axes[j])?);
         }
-        let outs = inline_body(ctx, body, &format!("{tag}iter{t}"), &args)?;
+        let outs = inline_tensors(ctx, body, &format!("{tag}iter{t}"), &args)?;
         state = outs[..states.len()].to_vec();
         per_iter.push(outs[states.len()..].to_vec());
     }
@@ -491,8 +639,7 @@ fn trip_count(ctx: &NodeCtx<'_, '_>) -> Result<Option<usize>, FrontendError> {
     })
 }
 
-fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
+fn loop_(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<Val>, FrontendError> {
     let body = graph_attr(ctx, "body")?;
     let trips = trip_count(ctx)?;
     let mut cond = match ctx.input(1) {
@@ -502,8 +649,8 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
             None => Cond::Runtime(scalar_cond(ctx, c, "cond")?),
         },
     };
-    let mut state: Vec<ValueId> = (2..ctx.inputs.len())
-        .map(|i| ctx.req(i))
+    let mut state: Vec<Val> = (2..ctx.node.input.len())
+        .map(|i| operand(ctx, i))
         .collect::<Result<_, _>>()?;
     let n = state.len();
     let k = body
@@ -514,7 +661,7 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
     if let Some(t) = trips {
         check_unroll(ctx, body, t)?;
     }
-    let mut per_iter: Vec<Vec<ValueId>> = Vec::new();
+    let mut per_iter: Vec<Vec<Val>> = Vec::new();
     for i in 0..trips.unwrap_or(usize::MAX) {
         let cond_in = match cond {
             Cond::Known(false) => break,
@@ -528,18 +675,19 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
             check_unroll(ctx, body, i + 1)?;
         }
         let iter = ctx.konst(&format!("iter{i}"), Tensor::scalar(i as i64));
-        let args: Vec<ValueId> = [iter, cond_in]
+        let args: Vec<Val> = [Val::T(iter), Val::T(cond_in)]
             .into_iter()
-            .chain(state.iter().copied())
+            .chain(state.iter().cloned())
             .collect();
         let outs = inline_body(ctx, body, &format!("iter{i}"), &args)?;
-        let next = scalar_cond(ctx, outs[0], "cond_out")?;
+        let next = tensor(ctx, &outs[0], "cond_out")?;
+        let next = scalar_cond(ctx, next, "cond_out")?;
         match cond {
             Cond::Runtime(c) => {
                 if k > 0 {
                     return Err(ctx.bad("scan outputs of a Loop whose condition is only known at run time have a data-dependent length"));
                 }
-                state = select(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
+                state = select_vals(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
                 let name = format!("{}/running{i}", ctx.name);
                 let and = Op::Binary(onnxc_ir::op::BinaryOp::And);
                 cond = Cond::Runtime(
@@ -561,9 +709,11 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
     }
     let mut result = state;
     for j in 0..k {
-        let pieces: Vec<ValueId> = per_iter.iter().map(|o| o[j]).collect();
-        result.push(stack(ctx, &pieces, 0)?);
+        let pieces: Vec<ValueId> = per_iter
+            .iter()
+            .map(|o| tensor(ctx, &o[j], "a scan output"))
+            .collect::<Result<_, _>>()?;
+        result.push(Val::T(stack(ctx, &pieces, 0)?));
     }
-    name_outputs(ctx, first_new, &result);
     Ok(result)
 }

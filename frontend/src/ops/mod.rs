@@ -16,7 +16,7 @@ mod quant;
 mod rnn;
 mod reduce;
 mod shape;
-mod control;
+pub(crate) mod control;
 mod optional;
 pub(crate) mod sequence;
 
