@@ -17,6 +17,7 @@ mod rnn;
 mod reduce;
 mod shape;
 pub(crate) mod control;
+mod scan;
 mod optional;
 pub(crate) mod sequence;
 
@@ -34,7 +35,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
     static TABLE: OnceLock<HashMap<&'static str, Importer>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
-        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, control::OPS, optional::OPS, sequence::OPS] {
+        for family in [index::OPS, resize::OPS, elementwise::OPS, nn::OPS, shape::OPS, reduce::OPS, norm::OPS, attention::OPS, loss::OPS, quant::OPS, rnn::OPS, control::OPS, optional::OPS, sequence::OPS, scan::OPS] {
             for &(name, f) in family {
                 m.insert(name, f);
             }
