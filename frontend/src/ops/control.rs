@@ -146,6 +146,8 @@ pub(super) fn inline_tensors(
 /// Unrolling multiplies the body; past this many imported nodes the model
 /// needs a real run-time loop, which this compiler does not emit.
 const MAX_UNROLLED_NODES: usize = 1 << 18;
+/// The same bound for the whole graph while bodies are being inlined.
+const MAX_GRAPH_NODES: usize = 1 << 21;
 
 pub(super) fn graph_attr<'b>(
     ctx: &NodeCtx<'b, '_>,
@@ -172,6 +174,12 @@ pub(super) fn inline_body(
             "body `{tag}` declares {} inputs, the op binds {}",
             body.input.len(),
             args.len()
+        )));
+    }
+    // Nested unrolling multiplies: bound the whole graph, not just one level.
+    if ctx.b.graph.nodes.len() > MAX_GRAPH_NODES {
+        return Err(ctx.bad(format!(
+            "unrolling control flow grew the graph past {MAX_GRAPH_NODES} nodes"
         )));
     }
     let bad = unsupported_nodes(&body.node);
