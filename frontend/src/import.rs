@@ -231,6 +231,9 @@ pub(crate) fn import_node(
     if ops::sequence::routes(b, n) {
         return ops::sequence::import(b, n, name);
     }
+    if ops::control::routes(n) {
+        return ops::control::import(b, n, name);
+    }
     let op_type = n.op_type.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(n.input.len());
     for i in &n.input {

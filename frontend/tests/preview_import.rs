@@ -76,3 +76,19 @@ fn dft20_axis_input_must_be_constant_and_becomes_the_attribute() {
     assert_eq!(g.nodes[0].op, Op::Dft { axis: 1, inverse: false, onesided: true });
     assert_eq!(g.ty(g.outputs[0]).shape, vec![2, 5, 3, 2]);
 }
+
+#[test]
+fn linear_attention_keeps_its_state_output_when_unused() {
+    let attrs = vec![a_int("q_num_heads", 2), a_int("kv_num_heads", 2), a_str("update_rule", "linear")];
+    let m = model(
+        27,
+        vec![node("LinearAttention", &["q", "k", "v"], &["y"], attrs)],
+        vec![fixed("q", F32, &[1, 3, 8]), fixed("k", F32, &[1, 3, 8]), fixed("v", F32, &[1, 3, 4])],
+        vec![out("y")],
+        vec![],
+    );
+    let model = import(&m).unwrap_or_else(|e| panic!("{e}"));
+    let g = &model.graph;
+    assert_eq!(g.nodes[0].outputs.len(), 2);
+    assert_eq!(g.ty(g.nodes[0].outputs[1]).shape, vec![1, 2, 4, 2]);
+}

@@ -144,3 +144,29 @@ fn momentum_first_step_ignores_beta() {
     close(&out[1].to_f64_vec(), &[1.0, -0.1], 1e-6);
     close(&out[0].to_f64_vec(), &[0.5, 2.05], 1e-6);
 }
+
+#[test]
+fn new_ops_round_trip_through_text() {
+    use onnxc_ir::text::{parse, print};
+    use onnxc_ir::Graph;
+    let mut g = Graph::new();
+    let q = g.add_input("q", TensorType::new(DType::F32, vec![1, 2, 8]));
+    let op = Op::LinearAttention { q_num_heads: 2, kv_num_heads: 1, scale: Some(0.25), rule: LinearAttnRule::GatedDelta };
+    let kv = g.add_input("kv", TensorType::new(DType::F32, vec![1, 2, 4]));
+    let dec = g.add_input("decay", TensorType::new(DType::F32, vec![1, 2, 1]));
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    g.add_node("la", op, vec![Some(q), Some(kv), Some(kv), None, Some(dec), Some(dec)], &names(&["y", "s"])).unwrap();
+    let x = g.add_input("x", TensorType::new(DType::F32, vec![1, 8, 2]));
+    let len = g.add_const("len", Tensor::scalar(8i64));
+    let d = g.add_node("dft", Op::Dft { axis: -2, inverse: true, onesided: false }, vec![Some(x), Some(len)], &names(&["d"])).unwrap();
+    let size = g.add_const("size", Tensor::scalar(8i64));
+    let w = g.add_node("win", Op::Window { kind: WindowKind::Hamming, periodic: false, dtype: DType::F32 }, vec![Some(size)], &names(&["w"])).unwrap();
+    let r = g.add_input("r", TensorType::new(DType::F32, vec![]));
+    let t = g.add_input("t", TensorType::new(DType::I64, vec![]));
+    let kind = OptimizerKind::Adam { alpha: 0.9, beta: 0.99, epsilon: 1e-6, norm_coefficient: 0.0, norm_coefficient_post: 0.0 };
+    let opt = g.add_node("adam", Op::Optimizer(kind), vec![Some(r), Some(t), Some(w[0]), Some(w[0]), Some(w[0]), Some(w[0])], &names(&["x2", "v2", "h2"])).unwrap();
+    g.outputs = vec![d[0], opt[0]];
+    let text = print(&g);
+    let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(print(&back), text);
+}

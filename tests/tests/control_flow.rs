@@ -529,3 +529,90 @@ fn sequences_inside_a_model_compile_to_tensor_ops() {
     let err = import(&m).unwrap_err().to_string();
     assert!(err.contains("sequence"), "{err}");
 }
+
+/// The exported form of `out = []; for i in range(3): out.append(x * i)`:
+/// a Loop carrying a sequence, then ConcatFromSequence; plus an If on a
+/// run-time condition whose branches give sequences of equal length.
+#[test]
+fn loops_and_ifs_carry_sequences() {
+    let b = body(
+        "step",
+        vec![
+            fixed("i", I64, &[]),
+            fixed("c_in", BOOL, &[]),
+            vi("acc_in", F32, &[]),
+        ],
+        vec![
+            node("Identity", &["c_in"], &["c_out"], vec![]),
+            node("Cast", &["i"], &["i_f"], vec![a_int("to", 1)]),
+            node("Mul", &["x", "i_f"], &["xi"], vec![]),
+            node("SequenceInsert", &["acc_in", "xi"], &["acc_out"], vec![]),
+        ],
+        &["c_out", "acc_out"],
+    );
+    let then_g = body(
+        "then",
+        vec![],
+        vec![node("Identity", &["acc"], &["s_then"], vec![])],
+        &["s_then"],
+    );
+    let rev = vec![
+        node("SequenceAt", &["acc", "two"], &["a2"], vec![]),
+        node("SequenceAt", &["acc", "one"], &["a1"], vec![]),
+        node("SequenceAt", &["acc", "zero"], &["a0"], vec![]),
+        node(
+            "SequenceConstruct",
+            &["a2", "a1", "a0"],
+            &["s_else"],
+            vec![],
+        ),
+    ];
+    let else_g = body("else", vec![], rev, &["s_else"]);
+    let nodes = vec![
+        node("SequenceEmpty", &[], &["empty"], vec![a_int("dtype", 1)]),
+        node(
+            "Loop",
+            &["m", "", "empty"],
+            &["acc"],
+            vec![a_graph("body", b)],
+        ),
+        node(
+            "If",
+            &["c"],
+            &["picked"],
+            vec![
+                a_graph("then_branch", then_g),
+                a_graph("else_branch", else_g),
+            ],
+        ),
+        node(
+            "ConcatFromSequence",
+            &["picked"],
+            &["y"],
+            vec![a_int("axis", 0)],
+        ),
+    ];
+    let scalar = |name: &str, v: i64| {
+        let mut t = i64s(name, &[v]);
+        t.dims.clear();
+        t
+    };
+    let inits = vec![
+        scalar("m", 3),
+        scalar("zero", 0),
+        scalar("one", 1),
+        scalar("two", 2),
+    ];
+    let m = model(
+        17,
+        nodes,
+        vec![fixed("x", F32, &[2]), fixed("c", BOOL, &[])],
+        vec![out("y")],
+        inits,
+    );
+    let x = Tensor::from_vec(vec![2], vec![1f32, 10.0]);
+    let fwd = compile_and_run(&m, &[x.clone(), Tensor::scalar(true)]);
+    assert_eq!(f32s(&fwd[0]), vec![0.0, 0.0, 1.0, 10.0, 2.0, 20.0]);
+    let back = compile_and_run(&m, &[x, Tensor::scalar(false)]);
+    assert_eq!(f32s(&back[0]), vec![2.0, 20.0, 1.0, 10.0, 0.0, 0.0]);
+}

@@ -8,33 +8,151 @@
 //!   function body). A run-time condition imports both branches and selects
 //!   each output with `Where` (if-conversion); the branches must then give
 //!   the same static types.
-//! - **Scan** has a static length (the scan axis of its inputs), so it is
+//! - **Scan** (`scan.rs`) has a static length (the scan axis of its inputs), so it is
 //!   unrolled: iteration `t` reads slice `t` with a constant-index Gather and
 //!   the scan outputs are stacked with Unsqueeze + Concat. The loop-carried
 //!   state is simply the previous iteration's value.
 //! - **Loop** needs a compile-time trip count (the static bound that sizes
-//!   its scan outputs) and is unrolled likewise. A condition that becomes
+//!   its scan outputs; without one it is a while loop, unrolled while its
+//!   condition folds) and is unrolled likewise. A condition that becomes
 //!   known-false stops the unrolling; a run-time condition predicates the
 //!   remaining iterations (`state = Where(running, new, old)`), which is
 //!   exact for the carried state but leaves scan outputs with a data-dependent
 //!   length, so those are rejected.
+//! - If and Loop may carry compile-time sequences (`Val::S`, see
+//!   `sequence.rs`).
 
+use super::scan::stack;
 use super::{Importer, NodeCtx};
 use crate::error::FrontendError;
-use crate::import::{import_node, unsupported_nodes};
-use crate::proto::{type_proto, GraphProto};
+use crate::import::{import_node, unsupported_nodes, Builder};
+use crate::proto::{type_proto, GraphProto, NodeProto};
 use crate::tensor::{dtype_from_code, tensor_from_proto};
 use onnxc_ir::{DType, Op, Tensor, ValueId};
 
 type R = Result<Vec<ValueId>, FrontendError>;
 
-pub(super) const OPS: &[(&str, Importer)] = &[("If", if_), ("Scan", scan), ("Loop", loop_)];
+/// If and Loop may carry sequences, so the driver routes them to [`import`]
+/// (which defines their outputs itself). Scan (tensor-only) is in `scan.rs`.
+pub(super) const OPS: &[(&str, Importer)] = &[("If", routed), ("Loop", routed)];
+
+fn routed(ctx: &mut NodeCtx<'_, '_>) -> R {
+    Err(ctx.bad("control-flow op reached the tensor importer"))
+}
+
+/// A value flowing through a body: a tensor, or a compile-time sequence.
+#[derive(Clone, Debug)]
+pub(super) enum Val {
+    T(ValueId),
+    S(Vec<ValueId>),
+}
+
+pub(crate) fn routes(n: &NodeProto) -> bool {
+    matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx")
+        && matches!(n.op_type.as_deref(), Some("If" | "Loop"))
+}
+
+/// Imports an If or Loop node and defines its outputs (tensors or sequences).
+pub(crate) fn import(
+    b: &mut Builder<'_>,
+    n: &NodeProto,
+    name: String,
+) -> Result<(), FrontendError> {
+    let used = n
+        .output
+        .iter()
+        .rposition(|o| !o.is_empty())
+        .map_or(0, |p| p + 1);
+    let op_type = n.op_type.clone().unwrap_or_default();
+    let inputs = n.input.iter().map(|i| b.names.get(i).copied()).collect();
+    let out_names = n.output[..used].to_vec();
+    let mut ctx = NodeCtx {
+        b,
+        node: n,
+        name,
+        op_type,
+        inputs,
+        out_names,
+    };
+    let first_new = ctx.b.graph.values.len();
+    let outs = if ctx.op_type == "If" {
+        if_(&mut ctx)?
+    } else {
+        loop_(&mut ctx)?
+    };
+    if outs.len() < ctx.out_names.len() {
+        return Err(ctx.bad(format!(
+            "gives {} outputs, the model uses {}",
+            outs.len(),
+            ctx.out_names.len()
+        )));
+    }
+    for (name, v) in ctx.out_names.clone().into_iter().zip(outs) {
+        match v {
+            _ if name.is_empty() => {}
+            Val::T(id) => {
+                if id.0 as usize >= first_new {
+                    ctx.b.graph.value_mut(id).name = name.clone();
+                }
+                ctx.b.define(&name, id)?;
+            }
+            Val::S(elems) => {
+                if ctx.b.names.contains_key(&name)
+                    || ctx.b.seqs.insert(name.clone(), elems).is_some()
+                {
+                    return Err(FrontendError::Invalid(format!(
+                        "value `{name}` is defined more than once"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Operand `i` of the node as a value: a tensor, or a known sequence.
+fn operand(ctx: &NodeCtx<'_, '_>, i: usize) -> Result<Val, FrontendError> {
+    if let Some(id) = ctx.input(i) {
+        return Ok(Val::T(id));
+    }
+    let name = ctx.node.input.get(i).map(String::as_str).unwrap_or("");
+    match ctx.b.seqs.get(name) {
+        Some(s) => Ok(Val::S(s.clone())),
+        None => Err(ctx.bad(format!("input {i} `{name}` is missing"))),
+    }
+}
+
+fn tensor(ctx: &NodeCtx<'_, '_>, v: &Val, what: &str) -> Result<ValueId, FrontendError> {
+    match v {
+        Val::T(id) => Ok(*id),
+        Val::S(_) => Err(ctx.bad(format!("{what} must be a tensor, got a sequence"))),
+    }
+}
+
+/// [`inline_body`] for bodies that take and give tensors only.
+pub(super) fn inline_tensors(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    tag: &str,
+    args: &[ValueId],
+) -> R {
+    let args: Vec<Val> = args.iter().map(|&a| Val::T(a)).collect();
+    let outs = inline_body(ctx, body, tag, &args)?;
+    outs.iter()
+        .map(|v| tensor(ctx, v, "a body output"))
+        .collect()
+}
 
 /// Unrolling multiplies the body; past this many imported nodes the model
 /// needs a real run-time loop, which this compiler does not emit.
 const MAX_UNROLLED_NODES: usize = 1 << 18;
+/// The same bound for the whole graph while bodies are being inlined.
+const MAX_GRAPH_NODES: usize = 1 << 21;
 
-fn graph_attr<'b>(ctx: &NodeCtx<'b, '_>, name: &str) -> Result<&'b GraphProto, FrontendError> {
+pub(super) fn graph_attr<'b>(
+    ctx: &NodeCtx<'b, '_>,
+    name: &str,
+) -> Result<&'b GraphProto, FrontendError> {
     let node = ctx.node;
     node.attribute
         .iter()
@@ -49,8 +167,8 @@ pub(super) fn inline_body(
     ctx: &mut NodeCtx<'_, '_>,
     body: &GraphProto,
     tag: &str,
-    args: &[ValueId],
-) -> R {
+    args: &[Val],
+) -> Result<Vec<Val>, FrontendError> {
     if body.input.len() != args.len() {
         return Err(ctx.bad(format!(
             "body `{tag}` declares {} inputs, the op binds {}",
@@ -58,12 +176,20 @@ pub(super) fn inline_body(
             args.len()
         )));
     }
+    // Nested unrolling multiplies: bound the whole graph, not just one level.
+    if ctx.b.graph.nodes.len() > MAX_GRAPH_NODES {
+        return Err(ctx.bad(format!(
+            "unrolling control flow grew the graph past {MAX_GRAPH_NODES} nodes"
+        )));
+    }
     let bad = unsupported_nodes(&body.node);
     if !bad.is_empty() {
         return Err(FrontendError::Unsupported { nodes: bad });
     }
-    for (vi, &id) in body.input.iter().zip(args) {
-        check_input_dtype(ctx, vi, id)?;
+    for (vi, v) in body.input.iter().zip(args) {
+        if let Val::T(id) = v {
+            check_input_dtype(ctx, vi, *id)?;
+        }
     }
     let saved_names = ctx.b.names.clone();
     let saved_seqs = ctx.b.seqs.clone();
@@ -75,11 +201,25 @@ pub(super) fn inline_body(
     result
 }
 
-fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) -> R {
+fn import_inner(
+    ctx: &mut NodeCtx<'_, '_>,
+    body: &GraphProto,
+    args: &[Val],
+) -> Result<Vec<Val>, FrontendError> {
     let b = &mut *ctx.b;
     // Body inputs and initializers shadow outer names of the same spelling.
-    for (vi, &id) in body.input.iter().zip(args) {
-        b.names.insert(vi.name.clone().unwrap_or_default(), id);
+    for (vi, v) in body.input.iter().zip(args) {
+        let name = vi.name.clone().unwrap_or_default();
+        match v {
+            Val::T(id) => {
+                b.seqs.remove(&name);
+                b.names.insert(name, *id);
+            }
+            Val::S(elems) => {
+                b.names.remove(&name);
+                b.seqs.insert(name, elems.clone());
+            }
+        }
     }
     for t in &body.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -117,13 +257,15 @@ fn import_inner(ctx: &mut NodeCtx<'_, '_>, body: &GraphProto, args: &[ValueId]) 
         .iter()
         .map(|vi| {
             let name = vi.name.clone().unwrap_or_default();
-            b.names
-                .get(&name)
-                .copied()
-                .ok_or_else(|| FrontendError::MissingInput {
+            if let Some(&id) = b.names.get(&name) {
+                return Ok(Val::T(id));
+            }
+            b.seqs.get(&name).map(|s| Val::S(s.clone())).ok_or_else(|| {
+                FrontendError::MissingInput {
                     node: format!("{}<body output>", b.scope),
                     name,
-                })
+                }
+            })
         })
         .collect()
 }
@@ -154,7 +296,7 @@ fn check_input_dtype(
 
 /// Gives the op's outputs their ONNX names (they carry the body's names
 /// otherwise), touching only values created while importing this node.
-fn name_outputs(ctx: &mut NodeCtx<'_, '_>, first_new: usize, outs: &[ValueId]) {
+pub(super) fn name_outputs(ctx: &mut NodeCtx<'_, '_>, first_new: usize, outs: &[ValueId]) {
     for (id, name) in outs.iter().zip(ctx.out_names.clone()) {
         if id.0 as usize >= first_new && !name.is_empty() {
             ctx.b.graph.value_mut(*id).name = name;
@@ -190,7 +332,7 @@ fn const_bool(ctx: &NodeCtx<'_, '_>, c: ValueId) -> Option<bool> {
         .map(|t| t.to_f64_vec().first().is_some_and(|v| *v != 0.0))
 }
 
-fn check_unroll(
+pub(super) fn check_unroll(
     ctx: &NodeCtx<'_, '_>,
     body: &GraphProto,
     iters: usize,
@@ -202,6 +344,29 @@ fn check_unroll(
         )));
     }
     Ok(())
+}
+
+/// [`select`] over values: sequences of equal length select element-wise.
+fn select_vals(
+    ctx: &mut NodeCtx<'_, '_>,
+    cond: ValueId,
+    a: &[Val],
+    b: &[Val],
+    what: &str,
+) -> Result<Vec<Val>, FrontendError> {
+    let mut outs = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(b) {
+        outs.push(match (x, y) {
+            (Val::T(x), Val::T(y)) => Val::T(select(ctx, cond, &[*x], &[*y], what)?[0]),
+            (Val::S(x), Val::S(y)) if x.len() == y.len() => Val::S(select(ctx, cond, x, y, what)?),
+            _ => {
+                return Err(ctx.bad(format!(
+                    "a {what} differs in kind or sequence length between the paths of a run-time condition"
+                )))
+            }
+        });
+    }
+    Ok(outs)
 }
 
 /// `Where(cond, a, b)` for each pair; the pairs must have equal types.
@@ -227,8 +392,7 @@ fn select(ctx: &mut NodeCtx<'_, '_>, cond: ValueId, a: &[ValueId], b: &[ValueId]
     Ok(outs)
 }
 
-fn if_(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
+fn if_(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<Val>, FrontendError> {
     let then_g = graph_attr(ctx, "then_branch")?;
     let else_g = graph_attr(ctx, "else_branch")?;
     let cond = ctx.req(0)?;
@@ -242,228 +406,10 @@ fn if_(ctx: &mut NodeCtx<'_, '_>) -> R {
             if t.len() != e.len() {
                 return Err(ctx.bad(format!("then gives {} outputs, else {}", t.len(), e.len())));
             }
-            select(ctx, c, &t, &e, "output")?
+            select_vals(ctx, c, &t, &e, "output")?
         }
     };
-    name_outputs(ctx, first_new, &outs);
     Ok(outs)
-}
-
-/// Scan attributes after defaults, for one call of [`scan_core`].
-struct ScanAttrs {
-    in_axes: Vec<i64>,
-    in_reverse: Vec<bool>,
-    out_axes: Vec<i64>,
-    out_reverse: Vec<bool>,
-}
-
-fn scan(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
-    let body = graph_attr(ctx, "body")?;
-    let m = ctx
-        .int("num_scan_inputs")?
-        .ok_or_else(|| ctx.bad_attr("num_scan_inputs", "required"))?;
-    let m = usize::try_from(m).map_err(|_| ctx.bad_attr("num_scan_inputs", "negative"))?;
-    let skip = usize::from(ctx.opset() < 9); // Scan-8's optional sequence_lens
-    let inputs: Vec<ValueId> = (skip..ctx.inputs.len())
-        .map(|i| ctx.req(i))
-        .collect::<Result<_, _>>()?;
-    let n = inputs
-        .len()
-        .checked_sub(m)
-        .ok_or_else(|| ctx.bad("fewer inputs than num_scan_inputs"))?;
-    let k = body
-        .output
-        .len()
-        .checked_sub(n)
-        .ok_or_else(|| ctx.bad("body has too few outputs"))?;
-    let dirs = |ctx: &NodeCtx<'_, '_>,
-                name: &str,
-                len: usize|
-     -> Result<Vec<bool>, FrontendError> {
-        let v = ctx.ints(name)?.unwrap_or_else(|| vec![0; len]);
-        if v.len() != len || v.iter().any(|d| !matches!(d, 0 | 1)) {
-            return Err(ctx.bad_attr(name, format!("expected {len} values of 0 or 1, got {v:?}")));
-        }
-        Ok(v.into_iter().map(|d| d == 1).collect())
-    };
-    let axes = |ctx: &NodeCtx<'_, '_>, name: &str, len: usize| -> Result<Vec<i64>, FrontendError> {
-        let v = ctx.ints(name)?.unwrap_or_else(|| vec![0; len]);
-        if v.len() != len {
-            return Err(ctx.bad_attr(name, format!("expected {len} values, got {v:?}")));
-        }
-        Ok(v)
-    };
-    let (states, scans) = inputs.split_at(n);
-    let outs = if ctx.opset() < 9 {
-        let attrs = ScanAttrs {
-            in_axes: vec![0; m],
-            in_reverse: dirs(ctx, "directions", m)?,
-            out_axes: vec![0; k],
-            out_reverse: vec![false; k],
-        };
-        scan8(ctx, body, states, scans, &attrs)?
-    } else {
-        let attrs = ScanAttrs {
-            in_axes: axes(ctx, "scan_input_axes", m)?,
-            in_reverse: dirs(ctx, "scan_input_directions", m)?,
-            out_axes: axes(ctx, "scan_output_axes", k)?,
-            out_reverse: dirs(ctx, "scan_output_directions", k)?,
-        };
-        scan_core(ctx, body, states, scans, &attrs, "")?
-    };
-    name_outputs(ctx, first_new, &outs);
-    Ok(outs)
-}
-
-/// Scan-8: every input has a leading batch axis; each batch entry is an
-/// independent scan over axis 1, and the results are stacked again.
-fn scan8(
-    ctx: &mut NodeCtx<'_, '_>,
-    body: &GraphProto,
-    states: &[ValueId],
-    scans: &[ValueId],
-    attrs: &ScanAttrs,
-) -> R {
-    let all: Vec<ValueId> = states.iter().chain(scans).copied().collect();
-    let batch = all
-        .first()
-        .map(|&v| ctx.ty(v).shape.first().copied().unwrap_or(0))
-        .unwrap_or(0);
-    if batch == 0 || all.iter().any(|&v| ctx.ty(v).shape.first() != Some(&batch)) {
-        return Err(ctx.bad("every Scan-8 input needs the same non-zero batch dim"));
-    }
-    if let Some(lens) = ctx.input(0) {
-        let full = scans.first().and_then(|&x| ctx.ty(x).shape.get(1).copied());
-        let ok = ctx
-            .const_value(lens)
-            .is_some_and(|t| t.to_i64_vec().iter().all(|&l| Some(l as usize) == full));
-        if !ok {
-            return Err(ctx.bad(
-                "sequence_lens shorter than the scan axis (or not constant) are not supported",
-            ));
-        }
-    }
-    let mut per_batch: Vec<Vec<ValueId>> = Vec::with_capacity(batch);
-    for bi in 0..batch {
-        let pick: Vec<ValueId> = all
-            .iter()
-            .map(|&v| take(ctx, v, bi, 0))
-            .collect::<Result<_, _>>()?;
-        let (s, x) = pick.split_at(states.len());
-        per_batch.push(scan_core(ctx, body, s, x, attrs, &format!("batch{bi}/"))?);
-    }
-    let width = per_batch[0].len();
-    (0..width)
-        .map(|j| {
-            let pieces: Vec<ValueId> = per_batch.iter().map(|o| o[j]).collect();
-            stack(ctx, &pieces, 0)
-        })
-        .collect()
-}
-
-/// `x[.., i, ..]` along `axis` (which disappears), by a constant-index Gather.
-fn take(
-    ctx: &mut NodeCtx<'_, '_>,
-    x: ValueId,
-    i: usize,
-    axis: i64,
-) -> Result<ValueId, FrontendError> {
-    let idx = ctx.konst(&format!("index{i}"), Tensor::scalar(i as i64));
-    let name = format!("{}/take{i}", ctx.name);
-    Ok(ctx.emit_named(
-        &name,
-        Op::Gather { axis },
-        vec![Some(x), Some(idx)],
-        &[String::new()],
-    )?[0])
-}
-
-/// Stacks equally typed values along a new `axis` (negative counts from the
-/// end of the result's rank).
-fn stack(
-    ctx: &mut NodeCtx<'_, '_>,
-    pieces: &[ValueId],
-    axis: i64,
-) -> Result<ValueId, FrontendError> {
-    let axes = ctx.const_i64("stack_axes", vec![axis]);
-    let mut unsq = Vec::with_capacity(pieces.len());
-    for (i, &p) in pieces.iter().enumerate() {
-        let name = format!("{}/unsqueeze{i}", ctx.name);
-        unsq.push(Some(
-            ctx.emit_named(
-                &name,
-                Op::Unsqueeze,
-                vec![Some(p), Some(axes)],
-                &[String::new()],
-            )?[0],
-        ));
-    }
-    if unsq.len() == 1 {
-        return Ok(unsq[0].unwrap_or(pieces[0]));
-    }
-    let name = format!("{}/stack", ctx.name);
-    Ok(ctx.emit_named(&name, Op::Concat { axis }, unsq, &[String::new()])?[0])
-}
-
-fn scan_core(
-    ctx: &mut NodeCtx<'_, '_>,
-    body: &GraphProto,
-    states: &[ValueId],
-    scans: &[ValueId],
-    attrs: &ScanAttrs,
-    tag: &str,
-) -> R {
-    let mut len = None;
-    let mut in_axes = Vec::with_capacity(scans.len());
-    for (&x, &a) in scans.iter().zip(&attrs.in_axes) {
-        let rank = ctx.ty(x).rank() as i64;
-        let axis = if a < 0 { a + rank } else { a };
-        if !(0..rank).contains(&axis) {
-            return Err(ctx.bad(format!(
-                "scan input axis {a} is out of range for rank {rank}"
-            )));
-        }
-        let d = ctx.ty(x).shape[axis as usize];
-        if len.is_some_and(|l| l != d) {
-            return Err(ctx.bad("scan inputs disagree on the sequence length"));
-        }
-        len = Some(d);
-        in_axes.push(axis);
-    }
-    let len = len.ok_or_else(|| ctx.bad("Scan needs at least one scan input"))?;
-    if len == 0 {
-        return Err(ctx.bad("a zero-length Scan is not supported"));
-    }
-    check_unroll(ctx, body, len)?;
-    let mut state: Vec<ValueId> = states.to_vec();
-    let mut per_iter: Vec<Vec<ValueId>> = Vec::with_capacity(len);
-    for t in 0..len {
-        let mut args = state.clone();
-        for (j, &x) in scans.iter().enumerate() {
-            let i = if attrs.in_reverse[j] { len - 1 - t } else { t };
-            args.push(take(ctx, x, i, in_axes[j])?);
-        }
-        let outs = inline_body(ctx, body, &format!("{tag}iter{t}"), &args)?;
-        state = outs[..states.len()].to_vec();
-        per_iter.push(outs[states.len()..].to_vec());
-    }
-    let mut result = state;
-    for (j, (&axis, &rev)) in attrs.out_axes.iter().zip(&attrs.out_reverse).enumerate() {
-        let mut pieces: Vec<ValueId> = per_iter.iter().map(|o| o[j]).collect();
-        if rev {
-            pieces.reverse();
-        }
-        let rank = ctx.ty(pieces[0]).rank() as i64 + 1;
-        let axis = if axis < 0 { axis + rank } else { axis };
-        if !(0..rank).contains(&axis) {
-            return Err(ctx.bad(format!(
-                "scan output axis {axis} is out of range for rank {rank}"
-            )));
-        }
-        result.push(stack(ctx, &pieces, axis)?);
-    }
-    Ok(result)
 }
 
 /// The loop condition while unrolling.
@@ -491,8 +437,7 @@ fn trip_count(ctx: &NodeCtx<'_, '_>) -> Result<Option<usize>, FrontendError> {
     })
 }
 
-fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
-    let first_new = ctx.b.graph.values.len();
+fn loop_(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<Val>, FrontendError> {
     let body = graph_attr(ctx, "body")?;
     let trips = trip_count(ctx)?;
     let mut cond = match ctx.input(1) {
@@ -502,8 +447,8 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
             None => Cond::Runtime(scalar_cond(ctx, c, "cond")?),
         },
     };
-    let mut state: Vec<ValueId> = (2..ctx.inputs.len())
-        .map(|i| ctx.req(i))
+    let mut state: Vec<Val> = (2..ctx.node.input.len())
+        .map(|i| operand(ctx, i))
         .collect::<Result<_, _>>()?;
     let n = state.len();
     let k = body
@@ -514,7 +459,7 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
     if let Some(t) = trips {
         check_unroll(ctx, body, t)?;
     }
-    let mut per_iter: Vec<Vec<ValueId>> = Vec::new();
+    let mut per_iter: Vec<Vec<Val>> = Vec::new();
     for i in 0..trips.unwrap_or(usize::MAX) {
         let cond_in = match cond {
             Cond::Known(false) => break,
@@ -528,18 +473,19 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
             check_unroll(ctx, body, i + 1)?;
         }
         let iter = ctx.konst(&format!("iter{i}"), Tensor::scalar(i as i64));
-        let args: Vec<ValueId> = [iter, cond_in]
+        let args: Vec<Val> = [Val::T(iter), Val::T(cond_in)]
             .into_iter()
-            .chain(state.iter().copied())
+            .chain(state.iter().cloned())
             .collect();
         let outs = inline_body(ctx, body, &format!("iter{i}"), &args)?;
-        let next = scalar_cond(ctx, outs[0], "cond_out")?;
+        let next = tensor(ctx, &outs[0], "cond_out")?;
+        let next = scalar_cond(ctx, next, "cond_out")?;
         match cond {
             Cond::Runtime(c) => {
                 if k > 0 {
                     return Err(ctx.bad("scan outputs of a Loop whose condition is only known at run time have a data-dependent length"));
                 }
-                state = select(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
+                state = select_vals(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
                 let name = format!("{}/running{i}", ctx.name);
                 let and = Op::Binary(onnxc_ir::op::BinaryOp::And);
                 cond = Cond::Runtime(
@@ -561,9 +507,11 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> R {
     }
     let mut result = state;
     for j in 0..k {
-        let pieces: Vec<ValueId> = per_iter.iter().map(|o| o[j]).collect();
-        result.push(stack(ctx, &pieces, 0)?);
+        let pieces: Vec<ValueId> = per_iter
+            .iter()
+            .map(|o| tensor(ctx, &o[j], "a scan output"))
+            .collect::<Result<_, _>>()?;
+        result.push(Val::T(stack(ctx, &pieces, 0)?));
     }
-    name_outputs(ctx, first_new, &result);
     Ok(result)
 }

@@ -21,7 +21,8 @@ mod flex;
 mod seqmix;
 mod signal;
 mod training;
-mod control;
+pub(crate) mod control;
+mod scan;
 mod optional;
 pub(crate) mod sequence;
 mod dynamic;
@@ -59,6 +60,7 @@ fn table() -> &'static HashMap<&'static str, Importer> {
             optional::OPS,
             sequence::OPS,
             dynamic::OPS,
+            scan::OPS,
         ];
         for family in families {
             for &(name, f) in family {

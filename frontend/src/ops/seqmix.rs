@@ -33,10 +33,12 @@ fn linear_attention(ctx: &mut NodeCtx<'_, '_>) -> R {
     };
     let scale = ctx.float("scale")?.filter(|s| *s != 0.0);
     let op = Op::LinearAttention { q_num_heads: heads(ctx, "q_num_heads")?, kv_num_heads: heads(ctx, "kv_num_heads")?, scale, rule };
+    // present_state is the lowering's state buffer even when unused, and
+    // f16/bf16 states get an f32 copy to accumulate in.
     let state = ctx.input(3).unwrap_or(ctx.req(0)?);
-    if matches!(ctx.ty(state).dtype, DType::F16 | DType::BF16) {
-        // An f32 copy of the state for the lowering to accumulate in.
-        ctx.out_names.resize(3, String::new());
+    let want = if matches!(ctx.ty(state).dtype, DType::F16 | DType::BF16) { 3 } else { 2 };
+    if ctx.out_names.len() < want {
+        ctx.out_names.resize(want, String::new());
     }
     name_unused_outputs(ctx);
     let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?), ctx.input(3), ctx.input(4), ctx.input(5)];

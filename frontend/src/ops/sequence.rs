@@ -6,7 +6,7 @@
 //! body once per element, like the control-flow ops. Sequences cannot cross
 //! the C ABI: a sequence-valued graph input or output is an error.
 
-use super::control::inline_body;
+use super::control::inline_tensors;
 use super::{Importer, NodeCtx};
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -268,7 +268,7 @@ fn sequence_map(ctx: &mut NodeCtx<'_, '_>) -> Result<(), FrontendError> {
             .iter()
             .map(|o| o.as_ref().map_or_else(|t| *t, |s| s[e]))
             .collect();
-        let res = inline_body(ctx, body, &format!("elem{e}"), &args)?;
+        let res = inline_tensors(ctx, body, &format!("elem{e}"), &args)?;
         if res.len() != outs.len() {
             return Err(ctx.bad("the body's outputs do not match the node's"));
         }

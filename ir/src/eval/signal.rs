@@ -20,7 +20,7 @@ fn scalar_of(inputs: Args, i: usize) -> Option<i64> {
 /// Weight of one-sided bin `k` in an inverse real transform of length `len`:
 /// bins other than DC and Nyquist stand for themselves and their mirror.
 pub fn irfft_weight(k: usize, len: usize) -> f64 {
-    if k == 0 || (len % 2 == 0 && k == len / 2) {
+    if k == 0 || (len.is_multiple_of(2) && k == len / 2) {
         1.0
     } else {
         2.0

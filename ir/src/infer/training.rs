@@ -12,7 +12,7 @@ use crate::op_err;
 /// The number of optimized tensors for `inputs` input slots.
 pub fn optimizer_count(kind: OptimizerKind, inputs: usize) -> Result<usize, OpError> {
     let per = 2 + kind.states();
-    if inputs < 2 + per || (inputs - 2) % per != 0 {
+    if inputs < 2 + per || !(inputs - 2).is_multiple_of(per) {
         return Err(op_err!("expected R, T and a multiple of {per} tensors, got {inputs} inputs"));
     }
     Ok((inputs - 2) / per)
