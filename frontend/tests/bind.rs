@@ -74,3 +74,28 @@ fn bad_bindings_are_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("shape [3, 2]"), "{e}");
 }
+
+#[test]
+fn training_dropout_asks_for_its_mode_then_its_ratio() {
+    let m = model(
+        13,
+        vec![node("Dropout", &["x", "r", "t"], &["y", "mask"], vec![])],
+        vec![fixed("x", F32, &[2, 2]), vi("r", F32, &[]), vi("t", 9, &[])],
+        vec![out("y"), out("mask")],
+        vec![],
+    );
+    let graph_inputs = |e: FrontendError| match e {
+        FrontendError::Shape(IrError::NeedsConstant { graph_inputs, .. }) => graph_inputs,
+        e => panic!("expected NeedsConstant, got {e:?}"),
+    };
+    assert_eq!(graph_inputs(import(&m).unwrap_err()), ["t"]);
+    let mut opts = bind("t", Tensor::scalar(true));
+    assert_eq!(graph_inputs(import_with(&m, &opts).unwrap_err()), ["r"]);
+    opts.bind_inputs.insert("r".into(), Tensor::scalar(0.0f32));
+    let g = import_with(&m, &opts).unwrap().graph;
+    assert_eq!(g.inputs.len(), 1);
+    let mask = g.const_value(g.outputs[1]).expect("the mask is a constant");
+    assert_eq!(mask.to_vec::<bool>(), vec![true; 4]);
+    opts.bind_inputs.insert("r".into(), Tensor::scalar(0.5f32));
+    assert!(import_with(&m, &opts).unwrap_err().to_string().contains("nonzero ratio is random"));
+}

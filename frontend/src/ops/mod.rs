@@ -147,6 +147,17 @@ impl NodeCtx<'_, '_> {
         }
     }
 
+    /// The error for input `i` (ONNX name `input`), which the importer needs
+    /// as a constant but is computed at run time. It names the graph inputs
+    /// to bind at compile time (`--bind`); `msg` replaces the default
+    /// "input `{input}` must be a constant to compile ahead of time".
+    pub fn needs_constant(&self, i: usize, input: &str, msg: Option<&str>) -> FrontendError {
+        let default = format!("input `{input}` must be a constant to compile ahead of time");
+        let values: Vec<ValueId> = self.input(i).into_iter().collect();
+        let msg = msg.unwrap_or(&default);
+        self.b.graph.needs_constant_values(&self.name, &self.op_type, msg, vec![input.to_string()], &values).into()
+    }
+
     pub fn input(&self, i: usize) -> Option<ValueId> {
         self.inputs.get(i).copied().flatten()
     }

@@ -256,8 +256,7 @@ fn training_dropout(ctx: &mut NodeCtx<'_, '_>, x: onnxc_ir::ValueId) -> R {
             Some(v) => Some(v.to_f64_vec()),
             None => {
                 let msg = "input `ratio` must be a constant to compile training-mode Dropout ahead of time";
-                let e = ctx.b.graph.needs_constant_values(&ctx.name, "Dropout", msg, vec!["ratio".into()], &[r]);
-                return Err(e.into());
+                return Err(ctx.needs_constant(1, "ratio", Some(msg)));
             }
         },
     };
