@@ -428,10 +428,11 @@ fn trip_count(ctx: &NodeCtx<'_, '_>) -> Result<Option<usize>, FrontendError> {
         Some(m) => match ctx.const_value(m) {
             Some(t) => Some(t.to_i64_vec().first().copied().unwrap_or(0).max(0) as usize),
             None => {
-                return Err(ctx.bad(format!(
+                let msg = format!(
                     "trip count `{}` is only known at run time; the compiler needs a compile-time bound (make it a constant or an initializer)",
                     ctx.b.graph.display_name(m)
-                )))
+                );
+                return Err(ctx.needs_constant(0, "M", Some(&msg)));
             }
         },
     })
@@ -483,7 +484,9 @@ fn loop_(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<Val>, FrontendError> {
         match cond {
             Cond::Runtime(c) => {
                 if k > 0 {
-                    return Err(ctx.bad("scan outputs of a Loop whose condition is only known at run time have a data-dependent length"));
+                    let msg = "scan outputs of a Loop whose condition is only known at run time have a data-dependent length";
+                    let e = ctx.b.graph.needs_constant_values(&ctx.name, &ctx.op_type, msg, vec!["cond".to_string()], &[c]);
+                    return Err(e.into());
                 }
                 state = select_vals(ctx, c, &outs[1..=n], &state, "loop-carried value")?;
                 let name = format!("{}/running{i}", ctx.name);

@@ -23,7 +23,7 @@ fn dft(ctx: &mut NodeCtx<'_, '_>) -> R {
         match ctx.input(2) {
             None => -2,
             Some(a) => {
-                let t = ctx.const_value(a).ok_or_else(|| ctx.bad("input `axis` must be a constant to compile ahead of time"))?;
+                let t = ctx.const_value(a).ok_or_else(|| ctx.needs_constant(2, "axis", None))?;
                 match t.to_i64_vec().as_slice() {
                     [v] => *v,
                     v => return Err(ctx.bad(format!("input `axis` must hold one value, got {v:?}"))),
