@@ -19,9 +19,9 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
 /// The node's value from its constant inputs.
 fn constant(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let mut args = Vec::new();
-    for i in &n.inputs {
+    for (k, i) in n.inputs.iter().enumerate() {
         match i {
-            Some(v) => args.push(Some(cx.konst(*v).ok_or_else(|| cx.unsupported("every input must be a constant"))?)),
+            Some(v) => args.push(Some(cx.konst(*v).ok_or_else(|| cx.needs_constant(&format!("#{k}"), *v))?)),
             None => args.push(None),
         }
     }
