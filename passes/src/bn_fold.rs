@@ -104,6 +104,8 @@ fn fold(g: &Graph, prod: &Node, a: &[f64], shift: &[f64]) -> Option<(Op, Tensor,
 }
 
 /// Folds every qualifying BatchNormalization; returns how many were folded.
+// Indexed loop: the body adds constants to `g` while walking its nodes.
+#[allow(clippy::needless_range_loop)]
 pub fn fold_batch_norms(g: &mut Graph) -> usize {
     let uses = g.use_counts();
     let mut producer: HashMap<ValueId, usize> = HashMap::new();
