@@ -364,11 +364,15 @@ impl Builder<'_> {
         inputs: Vec<Option<ValueId>>,
         out_names: &[String],
     ) -> Result<Vec<ValueId>, FrontendError> {
-        if let Some(v) = inputs.iter().flatten().find(|v| self.dynamic.contains(v)) {
+        let through = onnxc_ir::dynamic::passes_through(&op) && inputs.first().copied().flatten().is_some_and(|v| self.dynamic.contains(&v));
+        if let Some(v) = inputs.iter().flatten().find(|v| self.dynamic.contains(v)).filter(|_| !through) {
             return Err(onnxc_ir::dynamic::consumer_error(&self.graph.display_name(*v), name, &op.onnx_name()).into());
         }
         let dyn_op = onnxc_ir::dynamic::may_be_dynamic(&op);
         let outs = self.graph.add_node(name, op, inputs, out_names)?;
+        if through {
+            self.dynamic.extend(outs.first().copied());
+        }
         if dyn_op {
             let n = self.graph.nodes.last().expect("just added");
             let infos: Vec<Option<onnxc_ir::infer::InputInfo<'_>>> = n

@@ -10,8 +10,11 @@
 //! producing op (and, for TopK, of whether K is a constant), so the graph
 //! needs no extra marking and passes keep working unchanged.
 //!
-//! Ahead of time nothing can consume such a value except a graph output:
-//! `check_consumers` rejects any other reader, naming it.
+//! Ahead of time nothing can consume such a value except a graph output or
+//! a one-input elementwise op (`passes_through`: Unary, Activation, Cast),
+//! whose output has the same bound, dynamic axis and extent (the kernel
+//! just runs over the whole bound buffer). `check_consumers` rejects any
+//! other reader, naming it.
 
 use crate::dtype::TensorType;
 use crate::error::IrError;
@@ -55,10 +58,22 @@ pub fn dynamic_axis(op: &Op, inputs: &[Option<InputInfo<'_>>], out: usize) -> Op
     }
 }
 
+/// One-input elementwise ops: their output shares the input's data-dependent
+/// extent (same bound, same dense layout), so they may consume such values.
+pub fn passes_through(op: &Op) -> bool {
+    matches!(op, Op::Unary(_) | Op::Activation(_) | Op::Cast { .. })
+}
+
 /// Every value of `g` with a data-dependent extent, with its dynamic axis.
 pub fn dynamic_values(g: &Graph) -> HashMap<ValueId, usize> {
     let mut out = HashMap::new();
     for n in &g.nodes {
+        if passes_through(&n.op) {
+            if let (Some(a), Some(o)) = (n.input(0).and_then(|i| out.get(&i).copied()), n.outputs.first()) {
+                out.insert(*o, a);
+            }
+            continue;
+        }
         if !may_be_dynamic(&n.op) {
             continue;
         }
@@ -91,7 +106,7 @@ pub fn check_consumers(g: &Graph) -> Result<(), IrError> {
     if dynamic.is_empty() {
         return Ok(());
     }
-    for n in &g.nodes {
+    for n in g.nodes.iter().filter(|n| !passes_through(&n.op)) {
         if let Some(v) = n.inputs.iter().flatten().find(|v| dynamic.contains_key(v)) {
             return Err(consumer_error(&g.display_name(*v), &n.name, &n.op.onnx_name()));
         }
@@ -106,7 +121,7 @@ pub fn consumer_error(value: &str, node: &str, op: &str) -> IrError {
         op: op.to_string(),
         msg: format!(
             "data-dependent shape of `{value}` cannot feed `{node}` ({op}) ahead of time; \
-             only graph outputs may have data-dependent shapes"
+             only graph outputs and one-input elementwise ops may read values with data-dependent shapes"
         ),
     }
 }

@@ -134,10 +134,32 @@ fn consumers_of_data_dependent_values_are_rejected() {
     let x = g.add_input("x", TensorType::new(DType::F32, vec![4]));
     let c = g.add_input("c", TensorType::new(DType::Bool, vec![4]));
     let y = g.add_node("cmp", Op::Compress { axis: None }, vec![Some(x), Some(c)], &names(1)).unwrap();
-    let z = g.add_node("neg", Op::Unary(onnxc_ir::op::UnaryOp::Neg), vec![Some(y[0])], &["z".to_string()]).unwrap();
+    let add = Op::Binary(onnxc_ir::op::BinaryOp::Add);
+    let z = g.add_node("add", add, vec![Some(y[0]), Some(y[0])], &["z".to_string()]).unwrap();
     g.outputs = z;
     let err = onnxc::compile_graph(g, &onnxc::CompileOptions::default()).err().unwrap().to_string();
-    assert!(err.contains("data-dependent shape of `out0` cannot feed `neg` (Neg)"), "{err}");
+    assert!(err.contains("data-dependent shape of `out0` cannot feed `add` (Add)"), "{err}");
+}
+
+#[test]
+fn one_input_elementwise_ops_pass_the_extent_through() {
+    let mut g = Graph::new();
+    let x = g.add_input("x", TensorType::new(DType::F32, vec![2, 3]));
+    let c = g.add_input("c", TensorType::new(DType::Bool, vec![3]));
+    let y = g.add_node("cmp", Op::Compress { axis: Some(1) }, vec![Some(x), Some(c)], &names(1)).unwrap();
+    let z = g.add_node("neg", Op::Unary(onnxc_ir::op::UnaryOp::Neg), vec![Some(y[0])], &["z".to_string()]).unwrap();
+    let w = g.add_node("cast", Op::Cast { to: DType::I32 }, vec![Some(z[0])], &["w".to_string()]).unwrap();
+    g.outputs = vec![w[0], y[0]];
+    let cases: Vec<Vec<Tensor>> = [[true, false, true], [false, false, false], [false, true, true]]
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let bytes: Vec<u8> = m.iter().map(|&b| b as u8).collect();
+            let c = Tensor::from_bytes(TensorType::new(DType::Bool, vec![3]), bytes.into()).unwrap();
+            vec![f32s(&[2, 3], i as u32, 4), c]
+        })
+        .collect();
+    check_against_eval(&g, &cases);
 }
 
 #[test]

@@ -167,8 +167,9 @@ pub fn eval_graph(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, IrError> 
     // Remaining reads of every value: intermediates are dropped after their
     // last read, so peak memory stays near the live set of a big network.
     let mut uses = g.use_counts();
+    let dynamic = crate::dynamic::dynamic_values(g);
     for n in &g.nodes {
-        let outs = eval_node(g, n, &env)?;
+        let outs = eval_node(g, n, &env, &dynamic)?;
         for (o, t) in n.outputs.iter().zip(outs) {
             if uses.contains_key(o) {
                 env[o.0 as usize] = Some(t);
@@ -221,7 +222,13 @@ fn bind_inputs(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>, IrEr
 }
 
 /// Evaluates one node and checks its results against the declared types.
-fn eval_node(g: &Graph, n: &Node, env: &[Option<Tensor>]) -> Result<Vec<Tensor>, IrError> {
+/// `dynamic`: the values with data-dependent extents (typed with their bound).
+fn eval_node(
+    g: &Graph,
+    n: &Node,
+    env: &[Option<Tensor>],
+    dynamic: &std::collections::HashMap<ValueId, usize>,
+) -> Result<Vec<Tensor>, IrError> {
     let mut args: Vec<Option<&Tensor>> = Vec::with_capacity(n.inputs.len());
     for i in &n.inputs {
         args.push(match i {
@@ -246,17 +253,9 @@ fn eval_node(g: &Graph, n: &Node, env: &[Option<Tensor>]) -> Result<Vec<Tensor>,
             outs.len()
         )));
     }
-    let infos: Vec<Option<crate::infer::InputInfo<'_>>> = n
-        .inputs
-        .iter()
-        .map(|i| i.map(|id| crate::infer::InputInfo { ty: g.ty(id), value: g.const_value(id) }))
-        .collect();
-    for (k, (o, t)) in n.outputs.iter().zip(&outs).enumerate() {
+    for (o, t) in n.outputs.iter().zip(&outs) {
         // Data-dependent outputs are typed with their upper bound.
-        let dynamic = crate::dynamic::may_be_dynamic(&n.op)
-            .then(|| crate::dynamic::dynamic_axis(&n.op, &infos, k))
-            .flatten();
-        if dynamic.is_some_and(|a| crate::dynamic::fits_bound(t.ty(), g.ty(*o), a)) {
+        if dynamic.get(o).is_some_and(|&a| crate::dynamic::fits_bound(t.ty(), g.ty(*o), a)) {
             continue;
         }
         // A mismatch means the shape rule and the evaluator disagree;

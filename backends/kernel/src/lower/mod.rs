@@ -96,6 +96,12 @@ pub fn lower_graph_for(g: &Graph, plan: &MemoryPlan, name: &str, target: &crate:
         cx.node_idx = idx;
         cx.scratch_cursor = 0;
         lower_node(&mut cx, n)?;
+        // An elementwise consumer of a data-dependent value shares its extent.
+        if onnxc_ir::dynamic::passes_through(&n.op) {
+            if let (Some(off), Some(o)) = (n.input(0).and_then(|i| cx.extra.extents.get(&i).copied()), n.outputs.first()) {
+                cx.extra.extents.insert(*o, off);
+            }
+        }
     }
     cx.node = None;
     for (i, v) in late_copies {
