@@ -312,7 +312,7 @@ fn gather(cx: &mut Cx, n: &Node, axis: i64) -> Result<(), LowerError> {
 fn range(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let (s, _l, dl, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.input(n, 2)?, cx.output(n, 0)?);
     let d = cx.ty(y).dtype;
-    if matches!(d, DType::F16 | DType::BF16 | DType::Bool) {
+    if matches!(d, DType::F16 | DType::BF16 | DType::Bool) || d.is_small() {
         return Err(cx.unsupported(format!("dtype {d}")));
     }
     let t = scalar(d);
