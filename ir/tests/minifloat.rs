@@ -104,3 +104,22 @@ fn tensors_of_small_types_read_as_values() {
     assert_eq!(DType::from_onnx_code(26), Some(DType::I2));
     assert_eq!(DType::from_name("f8e5m2fnuz"), Some(DType::F8E5M2FNUZ));
 }
+
+#[test]
+fn textual_ir_round_trips_small_types() {
+    use onnxc_ir::text::{parse, print};
+    use onnxc_ir::{Graph, Op};
+    let mut g = Graph::new();
+    let x = g.add_input("x", TensorType::new(DType::F32, vec![2]));
+    let w = g.add_const("w", Tensor::from_bytes(TensorType::new(DType::I4, vec![2]), vec![0x0f, 0x07].into()).unwrap());
+    let y = g.add_node("c", Op::CastNoSaturate { to: DType::F8E5M2 }, vec![Some(x)], &["y".to_string()]).unwrap()[0];
+    let z = g.add_node("d", Op::Cast { to: DType::F4E2M1 }, vec![Some(w)], &["z".to_string()]).unwrap()[0];
+    g.outputs = vec![y, z];
+    let text = print(&g);
+    assert!(text.contains("f8e5m2[2]") && text.contains("i4[2]") && text.contains("f4e2m1[2]"), "{text}");
+    assert_eq!(parse(&text).unwrap(), g);
+    // Evaluated: int4 [-1, 7] as float4 (saturating at 6).
+    let out = onnxc_ir::eval::eval_graph(&g, &[Tensor::from_vec(vec![2], vec![1e6f32, -0.3])]).unwrap();
+    assert_eq!(out[0].bytes().as_ref(), &[0x7c, 0xb5]);
+    assert_eq!(out[1].to_f64_vec(), vec![-1.0, 6.0]);
+}

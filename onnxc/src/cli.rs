@@ -331,7 +331,16 @@ fn run(a: RunArgs) -> Result<(), Error> {
             return Err(Error::Usage(format!("--input {spec}: the model has only {} inputs", inputs.len())));
         }
         let data = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-        inputs[idx] = Some(onnxc::npy::read(&data).map_err(|e| Error::Usage(format!("{file}: {e}")))?);
+        let t = onnxc::npy::read(&data).map_err(|e| Error::Usage(format!("{file}: {e}")))?;
+        // numpy has no float8/int4/... dtype: (u)int8 bytes stand for them.
+        let want = graph.ty(graph.inputs[idx]).dtype;
+        let t = if want.is_small() && matches!(t.dtype(), onnxc_ir::DType::U8 | onnxc_ir::DType::I8) {
+            let ty = onnxc_ir::TensorType::new(want, t.shape().to_vec());
+            onnxc_ir::Tensor::from_bytes(ty, t.bytes().clone()).map_err(|e| Error::Usage(format!("{file}: {e}")))?
+        } else {
+            t
+        };
+        inputs[idx] = Some(t);
     }
     let inputs: Vec<onnxc_ir::Tensor> = inputs
         .into_iter()

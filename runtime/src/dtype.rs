@@ -33,6 +33,32 @@ pub const UINT64: i32 = 13;
 /// bfloat16; stored as `u16` bits.
 pub const BFLOAT16: i32 = 16;
 
+// The float8, float4, E8M0 and 4-/2-bit integer types take one byte per
+// element in onnxc buffers (not ONNX's packed file form): the bit pattern in
+// the low bits, the high bits zero (numpy `ml_dtypes` layout, so int4 -1 is
+// the byte 0x0F).
+
+/// float8 E4M3, finite (no inf; S.1111.111 is NaN); one byte.
+pub const FLOAT8E4M3FN: i32 = 17;
+/// float8 E4M3, finite, no negative zero (0x80 is NaN); one byte.
+pub const FLOAT8E4M3FNUZ: i32 = 18;
+/// float8 E5M2 (IEEE-like, with inf and NaN); one byte.
+pub const FLOAT8E5M2: i32 = 19;
+/// float8 E5M2, finite, no negative zero (0x80 is NaN); one byte.
+pub const FLOAT8E5M2FNUZ: i32 = 20;
+/// 4-bit unsigned integer in the low nibble of a byte.
+pub const UINT4: i32 = 21;
+/// 4-bit two's complement integer in the low nibble of a byte.
+pub const INT4: i32 = 22;
+/// float4 E2M1 in the low nibble of a byte.
+pub const FLOAT4E2M1: i32 = 23;
+/// E8M0 scale: 2^(byte - 127), 0xFF is NaN; one byte.
+pub const FLOAT8E8M0: i32 = 24;
+/// 2-bit unsigned integer in the low bits of a byte.
+pub const UINT2: i32 = 25;
+/// 2-bit two's complement integer in the low bits of a byte.
+pub const INT2: i32 = 26;
+
 /// Bytes per element of `code`, `None` if onnxc does not know the code.
 ///
 /// ```
@@ -42,6 +68,7 @@ pub const BFLOAT16: i32 = 16;
 pub const fn size(code: i32) -> Option<usize> {
     Some(match code {
         UINT8 | INT8 | BOOL => 1,
+        FLOAT8E4M3FN..=INT2 => 1,
         UINT16 | INT16 | FLOAT16 | BFLOAT16 => 2,
         FLOAT | INT32 | UINT32 => 4,
         INT64 | DOUBLE | UINT64 => 8,
@@ -69,6 +96,16 @@ pub const fn name(code: i32) -> &'static str {
         UINT32 => "uint32",
         UINT64 => "uint64",
         BFLOAT16 => "bfloat16",
+        FLOAT8E4M3FN => "float8e4m3fn",
+        FLOAT8E4M3FNUZ => "float8e4m3fnuz",
+        FLOAT8E5M2 => "float8e5m2",
+        FLOAT8E5M2FNUZ => "float8e5m2fnuz",
+        UINT4 => "uint4",
+        INT4 => "int4",
+        FLOAT4E2M1 => "float4e2m1",
+        FLOAT8E8M0 => "float8e8m0",
+        UINT2 => "uint2",
+        INT2 => "int2",
         _ => "unknown",
     }
 }

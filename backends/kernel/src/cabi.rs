@@ -74,7 +74,9 @@ pub fn c_header(p: &Program) -> String {
     s.push_str(
         "#ifndef ONNXC_TENSOR_DESC_DEFINED\n#define ONNXC_TENSOR_DESC_DEFINED\n\
          /* One model input or output: a dense row-major buffer of size_bytes bytes.\n   \
-         dtype is ONNX's TensorProto.DataType code (1 = float32, 7 = int64, 9 = bool, ...). */\n\
+         dtype is ONNX's TensorProto.DataType code (1 = float32, 7 = int64, 9 = bool, ...).\n   \
+         float8/float4/E8M0 (17-20, 23, 24) and 4-/2-bit ints (21, 22, 25, 26) take one byte\n   \
+         per element: the bit pattern in the low bits, high bits zero (int4 -1 is 0x0F). */\n\
          typedef struct onnxc_tensor_desc {\n    const char *name;\n    int32_t dtype;\n    int32_t rank;\n    \
          const int64_t *dims;\n    size_t size_bytes;\n} onnxc_tensor_desc;\n#endif\n\n",
     );

@@ -341,7 +341,7 @@ fn one_hot(cx: &mut Cx, n: &Node, axis: i64) -> Result<(), LowerError> {
     }
     let depth = ys[a] as i64;
     let id = cx.ty(ind).dtype;
-    if matches!(id, DType::F16 | DType::BF16 | DType::Bool) {
+    if matches!(id, DType::F16 | DType::BF16 | DType::Bool) || id.is_small() {
         return Err(cx.unsupported(format!("indices of dtype {id}")));
     }
     let el = scalar(cx.ty(y).dtype);

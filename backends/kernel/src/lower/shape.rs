@@ -312,7 +312,7 @@ fn gather(cx: &mut Cx, n: &Node, axis: i64) -> Result<(), LowerError> {
 fn range(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     let (s, _l, dl, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.input(n, 2)?, cx.output(n, 0)?);
     let d = cx.ty(y).dtype;
-    if d == DType::Bool {
+    if d == DType::Bool || d.is_small() {
         return Err(cx.unsupported(format!("dtype {d}")));
     }
     // f16/bf16 compute in f32, as the evaluator does.
