@@ -5,6 +5,7 @@
   scripts/conformance_table.py                 README section (markdown) on stdout
   scripts/conformance_table.py --failures F    also writes every failing case with
                                                its reason to F (docs/conformance-failures.md)
+  scripts/conformance_table.py --readme R      rewrites the marked section of R instead
 """
 import argparse
 import json
@@ -34,10 +35,28 @@ def reason(case):
     return f"{case['stage']}: {msg}"
 
 
+def section(s, a):
+    """The README section: totals, stages, the per-op table."""
+    bound = s.get("passed_with_bound", 0)
+    out = [f"**{s['passed']} passed, {s['failed']} failed** of {s['total']} cases "
+           f"(onnx {s['onnx_version']}, x86-64, Cranelift backend)"
+           + (f"; {bound} of the passes bind shape-carrying inputs at compile time "
+              "(`--bind`; see *Inputs bound at compile time*)" if bound else "") + ".\n",
+           "Failures by stage: " + ", ".join(
+               f"{k} {v}" for k, v in sorted(s["failed_by_stage"].items())) + ".\n",
+           "Every failing case with its reason: [docs/conformance-failures.md]"
+           "(docs/conformance-failures.md).\n",
+           "| op | passed | failed |\n|---|---|---|"]
+    for op, r in sorted(s["ops"].items()):
+        out.append(f"| {op} | {r['passed']} | {r['failed']} |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("summary", nargs="?", default=".cache/conformance/summary.json")
     ap.add_argument("--failures", help="write the failing cases with reasons here")
+    ap.add_argument("--readme", help="replace the marked conformance section of this README")
     a = ap.parse_args()
     s = json.load(open(a.summary))
     if a.failures:
@@ -51,19 +70,14 @@ def main():
                     r = reason(c).replace("|", "\\|").replace("\n", " ")
                     f.write(f"| {c['name']} | {c['op']} | {r} |\n")
 
-    bound = s.get("passed_with_bound", 0)
-    print(f"**{s['passed']} passed, {s['failed']} failed** of {s['total']} cases "
-          f"(onnx {s['onnx_version']}, x86-64, Cranelift backend)"
-          + (f"; {bound} of the passes bind shape-carrying inputs at compile time "
-             "(`--bind`; see *Inputs bound at compile time*)" if bound else "") + ".\n")
-    print("Failures by stage: " + ", ".join(
-        f"{k} {v}" for k, v in sorted(s["failed_by_stage"].items())) + ".\n")
-    print("Every failing case with its reason: [docs/conformance-failures.md]"
-          "(docs/conformance-failures.md).\n")
-    print("| op | passed | failed |\n|---|---|---|")
-    for op, r in sorted(s["ops"].items()):
-        print(f"| {op} | {r['passed']} | {r['failed']} |")
-
+    text = section(s, a)
+    if a.readme:
+        r = open(a.readme).read()
+        b = r.index("\n", r.index("<!-- conformance:begin")) + 1
+        e = r.index("<!-- conformance:end -->")
+        open(a.readme, "w").write(r[:b] + "\n" + text + "\n" + r[e:])
+    else:
+        print(text)
 
 if __name__ == "__main__":
     main()
