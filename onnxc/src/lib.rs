@@ -39,6 +39,12 @@ pub struct CompileOptions {
     /// header nor in `<name>_run`'s input order). Needed where an input
     /// decides an output shape; [`Error::NeedsConstant`] names such inputs.
     pub bind_inputs: HashMap<String, Tensor>,
+    /// Sequence inputs: name → the dims of each element (`--input-seq`);
+    /// each element is its own ABI input `name.J` (see
+    /// `onnxc_frontend::ImportOptions::sequence_inputs`).
+    pub sequence_inputs: HashMap<String, Vec<Vec<usize>>>,
+    /// Optional inputs compiled as absent: no ABI slot (`--absent-input`).
+    pub absent_inputs: std::collections::HashSet<String>,
     /// Print the IR after every pass to stderr.
     pub print_ir_after_all: bool,
     /// Also produce a disassembly listing (`--emit asm`).
@@ -55,6 +61,8 @@ impl Default for CompileOptions {
             backend: Backend::Cranelift,
             input_shapes: HashMap::new(),
             bind_inputs: HashMap::new(),
+            sequence_inputs: HashMap::new(),
+            absent_inputs: Default::default(),
             print_ir_after_all: false,
             want_asm: false,
             want_llvm_ir: false,
@@ -82,6 +90,8 @@ pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
     let import = ImportOptions {
         input_shapes: opts.input_shapes.clone(),
         bind_inputs: opts.bind_inputs.clone(),
+        sequence_inputs: opts.sequence_inputs.clone(),
+        absent_inputs: opts.absent_inputs.clone(),
         ..Default::default()
     };
     Ok(onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)?.graph)

@@ -99,6 +99,49 @@ pub struct CaseTensor {
     /// Per-output tolerances (outputs only; bfloat16 widens rtol).
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
+    /// "tensor", "sequence" or "optional" (absent before format 4: tensor).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Whether an optional value holds something.
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The elements of a sequence (or of an optional holding one), in
+    /// order, named `<name>.<j>` like the compiled ABI's inputs/outputs.
+    #[serde(default)]
+    pub elements: Option<Vec<CaseTensor>>,
+}
+
+impl CaseTensor {
+    /// An optional value that is absent: it has no ABI slot.
+    pub fn is_absent(&self) -> bool {
+        self.kind.as_deref() == Some("optional") && self.present == Some(false)
+    }
+
+    /// The tensors this value is in the compiled ABI: itself, a sequence's
+    /// elements (none for an empty one), or nothing for an absent optional.
+    pub fn abi_tensors(&self) -> Vec<&CaseTensor> {
+        match &self.elements {
+            _ if self.is_absent() => Vec::new(),
+            Some(e) => e.iter().collect(),
+            None => vec![self],
+        }
+    }
+}
+
+/// How a case's inputs are compiled: tensor shapes, sequence element shapes
+/// and absent optionals, as a user would pass them with `--input-shape`,
+/// `--input-seq` and `--absent-input`.
+pub fn boundary_options(inputs: &[CaseTensor], opts: &mut onnxc::CompileOptions) {
+    for t in inputs {
+        if t.is_absent() {
+            opts.absent_inputs.insert(t.name.clone());
+        } else if let Some(e) = &t.elements {
+            let shapes = e.iter().map(|e| e.shape.clone().unwrap_or_default()).collect();
+            opts.sequence_inputs.insert(t.name.clone(), shapes);
+        } else if let Some(s) = &t.shape {
+            opts.input_shapes.insert(t.name.clone(), s.clone());
+        }
+    }
 }
 
 /// `manifest.json` of the light models.
