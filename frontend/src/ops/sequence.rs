@@ -150,6 +150,15 @@ fn seq(ctx: &NodeCtx<'_, '_>, i: usize) -> Result<Vec<ValueId>, FrontendError> {
     })
 }
 
+/// The typed error for operand `i` (holding `v`) that must be a compile-time
+/// constant: it names the graph inputs `v` is computed from, so a caller can
+/// bind them (`--bind`), as for a shape rule's constant inputs.
+fn needs_constant(ctx: &NodeCtx<'_, '_>, i: usize, v: ValueId, what: &str) -> FrontendError {
+    let name = ctx.node.input.get(i).cloned().unwrap_or_default();
+    let msg = format!("input `{name}` ({what}) must be a constant to compile ahead of time");
+    ctx.b.graph.needs_constant_values(&ctx.name, &ctx.op_type, &msg, vec![name], &[v]).into()
+}
+
 /// A constant position operand, normalized; `inclusive` allows `len`.
 fn position(
     ctx: &NodeCtx<'_, '_>,
@@ -163,7 +172,7 @@ fn position(
     let v = ctx
         .const_value(p)
         .and_then(|t| t.to_i64_vec().first().copied())
-        .ok_or_else(|| ctx.bad("the position must be a compile-time constant"))?;
+        .ok_or_else(|| needs_constant(ctx, i, p, "position"))?;
     let n = len as i64;
     let idx = if v < 0 { v + n } else { v };
     let hi = if inclusive { n } else { n - 1 };
@@ -220,7 +229,7 @@ fn split_to_sequence(ctx: &mut NodeCtx<'_, '_>, out: &str) -> Result<(), Fronten
             .map(|t| (t.shape().is_empty(), t.to_i64_vec()))
     }) {
         None => vec![1; dim as usize],
-        Some(None) => return Err(ctx.bad("`split` must be a compile-time constant")),
+        Some(None) => return Err(needs_constant(ctx, 1, split.expect("present"), "split")),
         Some(Some((true, v))) => {
             let c = v[0].max(1);
             (0..dim)
