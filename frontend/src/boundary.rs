@@ -24,6 +24,18 @@ pub fn element_name(name: &str, j: usize) -> String {
     format!("{name}.{j}")
 }
 
+fn note(side: &str, name: &str, len: usize) -> String {
+    match len {
+        0 => format!("{side} `{name}` (empty sequence): no ABI slot"),
+        1 => format!("{side} `{name}` (sequence of 1): ABI {side} {}", element_name(name, 0)),
+        n => format!(
+            "{side} `{name}` (sequence of {n}): ABI {side}s {} .. {}",
+            element_name(name, 0),
+            element_name(name, n - 1)
+        ),
+    }
+}
+
 /// Every name in `sequence_inputs` / `absent_inputs` must be a graph input.
 pub(crate) fn check_names(opts: &ImportOptions, real_inputs: &[&ValueInfoProto]) -> Result<(), FrontendError> {
     let names: Vec<&str> = real_inputs.iter().filter_map(|vi| vi.name.as_deref()).collect();
@@ -55,6 +67,7 @@ pub(crate) fn add_input(b: &mut Builder<'_>, vi: &ValueInfoProto) -> Result<bool
         }
         Some(type_proto::Value::OptionalType(o)) => {
             if b.opts.absent_inputs.contains(&name) {
+                b.boundary.push(format!("input `{name}` (optional): absent, no ABI slot"));
                 b.absent.insert(name);
                 return Ok(true);
             }
@@ -111,6 +124,7 @@ fn add_sequence(b: &mut Builder<'_>, name: &str, elem: Option<&type_proto::Value
         let ty = checked_type(dtype, &dims, &what)?;
         elems.push(b.graph.add_input(ename, ty));
     }
+    b.boundary.push(note("input", name, elems.len()));
     if b.names.contains_key(name) || b.seqs.insert(name.to_string(), elems).is_some() {
         return Err(FrontendError::Invalid(format!("value `{name}` is defined more than once")));
     }
@@ -122,9 +136,11 @@ fn add_sequence(b: &mut Builder<'_>, name: &str, elem: Option<&type_proto::Value
 pub(crate) fn add_output(b: &mut Builder<'_>, vi: &ValueInfoProto) -> Result<(), FrontendError> {
     let name = vi.name.clone().unwrap_or_default();
     if b.absent.contains(&name) {
+        b.boundary.push(format!("output `{name}` (optional): absent at compile time, no ABI slot"));
         return Ok(());
     }
     if let Some(elems) = b.seqs.get(&name).cloned() {
+        b.boundary.push(note("output", &name, elems.len()));
         for (j, e) in elems.into_iter().enumerate() {
             // Its own value and name: elements may be graph inputs, constants,
             // or repeat one another.

@@ -51,6 +51,9 @@ pub(crate) struct Builder<'a> {
     /// absent optional graph input, an empty `Optional()`): an operand
     /// naming one reads as an omitted input.
     pub absent: HashSet<String>,
+    /// How sequence/optional graph inputs and outputs cross the ABI
+    /// (`Model::boundary`).
+    pub boundary: Vec<String>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -108,6 +111,7 @@ pub(crate) fn import(
         seqs: HashMap::new(),
         dynamic: Default::default(),
         absent: HashSet::new(),
+        boundary: Vec::new(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -127,6 +131,7 @@ pub(crate) fn import(
         opset,
         producer: model.producer_name.clone().unwrap_or_default(),
         ir_version: model.ir_version.unwrap_or(0),
+        boundary: b.boundary,
     })
 }
 

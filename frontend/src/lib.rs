@@ -75,6 +75,10 @@ pub struct Model {
     pub opset: i64,
     pub producer: String,
     pub ir_version: i64,
+    /// One line per sequence or optional graph input/output saying how it
+    /// crosses the C ABI (flattened into `x.0`.., absent: no slot), for the
+    /// generated header.
+    pub boundary: Vec<String>,
 }
 
 /// Reads the model file once and imports it; external data is resolved

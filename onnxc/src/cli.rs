@@ -270,13 +270,15 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         }
     };
     let t = Instant::now();
-    let mut graph = onnxc::import_file(&a.model.model, &opts)?;
+    let model = onnxc::import_model(&a.model.model, &opts)?;
+    let mut graph = model.graph;
     progress(&format!("imported {} ({} nodes)", a.model.model.display(), graph.nodes.len()), t);
     let t = Instant::now();
     onnxc::optimize(&mut graph, &opts)?;
     progress(&format!("optimized ({} nodes)", graph.nodes.len()), t);
     let t = Instant::now();
-    let art = onnxc::compile_optimized(graph, &opts)?;
+    let mut art = onnxc::compile_optimized(graph, &opts)?;
+    art.header = onnxc::annotate_boundary(art.header, &model.boundary);
     progress(
         &format!(
             "generated code: {} kernels, workspace {} bytes, object {} bytes",

@@ -87,6 +87,11 @@ pub struct Artifacts {
 
 /// Imports `path` with the options' input shapes and bound inputs.
 pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
+    Ok(import_model(path, opts)?.graph)
+}
+
+/// [`import_file`], keeping the model's metadata (`Model::boundary`).
+pub fn import_model(path: &Path, opts: &CompileOptions) -> Result<onnxc_frontend::Model, Error> {
     let import = ImportOptions {
         input_shapes: opts.input_shapes.clone(),
         bind_inputs: opts.bind_inputs.clone(),
@@ -94,12 +99,42 @@ pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
         absent_inputs: opts.absent_inputs.clone(),
         ..Default::default()
     };
-    Ok(onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)?.graph)
+    onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)
 }
 
 /// Compiles the model file at `path`.
 pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Artifacts, Error> {
-    compile_graph(import_file(path, opts)?, opts)
+    let model = import_model(path, opts)?;
+    let mut art = compile_graph(model.graph, opts)?;
+    art.header = annotate_boundary(art.header, &model.boundary);
+    Ok(art)
+}
+
+/// Adds to a generated header the note on sequence/optional inputs and
+/// outputs (`Model::boundary`; nothing when there are none).
+pub fn annotate_boundary(header: String, boundary: &[String]) -> String {
+    note_lines(header, &boundary_note(boundary))
+}
+
+/// Says in the header how sequence and optional model inputs/outputs map
+/// onto the ABI's tensors (a reader who knows the model looks for them).
+fn boundary_note(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "/* Sequences and optionals: a sequence of N tensors is N ABI tensors `name.0` .. `name.N-1`\n   \
+         (N fixed at compile time); an optional absent at compile time has no ABI slot.\n   {}. */\n",
+        lines.join(";\n   ")
+    )
+}
+
+/// Inserts `note` after the header's first line.
+fn note_lines(header: String, note: &str) -> String {
+    match header.find('\n') {
+        Some(i) => format!("{}{note}{}", &header[..=i], &header[i + 1..]),
+        None => note.to_string() + &header,
+    }
 }
 
 /// Runs the pass pipeline on `graph`, printing the IR after each pass if asked.
@@ -164,10 +199,7 @@ fn note_bound_inputs(header: String, opts: &CompileOptions) -> String {
          These model inputs are constants in the object; the inputs below are the remaining ones. */\n",
         names.join(", ")
     );
-    match header.find('\n') {
-        Some(i) => format!("{}{note}{}", &header[..=i], &header[i + 1..]),
-        None => note + &header,
-    }
+    note_lines(header, &note)
 }
 
 type Generated = (Vec<u8>, Option<String>, Option<String>);
