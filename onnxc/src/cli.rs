@@ -386,3 +386,19 @@ fn run(a: RunArgs) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seqs;
+
+    #[test]
+    fn input_seq_specs() {
+        let specs = ["x=3x4,2x4".to_string(), "e=".to_string(), "s=(),()".to_string()];
+        let m = parse_seqs(&specs).unwrap();
+        assert_eq!(m["x"], vec![vec![3, 4], vec![2, 4]]);
+        assert!(m["e"].is_empty());
+        assert_eq!(m["s"], vec![Vec::<usize>::new(), Vec::new()]);
+        assert!(parse_seqs(&["x=3xa".to_string()]).is_err());
+        assert!(parse_seqs(&["=3".to_string()]).is_err());
+    }
+}
