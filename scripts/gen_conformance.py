@@ -134,17 +134,20 @@ def to_dense(arr, elem_type):
     if elem_type == onnx.TensorProto.STRING:
         return "string tensor"
     name = arr.dtype.name
+    # np.ascontiguousarray makes a 0-d array 1-d: keep the shape (a scalar
+    # sequence element has no declared shape to restore it from).
+    shape = arr.shape
     if name == "bfloat16":
-        return np.ascontiguousarray(arr).view(np.uint16)
+        return np.ascontiguousarray(arr).view(np.uint16).reshape(shape)
     if arr.dtype.kind == "V" or name.startswith(("float8", "float4", "int4", "uint4", "int2", "uint2")):
         # ml_dtypes 1-byte types: keep the raw byte of each element.
         if arr.dtype.itemsize != 1:
             return f"unsupported numpy dtype {name}"
         signed = name.startswith(("int4", "int2"))
-        return np.ascontiguousarray(arr).view(np.int8 if signed else np.uint8)
+        return np.ascontiguousarray(arr).view(np.int8 if signed else np.uint8).reshape(shape)
     if arr.dtype.kind == "c":
         return "complex tensor"
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr).reshape(shape)
 
 
 def match_declared_shape(tensor_type, arr):
