@@ -187,3 +187,34 @@ pub fn load_npy(path: &Path, onnx_dtype: i32) -> Result<Tensor, String> {
     }
     Tensor::from_bytes(TensorType::new(want, t.shape().to_vec()), t.bytes().clone()).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format-4 case: a sequence input of two elements, an absent
+    /// optional input, a tensor input, and an empty sequence output.
+    #[test]
+    fn sequences_and_optionals_flatten() {
+        let json = r#"{"name": "c", "op": "X", "ops": ["X"], "opset": 18, "rtol": 0.001, "atol": 1e-7,
+            "inputs": [
+              {"name": "s", "kind": "sequence", "dtype": 1, "dtype_name": "float", "shape": null, "file": null, "length": 2,
+               "elements": [{"name": "s.0", "kind": "tensor", "dtype": 1, "dtype_name": "float", "shape": [2], "file": "input_0_0.npy"},
+                            {"name": "s.1", "kind": "tensor", "dtype": 1, "dtype_name": "float", "shape": [3], "file": "input_0_1.npy"}]},
+              {"name": "o", "kind": "optional", "present": false, "dtype": 1, "dtype_name": "float", "shape": null, "file": null},
+              {"name": "t", "dtype": 7, "dtype_name": "int64", "shape": [4], "file": "input_2.npy"}],
+            "outputs": [{"name": "y", "kind": "sequence", "dtype": 1, "dtype_name": "float", "shape": null, "file": null,
+                         "length": 0, "elements": []}],
+            "unsupported": null}"#;
+        let case: Case = serde_json::from_str(json).unwrap();
+        let ins: Vec<&str> = case.inputs.iter().flat_map(|t| t.abi_tensors()).map(|t| t.name.as_str()).collect();
+        assert_eq!(ins, ["s.0", "s.1", "t"]);
+        assert!(case.outputs.iter().flat_map(|t| t.abi_tensors()).next().is_none());
+        let mut opts = onnxc::CompileOptions::default();
+        boundary_options(&case.inputs, &mut opts);
+        assert_eq!(opts.sequence_inputs["s"], vec![vec![2], vec![3]]);
+        assert!(opts.absent_inputs.contains("o"));
+        assert_eq!(opts.input_shapes["t"], vec![4]);
+        assert_eq!(opts.input_shapes.len(), 1);
+    }
+}
