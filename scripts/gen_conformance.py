@@ -8,13 +8,20 @@ For every case of `onnx.backend.test.case.node.collect_testcases()` (about
 `<case>/output_K.npy` (the first data set), plus one `manifest.json` that the
 Rust harness (tests/tests/conformance.rs) reads:
 
-    {"format": 1, "onnx_version": "1.23.2", "num_cases": N,
+    {"format": 4, "onnx_version": "1.23.2", "num_cases": N,
      "cases": [{"name": "test_abs", "op": "Abs", "ops": ["Abs"], "opset": 13,
                 "rtol": 0.001, "atol": 1e-07,
-                "inputs":  [{"name": "x", "dtype": 1, "dtype_name": "float",
+                "inputs":  [{"name": "x", "kind": "tensor", "dtype": 1, "dtype_name": "float",
                              "shape": [3, 4, 5], "file": "input_0.npy"}],
                 "outputs": [{... same, "rtol": 0.001, "atol": 1e-07}],
                 "unsupported": null}]}
+
+A sequence value (`"kind": "sequence"`) has `"length": N` and `"elements"`:
+N tensor entries named `x.0`, `x.1`, ... (the names the compiled ABI gives
+the flattened elements) stored as `input_K_0.npy`, `input_K_1.npy`, ...; its
+own `shape` and `file` are null and `dtype` is the element type. An optional
+value (`"kind": "optional"`) has `"present"`: absent, it has no data; present,
+it is described like the tensor or sequence it holds.
 
 `dtype` is the ONNX TensorProto.DataType code. npy files hold the plain
 little-endian element bytes: bfloat16 is stored as uint16 and the 8/4-bit
@@ -22,7 +29,7 @@ float and int types as (u)int8, one element per byte, because numpy has no
 native descr for them; the manifest's dtype says what the bits mean.
 
 Nothing is skipped silently: a case whose data cannot be written as a dense
-tensor (strings, sequences, optionals, maps) is still listed, with
+tensor or a sequence/optional of them (strings, maps, nested sequences) is still listed, with
 `"unsupported": "<reason>"`, so the harness counts it as a failure.
 
 Idempotent: does nothing when the manifest already exists for the installed
@@ -37,7 +44,8 @@ import sys
 import tempfile
 import warnings
 
-FORMAT = 3
+# 4: sequence and optional values (`kind`, `length`, `elements`, `present`).
+FORMAT = 4
 
 # The suite's runner compares with rtol=1e-3, atol=1e-7 unless a case sets its
 # own; for bfloat16 outputs it widens rtol to two bfloat16 ULPs
@@ -51,6 +59,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", default=".cache/conformance", help="cache folder")
     p.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    p.add_argument("--only", default=None,
+                   help="comma-separated substrings: write only the cases whose name contains one "
+                        "(for a quick look, into a scratch --out; such a manifest is never up to date)")
     return p.parse_args()
 
 
@@ -58,7 +69,8 @@ def up_to_date(out, onnx_version):
     try:
         with open(os.path.join(out, "manifest.json")) as f:
             m = json.load(f)
-        return m.get("format") == FORMAT and m.get("onnx_version") == onnx_version
+        return (m.get("format") == FORMAT and m.get("onnx_version") == onnx_version
+                and not m.get("only"))
     except (OSError, ValueError):
         return False
 
@@ -86,14 +98,19 @@ def base_case_name(name):
     return name[:i] if i >= 0 else name
 
 
-def value_kind(value_info):
-    """'tensor' or a reason why the value is not a dense tensor."""
-    t = value_info.type
-    which = t.WhichOneof("value")
+def value_kind(type_proto):
+    """'tensor', 'sequence' (of tensors), 'optional' (of a tensor or a
+    sequence of tensors), or a reason why the value cannot be written."""
+    which = type_proto.WhichOneof("value")
     if which == "tensor_type":
         return "tensor"
-    return {"sequence_type": "sequence value", "optional_type": "optional value",
-            "map_type": "map value", "sparse_tensor_type": "sparse tensor value"}.get(
+    if which == "sequence_type":
+        inner = type_proto.sequence_type.elem_type
+        return "sequence" if inner.WhichOneof("value") == "tensor_type" else "sequence of non-tensors"
+    if which == "optional_type":
+        inner = value_kind(type_proto.optional_type.elem_type)
+        return "optional" if inner in ("tensor", "sequence") else f"optional {inner}"
+    return {"map_type": "map value", "sparse_tensor_type": "sparse tensor value"}.get(
         which, f"value of type {which}")
 
 
@@ -117,26 +134,29 @@ def to_dense(arr, elem_type):
     if elem_type == onnx.TensorProto.STRING:
         return "string tensor"
     name = arr.dtype.name
+    # np.ascontiguousarray makes a 0-d array 1-d: keep the shape (a scalar
+    # sequence element has no declared shape to restore it from).
+    shape = arr.shape
     if name == "bfloat16":
-        return np.ascontiguousarray(arr).view(np.uint16)
+        return np.ascontiguousarray(arr).view(np.uint16).reshape(shape)
     if arr.dtype.kind == "V" or name.startswith(("float8", "float4", "int4", "uint4", "int2", "uint2")):
         # ml_dtypes 1-byte types: keep the raw byte of each element.
         if arr.dtype.itemsize != 1:
             return f"unsupported numpy dtype {name}"
         signed = name.startswith(("int4", "int2"))
-        return np.ascontiguousarray(arr).view(np.int8 if signed else np.uint8)
+        return np.ascontiguousarray(arr).view(np.int8 if signed else np.uint8).reshape(shape)
     if arr.dtype.kind == "c":
         return "complex tensor"
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr).reshape(shape)
 
 
-def match_declared_shape(value_info, arr):
+def match_declared_shape(tensor_type, arr):
     """The data of a few cases disagrees with the model on the spelling of a
     shape (a [1] array fed to a scalar `min` in test_clip, a [1] expected
     output of Size whose model declares a scalar). The model's declared
     static shape is what a compiled model is built for, so the data is
     reshaped to it when the element counts agree."""
-    tt = value_info.type.tensor_type
+    tt = tensor_type
     if not tt.HasField("shape") or not all(d.HasField("dim_value") for d in tt.shape.dim):
         return arr
     declared = tuple(d.dim_value for d in tt.shape.dim)
@@ -148,47 +168,96 @@ def match_declared_shape(value_info, arr):
     return arr
 
 
-def describe(value_info, arr, file_name):
+def dtype_name(elem):
     import onnx
 
-    elem = value_info.type.tensor_type.elem_type if value_info.type.HasField("tensor_type") else 0
+    return onnx.TensorProto.DataType.Name(elem).lower() if elem else "none"
+
+
+def entry_of(name, elem, arr, file_name, kind):
     return {
-        "name": value_info.name,
+        "name": name,
+        "kind": kind,
         "dtype": elem,
-        "dtype_name": onnx.TensorProto.DataType.Name(elem).lower() if elem else "none",
-        "shape": [int(d) for d in arr.shape] if hasattr(arr, "shape") else None,
+        "dtype_name": dtype_name(elem),
+        "shape": [int(d) for d in arr.shape] if arr is not None else None,
         "file": file_name,
     }
 
 
-def write_side(case_dir, prefix, value_infos, arrays, rtol, atol, reasons):
-    """Write input_K.npy / output_K.npy; returns the manifest entries."""
+def write_tensor(case_dir, name, tensor_type, arr, file_name, kind, reasons, what):
+    """One dense tensor as `file_name`; its manifest entry (file None and a
+    reason appended when the data cannot be written densely)."""
     import numpy as np
+
+    dense = to_dense(arr, tensor_type.elem_type)
+    if isinstance(dense, str):
+        reasons.append(f"{what} {name!r}: {dense}")
+        return entry_of(name, tensor_type.elem_type, None, None, kind)
+    dense = match_declared_shape(tensor_type, dense)
+    np.save(os.path.join(case_dir, file_name), dense, allow_pickle=False)
+    return entry_of(name, tensor_type.elem_type, dense, file_name, kind)
+
+
+def write_value(case_dir, prefix, k, name, type_proto, arr, reasons):
+    """The manifest entry of graph input/output `name` (FORMAT 4).
+
+    A tensor is `<prefix>_K.npy`. A sequence of length N is N tensors
+    `<prefix>_K_J.npy`, listed in order under `elements` (named `name.J`,
+    as the compiled ABI names them), with `length` N. An optional has
+    `present`; an absent one has no data, a present one is described like
+    the tensor or sequence it holds, with kind "optional"."""
+    kind = value_kind(type_proto)
+    if kind not in ("tensor", "sequence", "optional"):
+        reasons.append(f"{prefix} {name!r}: {kind}")
+        return entry_of(name, 0, None, None, "unsupported")
+    if kind == "optional":
+        inner = type_proto.optional_type.elem_type
+        if arr is None:
+            inner_tt = inner.sequence_type.elem_type.tensor_type if value_kind(inner) == "sequence" else inner.tensor_type
+            e = entry_of(name, inner_tt.elem_type, None, None, "optional")
+            e["present"] = False
+            return e
+        e = write_value(case_dir, prefix, k, name, inner, arr, reasons)
+        e["kind"] = "optional"
+        e["present"] = True
+        return e
+    if kind == "tensor":
+        return write_tensor(case_dir, name, type_proto.tensor_type, arr, f"{prefix}_{k}.npy", "tensor", reasons, prefix)
+    elem_tt = type_proto.sequence_type.elem_type.tensor_type
+    if not isinstance(arr, (list, tuple)):
+        reasons.append(f"{prefix} {name!r}: sequence data is a {type(arr).__name__}")
+        return entry_of(name, elem_tt.elem_type, None, None, "sequence")
+    elements = [
+        write_tensor(case_dir, f"{name}.{j}", elem_tt, a, f"{prefix}_{k}_{j}.npy", "tensor", reasons, prefix)
+        for j, a in enumerate(arr)
+    ]
+    e = entry_of(name, elem_tt.elem_type, None, None, "sequence")
+    e["length"] = len(elements)
+    e["elements"] = elements
+    return e
+
+
+def set_tolerances(entry, rtol, atol):
     import onnx
 
+    bf16 = entry["dtype"] == onnx.TensorProto.BFLOAT16
+    entry["rtol"] = max(rtol, BF16_MIN_RTOL) if bf16 else rtol
+    entry["atol"] = atol
+    for e in entry.get("elements", []):
+        set_tolerances(e, rtol, atol)
+
+
+def write_side(case_dir, prefix, value_infos, arrays, rtol, atol, reasons):
+    """Write input_K.npy / output_K.npy (input_K_J.npy for sequence
+    elements); returns the manifest entries."""
     entries = []
     if len(arrays) != len(value_infos):
         reasons.append(f"{len(arrays)} {prefix} values for {len(value_infos)} graph {prefix}s")
     for k, (vi, arr) in enumerate(zip(value_infos, arrays)):
-        kind = value_kind(vi)
-        if kind != "tensor":
-            reasons.append(f"{prefix} {vi.name!r}: {kind}")
-            entries.append({"name": vi.name, "dtype": 0, "dtype_name": "none", "shape": None, "file": None})
-            continue
-        dense = to_dense(arr, vi.type.tensor_type.elem_type)
-        if isinstance(dense, str):
-            reasons.append(f"{prefix} {vi.name!r}: {dense}")
-            entries.append({"name": vi.name, "dtype": vi.type.tensor_type.elem_type,
-                            "dtype_name": "none", "shape": None, "file": None})
-            continue
-        dense = match_declared_shape(vi, dense)
-        file_name = f"{prefix}_{k}.npy"
-        np.save(os.path.join(case_dir, file_name), dense, allow_pickle=False)
-        entry = describe(vi, dense, file_name)
+        entry = write_value(case_dir, prefix, k, vi.name, vi.type, arr, reasons)
         if prefix == "output":
-            bf16 = entry["dtype"] == onnx.TensorProto.BFLOAT16
-            entry["rtol"] = max(rtol, BF16_MIN_RTOL) if bf16 else rtol
-            entry["atol"] = atol
+            set_tolerances(entry, rtol, atol)
         entries.append(entry)
     return entries
 
@@ -228,7 +297,7 @@ def main():
     args = parse_args()
     import onnx
 
-    if up_to_date(args.out, onnx.__version__):
+    if not args.only and up_to_date(args.out, onnx.__version__):
         print(f"gen_conformance: {args.out} is up to date (onnx {onnx.__version__})")
         return 0
 
@@ -242,6 +311,9 @@ def main():
 
         with np.errstate(all="ignore"):
             cases = collect_testcases()
+    if args.only:
+        keys = [k for k in args.only.split(",") if k]
+        cases = [c for c in cases if any(k in c.name for k in keys)]
 
     # The op a case is "about" is its single node's op; expanded (function
     # body) variants are credited to the op of their non-expanded case.
@@ -264,6 +336,7 @@ def main():
             "num_cases": len(entries),
             "default_rtol": DEFAULT_RTOL,
             "default_atol": DEFAULT_ATOL,
+            "only": args.only,
             "cases": entries,
         }
         with open(os.path.join(tmp, "manifest.json"), "w") as f:

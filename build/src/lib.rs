@@ -112,6 +112,8 @@ pub struct Build {
     name: Option<String>,
     input_shapes: HashMap<String, Vec<usize>>,
     bind_inputs: HashMap<String, onnxc::Tensor>,
+    sequence_inputs: HashMap<String, Vec<Vec<usize>>>,
+    absent_inputs: std::collections::HashSet<String>,
     target: Option<String>,
     out_dir: Option<PathBuf>,
     alloc: bool,
@@ -127,6 +129,8 @@ impl Build {
             name: None,
             input_shapes: HashMap::new(),
             bind_inputs: HashMap::new(),
+            sequence_inputs: HashMap::new(),
+            absent_inputs: Default::default(),
             target: None,
             out_dir: None,
             alloc: true,
@@ -143,6 +147,19 @@ impl Build {
     /// Binds the symbolic dims of input `input` (like `--input-shape`).
     pub fn input_shape(mut self, input: &str, dims: &[usize]) -> Build {
         self.input_shapes.insert(input.to_string(), dims.to_vec());
+        self
+    }
+
+    /// Compiles sequence input `input` as `element_dims.len()` tensors
+    /// `input.0`, `input.1`, ... of these dims (like `--input-seq`).
+    pub fn input_seq(mut self, input: &str, element_dims: &[&[usize]]) -> Build {
+        self.sequence_inputs.insert(input.to_string(), element_dims.iter().map(|d| d.to_vec()).collect());
+        self
+    }
+
+    /// Compiles optional input `input` as absent: no ABI slot (like `--absent-input`).
+    pub fn absent_input(mut self, input: &str) -> Build {
+        self.absent_inputs.insert(input.to_string());
         self
     }
 
@@ -214,6 +231,8 @@ impl Build {
             target: self.resolve_target()?,
             input_shapes: self.input_shapes.clone(),
             bind_inputs: self.bind_inputs.clone(),
+            sequence_inputs: self.sequence_inputs.clone(),
+            absent_inputs: self.absent_inputs.clone(),
             ..Default::default()
         };
         let art = onnxc::compile_file(&self.model, &opts)

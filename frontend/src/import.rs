@@ -47,6 +47,13 @@ pub(crate) struct Builder<'a> {
     /// Values with data-dependent extents (`onnxc_ir::dynamic`): only graph
     /// outputs may read them, which is checked as each node is emitted.
     pub dynamic: std::collections::HashSet<ValueId>,
+    /// ONNX names of optional values that are absent at compile time (an
+    /// absent optional graph input, an empty `Optional()`): an operand
+    /// naming one reads as an omitted input.
+    pub absent: HashSet<String>,
+    /// How sequence/optional graph inputs and outputs cross the ABI
+    /// (`Model::boundary`).
+    pub boundary: Vec<String>,
 }
 
 pub(crate) fn decode(data: Bytes) -> Result<ModelProto, FrontendError> {
@@ -103,6 +110,8 @@ pub(crate) fn import(
         body_consts: HashMap::new(),
         seqs: HashMap::new(),
         dynamic: Default::default(),
+        absent: HashSet::new(),
+        boundary: Vec::new(),
     };
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -115,23 +124,14 @@ pub(crate) fn import(
         import_node(&mut b, n, i)?;
     }
     for vi in &g.output {
-        let name = vi.name.clone().unwrap_or_default();
-        if b.seqs.contains_key(&name) {
-            return Err(FrontendError::Invalid(format!(
-                "graph output `{name}` is a sequence; sequences cannot cross the C ABI"
-            )));
-        }
-        let id = *b.names.get(&name).ok_or_else(|| FrontendError::MissingInput {
-            node: "<graph output>".into(),
-            name: name.clone(),
-        })?;
-        b.graph.outputs.push(id);
+        crate::boundary::add_output(&mut b, vi)?;
     }
     Ok(Model {
         graph: b.graph,
         opset,
         producer: model.producer_name.clone().unwrap_or_default(),
         ir_version: model.ir_version.unwrap_or(0),
+        boundary: b.boundary,
     })
 }
 
@@ -205,8 +205,12 @@ fn add_inputs(b: &mut Builder<'_>, g: &GraphProto) -> Result<(), FrontendError> 
         });
     }
     crate::bind::check_names(&b.opts.bind_inputs, &real_inputs)?;
+    crate::boundary::check_names(b.opts, &real_inputs)?;
     for vi in real_inputs {
         let name = vi.name.clone().unwrap_or_default();
+        if crate::boundary::add_input(b, vi)? {
+            continue;
+        }
         let id = match b.opts.bind_inputs.get(&name) {
             Some(t) => {
                 let t = crate::bind::bound_value(vi, &name, t)?;
@@ -237,7 +241,7 @@ pub(crate) fn import_node(
     let op_type = n.op_type.clone().unwrap_or_default();
     let mut inputs = Vec::with_capacity(n.input.len());
     for i in &n.input {
-        if i.is_empty() {
+        if i.is_empty() || b.absent.contains(i) {
             inputs.push(None);
         } else {
             let id = b.names.get(i).copied().ok_or_else(|| FrontendError::MissingInput {
@@ -264,7 +268,7 @@ pub(crate) fn import_node(
 
 /// The static type of a graph input, with symbolic/missing dims taken from
 /// `--input-shape`.
-fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, FrontendError> {
+pub(crate) fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, FrontendError> {
     let name = vi.name.clone().unwrap_or_default();
     let what = format!("graph input `{name}`");
     let (dtype, declared) = crate::bind::declared(vi)?;
@@ -286,7 +290,7 @@ fn bind_input(vi: &ValueInfoProto, opts: &ImportOptions) -> Result<TensorType, F
     checked_type(dtype, &dims, &what)
 }
 
-fn check_binding(
+pub(crate) fn check_binding(
     name: &str,
     bound: &[usize],
     declared: Option<&[Option<i64>]>,

@@ -9,6 +9,7 @@
 //! be imported.
 
 mod bind;
+mod boundary;
 mod error;
 mod import;
 mod ops;
@@ -42,11 +43,28 @@ pub struct ImportOptions {
     /// exactly. A uint16 tensor binds a bfloat16 input bit for bit (numpy
     /// has no bfloat16).
     pub bind_inputs: HashMap<String, onnxc_ir::Tensor>,
+    /// Sequence-typed graph inputs (and optional inputs holding a sequence):
+    /// name → the dims of each element, so the length is the number of
+    /// entries (`--input-seq x=3x4,3x4`, `x=` for an empty sequence). A
+    /// sequence of length N is N ordinary ABI inputs named `x.0` .. `x.N-1`;
+    /// the element dtype comes from the model.
+    pub sequence_inputs: HashMap<String, Vec<Vec<usize>>>,
+    /// Optional-typed graph inputs compiled as absent (`--absent-input x`):
+    /// they get no ABI slot and `OptionalHasElement` of them is false. An
+    /// optional input not listed here is present (a plain tensor or, with
+    /// `sequence_inputs`, a sequence).
+    pub absent_inputs: std::collections::HashSet<String>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { input_shapes: HashMap::new(), fold_constants: true, bind_inputs: HashMap::new() }
+        ImportOptions {
+            input_shapes: HashMap::new(),
+            fold_constants: true,
+            bind_inputs: HashMap::new(),
+            sequence_inputs: HashMap::new(),
+            absent_inputs: Default::default(),
+        }
     }
 }
 
@@ -57,6 +75,10 @@ pub struct Model {
     pub opset: i64,
     pub producer: String,
     pub ir_version: i64,
+    /// One line per sequence or optional graph input/output saying how it
+    /// crosses the C ABI (flattened into `x.0`.., absent: no slot), for the
+    /// generated header.
+    pub boundary: Vec<String>,
 }
 
 /// Reads the model file once and imports it; external data is resolved

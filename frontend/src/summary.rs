@@ -17,7 +17,8 @@ pub enum Dim {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IoSummary {
     pub name: String,
-    /// ONNX element type name (`FLOAT`, `INT64`, ...), or `?` for non-tensors.
+    /// ONNX element type name (`FLOAT`, `INT64`, ...), `seq(FLOAT)` /
+    /// `optional(..)` for sequences and optionals, or `?` for other non-tensors.
     pub elem_type: String,
     /// `None` if the model declares no shape at all.
     pub dims: Option<Vec<Dim>>,
@@ -71,9 +72,26 @@ pub fn summarize(data: &[u8]) -> Result<ModelSummary, FrontendError> {
 
 fn io_summary(v: &ValueInfoProto) -> IoSummary {
     let name = v.name.clone().unwrap_or_default();
-    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
-        return IoSummary { name, elem_type: "?".into(), dims: None };
+    let (elem_type, dims) = type_summary(v.r#type.as_ref().and_then(|t| t.value.as_ref()));
+    IoSummary { name, elem_type, dims }
+}
+
+/// Element type name and dims of a tensor type; sequences and optionals are
+/// described by what they hold (`seq(FLOAT)`, `optional(seq(FLOAT))`) with
+/// the dims of their elements.
+fn type_summary(ty: Option<&type_proto::Value>) -> (String, Option<Vec<Dim>>) {
+    let inner = |t: &Option<Box<crate::proto::TypeProto>>| type_summary(t.as_deref().and_then(|t| t.value.as_ref()));
+    let t = match ty {
+        Some(type_proto::Value::TensorType(t)) => t,
+        Some(type_proto::Value::SequenceType(s)) => {
+            let (e, d) = inner(&s.elem_type);
+            return (format!("seq({e})"), d);
+        }
+        Some(type_proto::Value::OptionalType(o)) => {
+            let (e, d) = inner(&o.elem_type);
+            return (format!("optional({e})"), d);
+        }
+        _ => return ("?".into(), None),
     };
     let code = t.elem_type.unwrap_or(0);
     let elem_type = tensor_proto::DataType::try_from(code)
@@ -89,5 +107,5 @@ fn io_summary(v: &ValueInfoProto) -> IoSummary {
             })
             .collect()
     });
-    IoSummary { name, elem_type, dims }
+    (elem_type, dims)
 }

@@ -52,6 +52,14 @@ struct ModelArgs {
     /// Bind a symbolic input shape, e.g. `--input-shape data=1x3x224x224` (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     input_shapes: Vec<String>,
+    /// Length and element shapes of a sequence input: `--input-seq x=3x4,2x4` is a sequence of
+    /// two tensors, ABI inputs `x.0` (3x4) and `x.1` (2x4); `x=` is an empty sequence
+    /// (repeatable). Also for an optional input that holds a sequence.
+    #[arg(long = "input-seq", value_name = "NAME=DIMS,DIMS")]
+    input_seqs: Vec<String>,
+    /// Compile an optional input as absent (no ABI slot; OptionalHasElement is false) (repeatable).
+    #[arg(long = "absent-input", value_name = "NAME")]
+    absent_inputs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -155,6 +163,26 @@ fn parse_shapes(specs: &[String]) -> Result<HashMap<String, Vec<usize>>, Error> 
     Ok(out)
 }
 
+/// Parses `--input-seq NAME=DIMS,DIMS,...` (element dims separated by `x`;
+/// `()` is a rank-0 element; `NAME=` an empty sequence).
+fn parse_seqs(specs: &[String]) -> Result<HashMap<String, Vec<Vec<usize>>>, Error> {
+    let mut out = HashMap::new();
+    for s in specs {
+        let bad = || Error::Usage(format!("--input-seq `{s}`: expected NAME=DIMS,DIMS like x=3x4,2x4 (() for a scalar element)"));
+        let (name, elems) = s.split_once('=').filter(|(n, _)| !n.is_empty()).ok_or_else(bad)?;
+        let shapes = elems
+            .split(',')
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| match e.trim() {
+                "()" => Ok(Vec::new()),
+                e => e.split('x').map(|d| d.trim().parse::<usize>().map_err(|_| bad())).collect(),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(name.to_string(), shapes);
+    }
+    Ok(out)
+}
+
 /// Parses `--bind NAME=FILE.npy` and `--bind NAME=1,2,3` (an int64 vector;
 /// `NAME=` is the empty one).
 fn parse_binds(specs: &[String]) -> Result<HashMap<String, onnxc_ir::Tensor>, Error> {
@@ -230,6 +258,8 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         },
         input_shapes: parse_shapes(&a.model.input_shapes)?,
         bind_inputs: parse_binds(&a.bind.binds)?,
+        sequence_inputs: parse_seqs(&a.model.input_seqs)?,
+        absent_inputs: a.model.absent_inputs.iter().cloned().collect(),
         print_ir_after_all: a.print_ir_after_all,
         want_asm: emit.contains(&"asm"),
         want_llvm_ir: emit.contains(&"llvm-ir"),
@@ -240,13 +270,15 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         }
     };
     let t = Instant::now();
-    let mut graph = onnxc::import_file(&a.model.model, &opts)?;
+    let model = onnxc::import_model(&a.model.model, &opts)?;
+    let mut graph = model.graph;
     progress(&format!("imported {} ({} nodes)", a.model.model.display(), graph.nodes.len()), t);
     let t = Instant::now();
     onnxc::optimize(&mut graph, &opts)?;
     progress(&format!("optimized ({} nodes)", graph.nodes.len()), t);
     let t = Instant::now();
-    let art = onnxc::compile_optimized(graph, &opts)?;
+    let mut art = onnxc::compile_optimized(graph, &opts)?;
+    art.header = onnxc::annotate_boundary(art.header, &model.boundary);
     progress(
         &format!(
             "generated code: {} kernels, workspace {} bytes, object {} bytes",
@@ -312,6 +344,8 @@ fn run(a: RunArgs) -> Result<(), Error> {
         name: default_name(&a.model.model),
         input_shapes: parse_shapes(&a.model.input_shapes)?,
         bind_inputs: parse_binds(&a.bind.binds)?,
+        sequence_inputs: parse_seqs(&a.model.input_seqs)?,
+        absent_inputs: a.model.absent_inputs.iter().cloned().collect(),
         ..Default::default()
     };
     let graph = onnxc::import_file(&a.model.model, &opts)?;
@@ -360,4 +394,20 @@ fn run(a: RunArgs) -> Result<(), Error> {
         println!("{}: {}{:?} -> {}", n, t.dtype(), t.shape(), path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seqs;
+
+    #[test]
+    fn input_seq_specs() {
+        let specs = ["x=3x4,2x4".to_string(), "e=".to_string(), "s=(),()".to_string()];
+        let m = parse_seqs(&specs).unwrap();
+        assert_eq!(m["x"], vec![vec![3, 4], vec![2, 4]]);
+        assert!(m["e"].is_empty());
+        assert_eq!(m["s"], vec![Vec::<usize>::new(), Vec::new()]);
+        assert!(parse_seqs(&["x=3xa".to_string()]).is_err());
+        assert!(parse_seqs(&["=3".to_string()]).is_err());
+    }
 }

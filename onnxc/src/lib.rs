@@ -39,6 +39,12 @@ pub struct CompileOptions {
     /// header nor in `<name>_run`'s input order). Needed where an input
     /// decides an output shape; [`Error::NeedsConstant`] names such inputs.
     pub bind_inputs: HashMap<String, Tensor>,
+    /// Sequence inputs: name → the dims of each element (`--input-seq`);
+    /// each element is its own ABI input `name.J` (see
+    /// `onnxc_frontend::ImportOptions::sequence_inputs`).
+    pub sequence_inputs: HashMap<String, Vec<Vec<usize>>>,
+    /// Optional inputs compiled as absent: no ABI slot (`--absent-input`).
+    pub absent_inputs: std::collections::HashSet<String>,
     /// Print the IR after every pass to stderr.
     pub print_ir_after_all: bool,
     /// Also produce a disassembly listing (`--emit asm`).
@@ -55,6 +61,8 @@ impl Default for CompileOptions {
             backend: Backend::Cranelift,
             input_shapes: HashMap::new(),
             bind_inputs: HashMap::new(),
+            sequence_inputs: HashMap::new(),
+            absent_inputs: Default::default(),
             print_ir_after_all: false,
             want_asm: false,
             want_llvm_ir: false,
@@ -79,17 +87,54 @@ pub struct Artifacts {
 
 /// Imports `path` with the options' input shapes and bound inputs.
 pub fn import_file(path: &Path, opts: &CompileOptions) -> Result<Graph, Error> {
+    Ok(import_model(path, opts)?.graph)
+}
+
+/// [`import_file`], keeping the model's metadata (`Model::boundary`).
+pub fn import_model(path: &Path, opts: &CompileOptions) -> Result<onnxc_frontend::Model, Error> {
     let import = ImportOptions {
         input_shapes: opts.input_shapes.clone(),
         bind_inputs: opts.bind_inputs.clone(),
+        sequence_inputs: opts.sequence_inputs.clone(),
+        absent_inputs: opts.absent_inputs.clone(),
         ..Default::default()
     };
-    Ok(onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)?.graph)
+    onnxc_frontend::load_model(path, &import).map_err(Error::from_frontend)
 }
 
 /// Compiles the model file at `path`.
 pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Artifacts, Error> {
-    compile_graph(import_file(path, opts)?, opts)
+    let model = import_model(path, opts)?;
+    let mut art = compile_graph(model.graph, opts)?;
+    art.header = annotate_boundary(art.header, &model.boundary);
+    Ok(art)
+}
+
+/// Adds to a generated header the note on sequence/optional inputs and
+/// outputs (`Model::boundary`; nothing when there are none).
+pub fn annotate_boundary(header: String, boundary: &[String]) -> String {
+    note_lines(header, &boundary_note(boundary))
+}
+
+/// Says in the header how sequence and optional model inputs/outputs map
+/// onto the ABI's tensors (a reader who knows the model looks for them).
+fn boundary_note(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "/* Sequences and optionals: a sequence of N tensors is N ABI tensors `name.0` .. `name.N-1`\n   \
+         (N fixed at compile time); an optional absent at compile time has no ABI slot.\n   {}. */\n",
+        lines.join(";\n   ")
+    )
+}
+
+/// Inserts `note` after the header's first line.
+fn note_lines(header: String, note: &str) -> String {
+    match header.find('\n') {
+        Some(i) => format!("{}{note}{}", &header[..=i], &header[i + 1..]),
+        None => note.to_string() + &header,
+    }
 }
 
 /// Runs the pass pipeline on `graph`, printing the IR after each pass if asked.
@@ -154,10 +199,7 @@ fn note_bound_inputs(header: String, opts: &CompileOptions) -> String {
          These model inputs are constants in the object; the inputs below are the remaining ones. */\n",
         names.join(", ")
     );
-    match header.find('\n') {
-        Some(i) => format!("{}{note}{}", &header[..=i], &header[i + 1..]),
-        None => note + &header,
-    }
+    note_lines(header, &note)
 }
 
 type Generated = (Vec<u8>, Option<String>, Option<String>);

@@ -99,6 +99,49 @@ pub struct CaseTensor {
     /// Per-output tolerances (outputs only; bfloat16 widens rtol).
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
+    /// "tensor", "sequence" or "optional" (absent before format 4: tensor).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Whether an optional value holds something.
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The elements of a sequence (or of an optional holding one), in
+    /// order, named `<name>.<j>` like the compiled ABI's inputs/outputs.
+    #[serde(default)]
+    pub elements: Option<Vec<CaseTensor>>,
+}
+
+impl CaseTensor {
+    /// An optional value that is absent: it has no ABI slot.
+    pub fn is_absent(&self) -> bool {
+        self.kind.as_deref() == Some("optional") && self.present == Some(false)
+    }
+
+    /// The tensors this value is in the compiled ABI: itself, a sequence's
+    /// elements (none for an empty one), or nothing for an absent optional.
+    pub fn abi_tensors(&self) -> Vec<&CaseTensor> {
+        match &self.elements {
+            _ if self.is_absent() => Vec::new(),
+            Some(e) => e.iter().collect(),
+            None => vec![self],
+        }
+    }
+}
+
+/// How a case's inputs are compiled: tensor shapes, sequence element shapes
+/// and absent optionals, as a user would pass them with `--input-shape`,
+/// `--input-seq` and `--absent-input`.
+pub fn boundary_options(inputs: &[CaseTensor], opts: &mut onnxc::CompileOptions) {
+    for t in inputs {
+        if t.is_absent() {
+            opts.absent_inputs.insert(t.name.clone());
+        } else if let Some(e) = &t.elements {
+            let shapes = e.iter().map(|e| e.shape.clone().unwrap_or_default()).collect();
+            opts.sequence_inputs.insert(t.name.clone(), shapes);
+        } else if let Some(s) = &t.shape {
+            opts.input_shapes.insert(t.name.clone(), s.clone());
+        }
+    }
 }
 
 /// `manifest.json` of the light models.
@@ -143,4 +186,35 @@ pub fn load_npy(path: &Path, onnx_dtype: i32) -> Result<Tensor, String> {
         return Err(format!("{}: holds {}, manifest says {want}", path.display(), t.dtype()));
     }
     Tensor::from_bytes(TensorType::new(want, t.shape().to_vec()), t.bytes().clone()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format-4 case: a sequence input of two elements, an absent
+    /// optional input, a tensor input, and an empty sequence output.
+    #[test]
+    fn sequences_and_optionals_flatten() {
+        let json = r#"{"name": "c", "op": "X", "ops": ["X"], "opset": 18, "rtol": 0.001, "atol": 1e-7,
+            "inputs": [
+              {"name": "s", "kind": "sequence", "dtype": 1, "dtype_name": "float", "shape": null, "file": null, "length": 2,
+               "elements": [{"name": "s.0", "kind": "tensor", "dtype": 1, "dtype_name": "float", "shape": [2], "file": "input_0_0.npy"},
+                            {"name": "s.1", "kind": "tensor", "dtype": 1, "dtype_name": "float", "shape": [3], "file": "input_0_1.npy"}]},
+              {"name": "o", "kind": "optional", "present": false, "dtype": 1, "dtype_name": "float", "shape": null, "file": null},
+              {"name": "t", "dtype": 7, "dtype_name": "int64", "shape": [4], "file": "input_2.npy"}],
+            "outputs": [{"name": "y", "kind": "sequence", "dtype": 1, "dtype_name": "float", "shape": null, "file": null,
+                         "length": 0, "elements": []}],
+            "unsupported": null}"#;
+        let case: Case = serde_json::from_str(json).unwrap();
+        let ins: Vec<&str> = case.inputs.iter().flat_map(|t| t.abi_tensors()).map(|t| t.name.as_str()).collect();
+        assert_eq!(ins, ["s.0", "s.1", "t"]);
+        assert!(case.outputs.iter().flat_map(|t| t.abi_tensors()).next().is_none());
+        let mut opts = onnxc::CompileOptions::default();
+        boundary_options(&case.inputs, &mut opts);
+        assert_eq!(opts.sequence_inputs["s"], vec![vec![2], vec![3]]);
+        assert!(opts.absent_inputs.contains("o"));
+        assert_eq!(opts.input_shapes["t"], vec![4]);
+        assert_eq!(opts.input_shapes.len(), 1);
+    }
 }

@@ -42,13 +42,13 @@ fn selected(manifest: &ConformanceManifest) -> Vec<&Case> {
 fn compile_all(cache: &Path, cases: &[&Case], target: &onnxc_kernel::Target, b: onnxc::Backend, dir: &Path) -> Vec<PathBuf> {
     let mut objs = Vec::new();
     for case in cases {
-        let opts = onnxc::CompileOptions {
+        let mut opts = onnxc::CompileOptions {
             name: case.name.clone(),
-            input_shapes: case.inputs.iter().filter_map(|t| Some((t.name.clone(), t.shape.clone()?))).collect(),
             target: target.clone(),
             backend: b,
             ..Default::default()
         };
+        onnxc_tests::suite::boundary_options(&case.inputs, &mut opts);
         // Unsupported ops (and compiler panics) are the conformance suite's
         // business, not this test's.
         let model = cache.join(&case.name).join("model.onnx");

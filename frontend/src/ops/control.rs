@@ -45,6 +45,8 @@ fn routed(ctx: &mut NodeCtx<'_, '_>) -> R {
 pub(super) enum Val {
     T(ValueId),
     S(Vec<ValueId>),
+    /// An optional that is absent at compile time (`Builder::absent`).
+    A,
 }
 
 pub(crate) fn routes(n: &NodeProto) -> bool {
@@ -105,6 +107,9 @@ pub(crate) fn import(
                     )));
                 }
             }
+            Val::A => {
+                ctx.b.absent.insert(name);
+            }
         }
     }
     Ok(())
@@ -118,6 +123,7 @@ fn operand(ctx: &NodeCtx<'_, '_>, i: usize) -> Result<Val, FrontendError> {
     let name = ctx.node.input.get(i).map(String::as_str).unwrap_or("");
     match ctx.b.seqs.get(name) {
         Some(s) => Ok(Val::S(s.clone())),
+        None if ctx.b.absent.contains(name) => Ok(Val::A),
         None => Err(ctx.bad(format!("input {i} `{name}` is missing"))),
     }
 }
@@ -126,6 +132,7 @@ fn tensor(ctx: &NodeCtx<'_, '_>, v: &Val, what: &str) -> Result<ValueId, Fronten
     match v {
         Val::T(id) => Ok(*id),
         Val::S(_) => Err(ctx.bad(format!("{what} must be a tensor, got a sequence"))),
+        Val::A => Err(ctx.bad(format!("{what} must be a tensor, got an absent optional"))),
     }
 }
 
@@ -193,10 +200,12 @@ pub(super) fn inline_body(
     }
     let saved_names = ctx.b.names.clone();
     let saved_seqs = ctx.b.seqs.clone();
+    let saved_absent = ctx.b.absent.clone();
     let saved_scope = std::mem::replace(&mut ctx.b.scope, format!("{}/{tag}/", ctx.name));
     let result = import_inner(ctx, body, args);
     ctx.b.names = saved_names;
     ctx.b.seqs = saved_seqs;
+    ctx.b.absent = saved_absent;
     ctx.b.scope = saved_scope;
     result
 }
@@ -213,11 +222,18 @@ fn import_inner(
         match v {
             Val::T(id) => {
                 b.seqs.remove(&name);
+                b.absent.remove(&name);
                 b.names.insert(name, *id);
             }
             Val::S(elems) => {
                 b.names.remove(&name);
+                b.absent.remove(&name);
                 b.seqs.insert(name, elems.clone());
+            }
+            Val::A => {
+                b.names.remove(&name);
+                b.seqs.remove(&name);
+                b.absent.insert(name);
             }
         }
     }
@@ -259,6 +275,9 @@ fn import_inner(
             let name = vi.name.clone().unwrap_or_default();
             if let Some(&id) = b.names.get(&name) {
                 return Ok(Val::T(id));
+            }
+            if b.absent.contains(&name) {
+                return Ok(Val::A);
             }
             b.seqs.get(&name).map(|s| Val::S(s.clone())).ok_or_else(|| {
                 FrontendError::MissingInput {
@@ -359,10 +378,16 @@ fn select_vals(
         outs.push(match (x, y) {
             (Val::T(x), Val::T(y)) => Val::T(select(ctx, cond, &[*x], &[*y], what)?[0]),
             (Val::S(x), Val::S(y)) if x.len() == y.len() => Val::S(select(ctx, cond, x, y, what)?),
+            (Val::A, Val::A) => Val::A,
+            // Kinds, lengths and presence are compile-time facts: the
+            // condition must be one too (binding the graph inputs it is
+            // computed from makes it so).
             _ => {
-                return Err(ctx.bad(format!(
-                    "a {what} differs in kind or sequence length between the paths of a run-time condition"
-                )))
+                let msg = format!(
+                    "a {what} differs in kind, sequence length or optional presence between the paths of a run-time condition, so the condition must be a constant to compile ahead of time"
+                );
+                let cond_name = ctx.b.graph.display_name(cond);
+                return Err(ctx.b.graph.needs_constant_values(&ctx.name, &ctx.op_type, &msg, vec![cond_name], &[cond]).into());
             }
         });
     }

@@ -3,8 +3,11 @@
 //! just a list of IR values: `Builder::seqs` maps its ONNX name to the list,
 //! and the ops that build, edit and read sequences rewrite that list or emit
 //! ordinary tensor nodes (Split, Concat, Unsqueeze). SequenceMap inlines its
-//! body once per element, like the control-flow ops. Sequences cannot cross
-//! the C ABI: a sequence-valued graph input or output is an error.
+//! body once per element, like the control-flow ops. An optional holding a
+//! sequence is that sequence (Optional/OptionalGetElement/Identity copy the
+//! list); an empty optional is a name in `Builder::absent`. Graph inputs and
+//! outputs of sequence type are flattened into their elements
+//! (`crate::boundary`).
 
 use super::control::inline_tensors;
 use super::{Importer, NodeCtx};
@@ -40,8 +43,11 @@ pub(crate) fn routes(b: &Builder<'_>, n: &NodeProto) -> bool {
     if !matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx") {
         return false;
     }
+    let first = n.input.first().map(String::as_str).unwrap_or("");
     OPS.iter().any(|(o, _)| *o == op)
-        || (op == "Identity" && n.input.first().is_some_and(|i| b.seqs.contains_key(i)))
+        || (matches!(op, "Identity" | "Optional" | "OptionalGetElement" | "OptionalHasElement")
+            && b.seqs.contains_key(first))
+        || (matches!(op, "Identity" | "Optional") && (first.is_empty() || b.absent.contains(first)))
 }
 
 /// Imports one sequence op; `name` is its diagnostic name.
@@ -68,7 +74,16 @@ pub(crate) fn import(
     let out = n.output.first().cloned().unwrap_or_default();
     match op_type.as_str() {
         "SequenceEmpty" => define_seq(&mut ctx, &out, Vec::new()),
-        "Identity" => {
+        // An empty optional (or a copy of one) is absent at compile time.
+        "Identity" | "Optional" if !ctx.b.seqs.contains_key(n.input.first().map(String::as_str).unwrap_or("")) => {
+            ctx.b.absent.insert(out);
+            Ok(())
+        }
+        "OptionalHasElement" => {
+            let id = ctx.b.konst(out.clone(), Tensor::scalar(true));
+            ctx.b.define(&out, id)
+        }
+        "Identity" | "Optional" | "OptionalGetElement" => {
             let s = seq(&ctx, 0)?;
             define_seq(&mut ctx, &out, s)
         }
@@ -135,6 +150,15 @@ fn seq(ctx: &NodeCtx<'_, '_>, i: usize) -> Result<Vec<ValueId>, FrontendError> {
     })
 }
 
+/// The typed error for operand `i` (holding `v`) that must be a compile-time
+/// constant: it names the graph inputs `v` is computed from, so a caller can
+/// bind them (`--bind`), as for a shape rule's constant inputs.
+fn needs_constant(ctx: &NodeCtx<'_, '_>, i: usize, v: ValueId, what: &str) -> FrontendError {
+    let name = ctx.node.input.get(i).cloned().unwrap_or_default();
+    let msg = format!("input `{name}` ({what}) must be a constant to compile ahead of time");
+    ctx.b.graph.needs_constant_values(&ctx.name, &ctx.op_type, &msg, vec![name], &[v]).into()
+}
+
 /// A constant position operand, normalized; `inclusive` allows `len`.
 fn position(
     ctx: &NodeCtx<'_, '_>,
@@ -148,7 +172,7 @@ fn position(
     let v = ctx
         .const_value(p)
         .and_then(|t| t.to_i64_vec().first().copied())
-        .ok_or_else(|| ctx.bad("the position must be a compile-time constant"))?;
+        .ok_or_else(|| needs_constant(ctx, i, p, "position"))?;
     let n = len as i64;
     let idx = if v < 0 { v + n } else { v };
     let hi = if inclusive { n } else { n - 1 };
@@ -205,7 +229,7 @@ fn split_to_sequence(ctx: &mut NodeCtx<'_, '_>, out: &str) -> Result<(), Fronten
             .map(|t| (t.shape().is_empty(), t.to_i64_vec()))
     }) {
         None => vec![1; dim as usize],
-        Some(None) => return Err(ctx.bad("`split` must be a compile-time constant")),
+        Some(None) => return Err(needs_constant(ctx, 1, split.expect("present"), "split")),
         Some(Some((true, v))) => {
             let c = v[0].max(1);
             (0..dim)

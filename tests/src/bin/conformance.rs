@@ -111,11 +111,11 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
     }
     let mut opts = onnxc::CompileOptions {
         name: case.name.clone(),
-        input_shapes: case.inputs.iter().filter_map(|t| Some((t.name.clone(), t.shape.clone()?))).collect(),
         target: cell.target.clone(),
         backend: cell.backend,
         ..Default::default()
     };
+    suite::boundary_options(&case.inputs, &mut opts);
     let t0 = Instant::now();
     let art = match compile_case(dir, case, &mut opts) {
         Ok(a) => a,
@@ -155,7 +155,8 @@ fn run_case(dir: &Path, case: &Case, cell: &Cell) -> CaseResult {
         run_ms,
         bound,
     };
-    for ((a, (e, rtol, atol)), spec) in actual.iter().zip(&expected).zip(&case.outputs) {
+    let out_specs = case.outputs.iter().flat_map(|o| o.abi_tensors());
+    for ((a, (e, rtol, atol)), spec) in actual.iter().zip(&expected).zip(out_specs) {
         if let Err(m) = onnxc_tests::compare(a, e, *rtol, *atol) {
             result.passed = false;
             result.stage = Stage::Compare;
@@ -232,15 +233,18 @@ fn load_data(
         let file = t.file.as_ref().ok_or_else(|| format!("`{}` has no data file", t.name))?;
         suite::load_npy(&dir.join(file), t.dtype).map_err(|e| format!("`{}` ({}): {e}", t.name, t.dtype_name))
     };
-    let run_inputs: Vec<&suite::CaseTensor> = case.inputs.iter().filter(|t| !bound.contains(&t.name)).collect();
-    if program.inputs.len() != run_inputs.len() || program.outputs.len() != case.outputs.len() {
+    // Sequences are flattened into their elements, absent optionals dropped.
+    let run_inputs: Vec<&suite::CaseTensor> =
+        case.inputs.iter().filter(|t| !bound.contains(&t.name)).flat_map(|t| t.abi_tensors()).collect();
+    let outputs: Vec<&suite::CaseTensor> = case.outputs.iter().flat_map(|t| t.abi_tensors()).collect();
+    if program.inputs.len() != run_inputs.len() || program.outputs.len() != outputs.len() {
         return Err(format!(
-            "compiled program has {} inputs and {} outputs, the case {} (of which {} bound) and {}",
+            "compiled program has {} inputs and {} outputs, the case {} (of which {} bound) and {} (sequences flattened)",
             program.inputs.len(),
             program.outputs.len(),
-            case.inputs.len(),
+            run_inputs.len() + bound.len(),
             bound.len(),
-            case.outputs.len()
+            outputs.len()
         ));
     }
     let inputs = run_inputs.into_iter().map(load).collect::<Result<Vec<_>, _>>()?;
@@ -256,9 +260,8 @@ fn load_data(
             ));
         }
     }
-    let expected = case
-        .outputs
-        .iter()
+    let expected = outputs
+        .into_iter()
         .map(|o| Ok((load(o)?, o.rtol.unwrap_or(case.rtol), o.atol.unwrap_or(case.atol))))
         .collect::<Result<Vec<_>, String>>()?;
     Ok((inputs, expected))
