@@ -172,6 +172,7 @@ struct PanelRef {
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
+    b.allow_contract();
     let a_scratch = 0i64;
     let b_scratch = if matches!(g.a, Side::Load { .. }) { t.mc * t.kc } else { 0 };
     let single_k = k <= t.kc;
