@@ -90,7 +90,7 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize, finish: Opti
             y: py,
             y_at: &y_at,
             bias: pbias.map(|buf| Bias { buf, base: mul(gi.clone(), ci(mg)), per_row: true }),
-            scratch: Some(ps),
+            scratch: ps,
             tile,
         };
         gk::emit(b, &gm, fin);
