@@ -77,6 +77,27 @@ pub(crate) enum Side<'a> {
     /// `at(b, row_or_col, k)` gives `A[i, k]` (or `B[k, j]`) as an f32 value;
     /// packed into scratch at run time.
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
+    /// The caller packs each block itself (B only; e.g. im2col by rows).
+    Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
+}
+
+impl Side<'_> {
+    fn runtime(&self) -> bool {
+        !matches!(self, Side::Packed { .. })
+    }
+}
+
+/// One block to pack for `Side::Custom`: `nr`-column panels
+/// `scratch[off + jr·kcur + kk·nr + c] = B[pc + kk, j0 + jr + c]` for
+/// `jr` in `(0..ncur).step_by(nr)`, zero where `j0 + jr + c >= n`.
+pub(crate) struct PackBlock {
+    pub scratch: ParamId,
+    pub off: Expr,
+    pub j0: Expr,
+    pub ncur: Expr,
+    pub pc: Expr,
+    pub kcur: Expr,
+    pub nr: i64,
 }
 
 /// Per-element finish hook: `(builder, accumulated value, flat output index) -> stored value`.
@@ -176,20 +197,27 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
-    let (a_len, b_len) = scratch_parts(t, matches!(g.a, Side::Load { .. }), matches!(g.b, Side::Load { .. }));
+    let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
     let (a_scratch, b_scratch, tile_off) = (0i64, a_len, a_len + b_len);
     let single_k = k <= t.kc;
     b.for_step(0, n, t.nc, |b, jc| {
         let ncur = b.let_(min(ci(t.nc), sub(ci(n), jc.clone())));
         b.for_step(0, k.max(1), t.kc, |b, pc| {
             let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
-            if let Side::Load { buf, at } = &g.b {
-                let s = g.scratch;
-                pack_b(b, t, n, [*buf, s], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone());
+            match &g.b {
+                Side::Load { buf, at } => {
+                    pack_b(b, t, n, [*buf, g.scratch], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
+                }
+                Side::Custom(pack) => {
+                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr };
+                    pack(b, &blk);
+                }
+                Side::Packed { .. } => {}
             }
             b.for_step(0, m, t.mc, |b, ic| {
                 let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
                 if let Side::Load { buf, at } = &g.a {
+                    // (a `Custom` A is not supported: A is always Load or Packed)
                     let s = g.scratch;
                     pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
                 }
@@ -198,11 +226,11 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                         let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                         let pa = match &g.a {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
+                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
                         };
                         let pb = match &g.b {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
+                            _ => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
                         };
                         let accs = micro(b, t, pa, pb, kcur.clone());
                         let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
