@@ -44,7 +44,8 @@ impl Tile {
         };
         let (mr, nr) = tile_override().unwrap_or((mr, nr));
         // KC×NR of B (16 KiB) stays in L1 while MC×KC of A (L2) streams past it.
-        Tile { mr, nr, kc: 256, mc: mr * 16, nc: nr * 32 }
+        let (kc, mc, nc) = blocks_override().unwrap_or((256, mr * 16, nr * 16));
+        Tile { mr, nr, kc, mc: (mc / mr).max(1) * mr, nc: (nc / nr).max(1) * nr }
     }
 
     /// The tile shrunk to the problem (a 1-row product uses a 1-row tile).
@@ -64,6 +65,16 @@ fn tile_override() -> Option<(i64, i64)> {
     let (a, b) = v.split_once('x')?;
     let (mr, nr) = (a.parse().ok()?, b.parse().ok()?);
     (mr > 0 && nr > 0 && mr * nr <= 512).then_some((mr, nr))
+}
+
+/// `ONNXC_GEMM_BLOCKS=KC,MC,NC` overrides the cache blocks (tuning experiments).
+fn blocks_override() -> Option<(i64, i64, i64)> {
+    let v = std::env::var("ONNXC_GEMM_BLOCKS").ok()?;
+    let p: Vec<i64> = v.split(',').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    match p[..] {
+        [kc, mc, nc] if kc > 0 && mc > 0 && nc > 0 => Some((kc, mc, nc)),
+        _ => None,
+    }
 }
 
 fn round_up(x: i64, m: i64) -> i64 {
