@@ -24,11 +24,12 @@ pub struct KernelBuilder {
     locals: Vec<Scalar>,
     /// Open statement blocks; the last one receives new statements.
     blocks: Vec<Vec<Stmt>>,
+    contract: bool,
 }
 
 impl KernelBuilder {
     pub fn new(name: impl Into<String>) -> KernelBuilder {
-        KernelBuilder { name: name.into(), params: Vec::new(), locals: Vec::new(), blocks: vec![Vec::new()] }
+        KernelBuilder { name: name.into(), params: Vec::new(), locals: Vec::new(), blocks: vec![Vec::new()], contract: false }
     }
 
     pub fn param(&mut self, elem: Scalar, writable: bool) -> ParamId {
@@ -143,9 +144,14 @@ impl KernelBuilder {
         self.push(Stmt::If { cond, then_body, else_body });
     }
 
+    /// Lets backends fuse float multiply-adds (`Kernel::contract`).
+    pub fn allow_contract(&mut self) {
+        self.contract = true;
+    }
+
     pub fn finish(mut self) -> Kernel {
         let body = self.blocks.pop().unwrap_or_default();
-        Kernel { name: self.name, params: self.params, locals: self.locals, body }
+        Kernel { name: self.name, params: self.params, locals: self.locals, body, contract: self.contract }
     }
 }
 

@@ -203,6 +203,11 @@ pub struct Kernel {
     pub params: Vec<Param>,
     pub locals: Vec<Scalar>,
     pub body: Vec<Stmt>,
+    /// A float `a * b` feeding an `Add`/`Sub` may be computed as one fused
+    /// multiply-add (a single rounding) instead of the exact two-step result.
+    /// Set by the GEMM/convolution kernels, whose contract is a tolerance, not
+    /// bits; the interpreter and Cranelift keep the two roundings.
+    pub contract: bool,
 }
 
 impl Kernel {

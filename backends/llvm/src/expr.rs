@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::kernel::{mem_ty, reg_ty, KernelGen};
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FastMathFlags, FloatValue, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
 use onnxc_kernel::kir::{BinOp, CmpOp, Const, Expr, Scalar, UnOp};
 
@@ -186,10 +186,18 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         let b = &self.b;
         if t.is_float() {
             let (x, y) = (a.into_float_value(), c.into_float_value());
+            let contract = |v: FloatValue<'ctx>| {
+                if self.k.contract {
+                    if let Some(i) = v.as_instruction() {
+                        let _ = i.set_fast_math_flags(FastMathFlags::AllowContract);
+                    }
+                }
+                v
+            };
             return Ok(match op {
-                BinOp::Add => b.build_float_add(x, y, "")?.into(),
-                BinOp::Sub => b.build_float_sub(x, y, "")?.into(),
-                BinOp::Mul => b.build_float_mul(x, y, "")?.into(),
+                BinOp::Add => contract(b.build_float_add(x, y, "")?).into(),
+                BinOp::Sub => contract(b.build_float_sub(x, y, "")?).into(),
+                BinOp::Mul => contract(b.build_float_mul(x, y, "")?).into(),
                 BinOp::Div => b.build_float_div(x, y, "")?.into(),
                 BinOp::Min | BinOp::Max => self.min_max(op == BinOp::Min, x, y)?.into(),
                 _ => return Err(self.bad(format!("{op:?} on {t}"))),

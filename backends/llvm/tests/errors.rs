@@ -14,6 +14,7 @@ fn kernel(params: Vec<Param>, locals: Vec<Scalar>, body: Vec<Stmt>) -> Kernel {
         params,
         locals,
         body,
+        contract: false,
     }
 }
 

@@ -75,6 +75,7 @@ pub fn kernel(name: &str, params: &[(Scalar, bool)], locals: &[Scalar], body: Ve
             .collect(),
         locals: locals.to_vec(),
         body,
+        contract: false,
     }
 }
 

@@ -44,7 +44,8 @@ impl Tile {
         };
         let (mr, nr) = tile_override().unwrap_or((mr, nr));
         // KC×NR of B (16 KiB) stays in L1 while MC×KC of A (L2) streams past it.
-        Tile { mr, nr, kc: 256, mc: mr * 16, nc: nr * 32 }
+        let (kc, mc, nc) = blocks_override().unwrap_or((256, mr * 16, nr * 16));
+        Tile { mr, nr, kc, mc: (mc / mr).max(1) * mr, nc: (nc / nr).max(1) * nr }
     }
 
     /// The tile shrunk to the problem (a 1-row product uses a 1-row tile).
@@ -66,6 +67,16 @@ fn tile_override() -> Option<(i64, i64)> {
     (mr > 0 && nr > 0 && mr * nr <= 512).then_some((mr, nr))
 }
 
+/// `ONNXC_GEMM_BLOCKS=KC,MC,NC` overrides the cache blocks (tuning experiments).
+fn blocks_override() -> Option<(i64, i64, i64)> {
+    let v = std::env::var("ONNXC_GEMM_BLOCKS").ok()?;
+    let p: Vec<i64> = v.split(',').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    match p[..] {
+        [kc, mc, nc] if kc > 0 && mc > 0 && nc > 0 => Some((kc, mc, nc)),
+        _ => None,
+    }
+}
+
 fn round_up(x: i64, m: i64) -> i64 {
     (x + m - 1) / m * m
 }
@@ -77,6 +88,27 @@ pub(crate) enum Side<'a> {
     /// `at(b, row_or_col, k)` gives `A[i, k]` (or `B[k, j]`) as an f32 value;
     /// packed into scratch at run time.
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
+    /// The caller packs each block itself (B only; e.g. im2col by rows).
+    Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
+}
+
+impl Side<'_> {
+    fn runtime(&self) -> bool {
+        !matches!(self, Side::Packed { .. })
+    }
+}
+
+/// One block to pack for `Side::Custom`: `nr`-column panels
+/// `scratch[off + jr·kcur + kk·nr + c] = B[pc + kk, j0 + jr + c]` for
+/// `jr` in `(0..ncur).step_by(nr)`, zero where `j0 + jr + c >= n`.
+pub(crate) struct PackBlock {
+    pub scratch: ParamId,
+    pub off: Expr,
+    pub j0: Expr,
+    pub ncur: Expr,
+    pub pc: Expr,
+    pub kcur: Expr,
+    pub nr: i64,
 }
 
 /// Per-element finish hook: `(builder, accumulated value, flat output index) -> stored value`.
@@ -100,17 +132,20 @@ pub(crate) struct Gemm<'a> {
     /// Flat output index of `(i, j)`.
     pub y_at: &'a dyn Fn(Expr, Expr) -> Expr,
     pub bias: Option<Bias>,
-    /// f32 scratch of `scratch_len` elements (needed when a side is `Load`).
-    pub scratch: Option<ParamId>,
+    /// f32 scratch of `scratch_len` elements (packed blocks and the tile).
+    pub scratch: ParamId,
     pub tile: Tile,
 }
 
-/// Elements of f32 scratch `emit` needs for this problem (0 if both sides are packed).
+/// Elements of f32 scratch `emit` needs for this problem.
 pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_load: bool) -> i64 {
-    let t = tile.fit(m, n, k);
-    let a = if a_load { t.mc * t.kc } else { 0 };
-    let b = if b_load { t.nc * t.kc } else { 0 };
-    a + b
+    let (a, b) = scratch_parts(tile.fit(m, n, k), a_load, b_load);
+    a + b + tile.fit(m, n, k).mr * tile.nr
+}
+
+/// Elements of the packed A block and of the packed B block.
+fn scratch_parts(t: Tile, a_load: bool, b_load: bool) -> (i64, i64) {
+    (if a_load { t.mc * t.kc } else { 0 }, if b_load { t.nc * t.kc } else { 0 })
 }
 
 /// Packs row-major-addressed A (`a(i, k)` = element) into `mr`-row panels
@@ -172,21 +207,29 @@ struct PanelRef {
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
-    let a_scratch = 0i64;
-    let b_scratch = if matches!(g.a, Side::Load { .. }) { t.mc * t.kc } else { 0 };
+    b.allow_contract();
+    let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
+    let (a_scratch, b_scratch, tile_off) = (0i64, a_len, a_len + b_len);
     let single_k = k <= t.kc;
     b.for_step(0, n, t.nc, |b, jc| {
         let ncur = b.let_(min(ci(t.nc), sub(ci(n), jc.clone())));
         b.for_step(0, k.max(1), t.kc, |b, pc| {
             let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
-            if let Side::Load { buf, at } = &g.b {
-                let s = g.scratch.expect("scratch for a run-time packed B");
-                pack_b(b, t, n, [*buf, s], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone());
+            match &g.b {
+                Side::Load { buf, at } => {
+                    pack_b(b, t, n, [*buf, g.scratch], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
+                }
+                Side::Custom(pack) => {
+                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr };
+                    pack(b, &blk);
+                }
+                Side::Packed { .. } => {}
             }
             b.for_step(0, m, t.mc, |b, ic| {
                 let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
                 if let Side::Load { buf, at } = &g.a {
-                    let s = g.scratch.expect("scratch for a run-time packed A");
+                    // (a `Custom` A is not supported: A is always Load or Packed)
+                    let s = g.scratch;
                     pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
                 }
                 b.for_step(0, ncur.clone(), t.nr, |b, jr| {
@@ -194,16 +237,16 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                         let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                         let pa = match &g.a {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch.unwrap(), base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
+                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
                         };
                         let pb = match &g.b {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch.unwrap(), base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
+                            _ => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
                         };
                         let accs = micro(b, t, pa, pb, kcur.clone());
                         let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
                         let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
-                        let tile = TileAt { i0, j0, first, last, accs };
+                        let tile = TileAt { i0, j0, first, last, accs, off: tile_off };
                         store_tile(b, g, t, &tile, finish);
                     });
                 });
@@ -241,37 +284,30 @@ struct TileAt {
     first: Expr,
     last: Expr,
     accs: Vec<LocalIdx>,
+    /// Scratch offset of the `MR×NR` tile buffer.
+    off: i64,
 }
 
-/// Writes the tile: one branch on "last K block" (where `finish` applies),
-/// then full tiles without bounds checks and edge tiles element by element.
+/// Writes the tile: the accumulators go to a small tile buffer (contiguous,
+/// vector stores), then one loop nest over the valid `rows × cols` adds the
+/// earlier K blocks' partial sum kept in Y and, on the last K block, the
+/// bias and `finish`. That loop is the one place an output element is
+/// written, and it handles edge tiles without a second copy of the code.
 fn store_tile(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish) {
-    if at.last == cbool(true) {
-        store_guarded(b, g, t, at, Some(finish));
-    } else {
-        b.if_else(at.last.clone(), |b| store_guarded(b, g, t, at, Some(finish)), |b| store_guarded(b, g, t, at, None));
+    for (q, acc) in at.accs.iter().enumerate() {
+        b.store(g.scratch, ci(at.off + q as i64), Expr::Local(*acc));
     }
-}
-
-fn store_guarded(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>) {
-    if g.m % t.mr == 0 && g.n % t.nr == 0 {
-        store_elems(b, g, t, at, finish, false);
-        return;
-    }
-    let full = math::band(le(add(at.i0.clone(), ci(t.mr)), ci(g.m)), le(add(at.j0.clone(), ci(t.nr)), ci(g.n)));
-    b.if_else(full, |b| store_elems(b, g, t, at, finish, false), |b| store_elems(b, g, t, at, finish, true));
-}
-
-/// The one place an output element is written: the K-block sum (plus the
-/// earlier blocks' partial sum kept in Y), then bias and `finish` on the last block.
-fn store_elems(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Option<Finish>, guard: bool) {
-    for r in 0..t.mr {
-        for c in 0..t.nr {
-            let acc = Expr::Local(at.accs[(r * t.nr + c) as usize]);
-            let (i, j) = (add(at.i0.clone(), ci(r)), add(at.j0.clone(), ci(c)));
-            let body = |b: &mut KernelBuilder| {
+    let rows = if g.m % t.mr == 0 { ci(t.mr) } else { b.let_(min(ci(t.mr), sub(ci(g.m), at.i0.clone()))) };
+    let cols = if g.n % t.nr == 0 { ci(t.nr) } else { b.let_(min(ci(t.nr), sub(ci(g.n), at.j0.clone()))) };
+    let write = |b: &mut KernelBuilder, finish: Option<Finish>| {
+        b.for_loop(0, rows.clone(), |b, r| {
+            let i = b.let_(add(at.i0.clone(), r.clone()));
+            let trow = b.let_(add(ci(at.off), mul(r, ci(t.nr))));
+            b.for_loop(0, cols.clone(), |b, c| {
+                let j = b.let_(add(at.j0.clone(), c.clone()));
+                let acc = load(g.scratch, add(trow.clone(), c));
                 let yi = b.let_((g.y_at)(i.clone(), j.clone()));
-                let sum = if at.first == cbool(true) { acc.clone() } else { select(at.first.clone(), acc.clone(), add(load(g.y, yi.clone()), acc.clone())) };
+                let sum = if at.first == cbool(true) { acc } else { select(at.first.clone(), acc.clone(), add(load(g.y, yi.clone()), acc)) };
                 let v = match finish {
                     Some(f) => {
                         let v = with_bias(b, g, sum, &i, &j);
@@ -280,13 +316,13 @@ fn store_elems(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Op
                     None => sum,
                 };
                 b.store(g.y, yi, v);
-            };
-            if guard {
-                b.if_(math::band(lt(i.clone(), ci(g.m)), lt(j.clone(), ci(g.n))), body);
-            } else {
-                body(b);
-            }
-        }
+            });
+        });
+    };
+    if at.last == cbool(true) {
+        write(b, Some(finish));
+    } else {
+        b.if_else(at.last.clone(), |b| write(b, Some(finish)), |b| write(b, None));
     }
 }
 

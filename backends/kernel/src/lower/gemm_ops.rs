@@ -73,7 +73,7 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node, finish: Option<Finish>) -> Result<bo
             y: py,
             y_at: &y_at,
             bias: None,
-            scratch: Some(ps),
+            scratch: ps,
             tile,
         };
         gk::emit(b, &g, fin);
@@ -138,7 +138,7 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool), finish: Opt
         y: py,
         y_at: &y_at,
         bias: if col_bias { pc.map(|buf| Bias { buf, base: ci(0), per_row: false }) } else { None },
-        scratch: Some(ps),
+        scratch: ps,
         tile,
     };
     gk::emit(&mut b, &g, &fin);
