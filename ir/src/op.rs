@@ -328,6 +328,17 @@ pub enum Op {
     Col2Im { dilations: Vec<usize>, pads: Vec<usize>, strides: Vec<usize> },
     /// input: X (i32/i64, [C] or [B, C]); output f32 [output_size] or [B, output_size].
     TfIdfVectorizer(TfIdfAttrs),
+    /// inputs: X [N, C, H, W] (float), rois [R, 4] (x1, y1, x2, y2), batch_indices
+    /// (i64 [R]); output [R, C, output_height, output_width]. `half_pixel` is
+    /// coordinate_transformation_mode="half_pixel"; `max` is mode="max".
+    RoiAlign {
+        half_pixel: bool,
+        max: bool,
+        output_height: usize,
+        output_width: usize,
+        sampling_ratio: usize,
+        spatial_scale: f32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

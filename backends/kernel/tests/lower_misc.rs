@@ -90,14 +90,14 @@ fn tfidf_modes_and_weights() {
         weights,
     };
     let x = Tensor::from_vec(&[2, 5][..], vec![1i32, 2, 1, 2, 9, 1, 3, 2, 2, 2]);
-    // Row 0: "1" twice, "2" twice, bigram (1,2): skip 0 at 0 and 2, skip 1 at 0.
-    // Row 1: "1" once, "2" three times, (1,2) with skip 1 at 0.
+    // Row 0: "1" twice, "2" twice, bigram (1,2) adjacent at 0 and 2.
+    // Row 1: "1" once, "2" three times, (1,2) only with one skipped item.
     let tf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Tf, vec![])), &[&x]);
-    assert_eq!(tf.to_vec::<f32>(), vec![2., 2., 3., 1., 3., 1.]);
+    assert_eq!(tf.to_vec::<f32>(), vec![2., 2., 2., 1., 3., 1.]);
     let idf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::Idf, vec![0.5, 2., 4.])), &[&x]);
     assert_eq!(idf.to_vec::<f32>(), vec![0.5, 2., 4., 0.5, 2., 4.]);
     let tfidf = eval1(&Op::TfIdfVectorizer(attrs(TfIdfMode::TfIdf, vec![0.5, 2., 4.])), &[&x]);
-    assert_eq!(tfidf.to_vec::<f32>(), vec![1., 4., 12., 0.5, 6., 4.]);
+    assert_eq!(tfidf.to_vec::<f32>(), vec![1., 4., 8., 0.5, 6., 4.]);
     for (mode, w) in [(TfIdfMode::Tf, vec![]), (TfIdfMode::Idf, vec![]), (TfIdfMode::TfIdf, vec![0.5, 2., 4.])] {
         let mut g = G::new();
         let xi = g.input_with(x.clone());
@@ -105,4 +105,26 @@ fn tfidf_modes_and_weights() {
         g.output(y);
         g.check();
     }
+}
+
+#[test]
+fn roi_align_adaptive_grid_and_modes() {
+    for (half_pixel, max, sampling_ratio) in [(true, false, 0), (false, true, 0), (true, true, 2), (false, false, 3)] {
+        let mut g = G::new();
+        let x = g.input(DType::F32, &[2, 3, 6, 7]);
+        // ROIs partly outside the image and of sub-pixel size.
+        let rois = Tensor::from_vec(&[4, 4][..], vec![0f32, 0., 5., 5., -2., 1., 3.5, 8., 2., 2., 2.3, 2.2, 4., 0., 9., 6.]);
+        let rois = g.input_with(rois);
+        let bi = g.input_with(Tensor::from_vec(&[4][..], vec![0i64, 1, 1, 0]));
+        let op = Op::RoiAlign { half_pixel, max, output_height: 3, output_width: 2, sampling_ratio, spatial_scale: 0.75 };
+        let y = g.node(op, vec![Some(x), Some(rois), Some(bi)]);
+        g.output(y);
+        g.check();
+    }
+    // A 1x1 output over the whole 2x2 image with one centered sample is the mean.
+    let x = Tensor::from_vec(&[1, 1, 2, 2][..], vec![0f32, 1., 2., 3.]);
+    let rois = Tensor::from_vec(&[1, 4][..], vec![0f32, 0., 2., 2.]);
+    let bi = Tensor::from_vec(&[1][..], vec![0i64]);
+    let op = Op::RoiAlign { half_pixel: true, max: false, output_height: 1, output_width: 1, sampling_ratio: 1, spatial_scale: 1.0 };
+    assert_eq!(eval1(&op, &[&x, &rois, &bi]).to_vec::<f32>(), vec![1.5]);
 }

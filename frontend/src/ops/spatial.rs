@@ -16,6 +16,7 @@ pub(super) const OPS: &[(&str, Importer)] = &[
     ("CenterCropPad", center_crop_pad),
     ("Col2Im", col2im),
     ("TfIdfVectorizer", tfidf),
+    ("RoiAlign", roi_align),
 ];
 
 fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
@@ -110,4 +111,33 @@ fn tfidf(ctx: &mut NodeCtx<'_, '_>) -> R {
     };
     let x = ctx.req(0)?;
     ctx.emit(Op::TfIdfVectorizer(attrs), vec![Some(x)])
+}
+
+fn roi_align(ctx: &mut NodeCtx<'_, '_>) -> R {
+    // Opset 10 had no coordinate_transformation_mode and behaved as output_half_pixel.
+    let default = if ctx.opset() >= 16 { "half_pixel" } else { "output_half_pixel" };
+    let half_pixel = match ctx.string("coordinate_transformation_mode")?.as_deref().unwrap_or(default) {
+        "half_pixel" => true,
+        "output_half_pixel" => false,
+        other => return Err(ctx.bad_attr("coordinate_transformation_mode", format!("unknown value `{other}`"))),
+    };
+    let max = match ctx.string("mode")?.as_deref().unwrap_or("avg") {
+        "avg" => false,
+        "max" => true,
+        other => return Err(ctx.bad_attr("mode", format!("unknown value `{other}`"))),
+    };
+    let size = |ctx: &NodeCtx<'_, '_>, name: &str, d: i64| -> Result<usize, FrontendError> {
+        let v = ctx.int_or(name, d)?;
+        usize::try_from(v).map_err(|_| ctx.bad_attr(name, format!("negative value {v}")))
+    };
+    let op = Op::RoiAlign {
+        half_pixel,
+        max,
+        output_height: size(ctx, "output_height", 1)?,
+        output_width: size(ctx, "output_width", 1)?,
+        sampling_ratio: size(ctx, "sampling_ratio", 0)?,
+        spatial_scale: ctx.float_or("spatial_scale", 1.0)?,
+    };
+    let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?)];
+    ctx.emit(op, ins)
 }

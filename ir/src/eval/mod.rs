@@ -140,6 +140,7 @@ pub fn eval_op(
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::eval(op, inputs),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
+        Op::RoiAlign { .. } => spatial::roi_align(op, inputs),
     }
 }
 

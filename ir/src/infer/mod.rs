@@ -178,6 +178,7 @@ fn dispatch(
         Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::infer(op, inputs),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => one(spatial::tfidf(a, inputs)?),
+        Op::RoiAlign { .. } => one(spatial::roi_align(op, inputs)?),
     }
 }
 

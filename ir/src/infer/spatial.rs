@@ -227,3 +227,24 @@ pub(super) fn tfidf(a: &crate::op::TfIdfAttrs, inputs: Inputs<'_, '_>) -> Result
         s => Err(op_err!("X must be [C] or [B, C], got {s:?}")),
     }
 }
+
+pub(super) fn roi_align(op: &Op, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    let Op::RoiAlign { output_height, output_width, .. } = op else {
+        return Err(op_err!("not RoiAlign"));
+    };
+    arity(inputs, 3, 3)?;
+    let x = req(inputs, 0, "X")?;
+    let rois = req(inputs, 1, "rois")?;
+    let bi = req(inputs, 2, "batch_indices")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    same_dtype(x, "X", rois, "rois")?;
+    dtype(bi, "batch_indices", |d| d == DType::I64 || d == DType::I32, "i32 or i64")?;
+    rank_eq(x, "X", 4)?;
+    rank_eq(rois, "rois", 2)?;
+    rank_eq(bi, "batch_indices", 1)?;
+    let r = rois.ty.shape[0];
+    if rois.ty.shape[1] != 4 || bi.ty.shape[0] != r {
+        return Err(op_err!("rois {:?} and batch_indices {:?} must be [R, 4] and [R]", rois.ty.shape, bi.ty.shape));
+    }
+    Ok(TensorType::new(d, vec![r, x.ty.shape[1], *output_height, *output_width]))
+}

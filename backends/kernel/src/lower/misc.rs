@@ -10,6 +10,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::CenterCropPad { axes } => center_crop_pad(cx, n, axes.as_deref()),
         Op::Col2Im { dilations, pads, strides } => col2im(cx, n, dilations, pads, strides),
         Op::TfIdfVectorizer(a) => tfidf(cx, n, a),
+        Op::RoiAlign { .. } => super::roi::roi_align(cx, n),
         other => Err(cx.unsupported(format!("no lowering for {}", other.onnx_name()))),
     }
 }
