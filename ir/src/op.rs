@@ -339,6 +339,9 @@ pub enum Op {
         sampling_ratio: usize,
         spatial_scale: f32,
     },
+    /// 2-D deformable convolution. inputs: X [N, C, H, W], W [OC, C/group, kH, kW],
+    /// offset [N, offset_group*kH*kW*2, oH, oW], B? [OC], mask? [N, offset_group*kH*kW, oH, oW].
+    DeformConv { window: Window, group: usize, offset_group: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

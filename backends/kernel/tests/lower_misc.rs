@@ -128,3 +128,30 @@ fn roi_align_adaptive_grid_and_modes() {
     let op = Op::RoiAlign { half_pixel: true, max: false, output_height: 1, output_width: 1, sampling_ratio: 1, spatial_scale: 1.0 };
     assert_eq!(eval1(&op, &[&x, &rois, &bi]).to_vec::<f32>(), vec![1.5]);
 }
+
+#[test]
+fn deform_conv_groups_strides_and_zero_offsets() {
+    use onnxc_ir::op::Window;
+    let window = Window { kernel_shape: vec![3, 2], strides: vec![2, 1], pads: vec![1, 0, 1, 1], dilations: vec![1, 2] };
+    // X [1, 4, 7, 6] -> out dims: h (7+2-3)/2+1 = 4, w (6+1-3)/1+1 = 5.
+    for (with_bias, with_mask) in [(false, false), (true, true)] {
+        let mut g = G::new();
+        let x = g.input(DType::F32, &[1, 4, 7, 6]);
+        let w = g.input(DType::F32, &[6, 2, 3, 2]);
+        let off = g.input(DType::F32, &[1, 2 * 6 * 2, 4, 5]);
+        let b = with_bias.then(|| g.input(DType::F32, &[6]));
+        let m = with_mask.then(|| g.input(DType::F32, &[1, 2 * 6, 4, 5]));
+        let op = Op::DeformConv { window: window.clone(), group: 2, offset_group: 2 };
+        let y = g.node(op, vec![Some(x), Some(w), Some(off), b, m]);
+        g.output(y);
+        g.check_tol(1e-4, 1e-4);
+    }
+    // Zero offsets make it an ordinary convolution.
+    let x = rand_tensor(DType::F64, &[1, 2, 5, 5], 3);
+    let w = rand_tensor(DType::F64, &[3, 2, 3, 3], 4);
+    let win = Window { kernel_shape: vec![3, 3], strides: vec![1, 1], pads: vec![1, 1, 1, 1], dilations: vec![1, 1] };
+    let off = Tensor::from_f64(DType::F64, vec![1, 18, 5, 5], &[0.0; 450]);
+    let got = eval1(&Op::DeformConv { window: win.clone(), group: 1, offset_group: 1 }, &[&x, &w, &off]);
+    let want = eval_op(&Op::Conv { window: win, group: 1 }, &[Some(&x), Some(&w), None], &[]).unwrap().remove(0);
+    compare(0, &got, &want, 1e-9, 1e-9);
+}

@@ -17,6 +17,7 @@ pub(super) const OPS: &[(&str, Importer)] = &[
     ("Col2Im", col2im),
     ("TfIdfVectorizer", tfidf),
     ("RoiAlign", roi_align),
+    ("DeformConv", deform_conv),
 ];
 
 fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
@@ -140,4 +141,17 @@ fn roi_align(ctx: &mut NodeCtx<'_, '_>) -> R {
     };
     let ins = vec![Some(ctx.req(0)?), Some(ctx.req(1)?), Some(ctx.req(2)?)];
     ctx.emit(op, ins)
+}
+
+fn deform_conv(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let (x, w, off) = (ctx.req(0)?, ctx.req(1)?, ctx.req(2)?);
+    let w_shape = &ctx.ty(w).shape;
+    let weight_kernel = (w_shape.len() >= 3).then(|| w_shape[2..].to_vec());
+    let window = super::nn::window(ctx, x, weight_kernel)?;
+    let positive = |ctx: &NodeCtx<'_, '_>, name: &str| -> Result<usize, FrontendError> {
+        let v = ctx.int_or(name, 1)?;
+        usize::try_from(v).ok().filter(|&v| v > 0).ok_or_else(|| ctx.bad_attr(name, format!("must be positive, got {v}")))
+    };
+    let (group, offset_group) = (positive(ctx, "group")?, positive(ctx, "offset_group")?);
+    ctx.emit(Op::DeformConv { window, group, offset_group }, vec![Some(x), Some(w), Some(off), ctx.input(3), ctx.input(4)])
 }

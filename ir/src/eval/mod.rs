@@ -141,6 +141,7 @@ pub fn eval_op(
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
         Op::RoiAlign { .. } => spatial::roi_align(op, inputs),
+        Op::DeformConv { window, group, offset_group } => spatial::deform_conv(window, *group, *offset_group, inputs),
     }
 }
 

@@ -441,3 +441,59 @@ fn roi_sample(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> [f64; 4] {
     let (hy, hx) = (1.0 - ly, 1.0 - lx);
     [hy * hx * plane[yl * w + xl], hy * lx * plane[yl * w + xh], ly * hx * plane[yh * w + xl], ly * lx * plane[yh * w + xh]]
 }
+
+/// Bilinear sample of an `h` x `w` plane at (y, x); taps outside read 0.
+pub fn bilinear_zeros(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> f64 {
+    let (y0, x0) = (y.floor(), x.floor());
+    let (ty, tx) = (y - y0, x - x0);
+    let at = |yy: f64, xx: f64| -> f64 {
+        if yy < 0.0 || xx < 0.0 || yy >= h as f64 || xx >= w as f64 {
+            0.0
+        } else {
+            plane[yy as usize * w + xx as usize]
+        }
+    };
+    (1.0 - ty) * ((1.0 - tx) * at(y0, x0) + tx * at(y0, x0 + 1.0)) + ty * ((1.0 - tx) * at(y0 + 1.0, x0) + tx * at(y0 + 1.0, x0 + 1.0))
+}
+
+pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    let (x, wt, off) = (arg(inputs, 0)?, arg(inputs, 1)?, arg(inputs, 2)?);
+    let (xs, ws) = (x.shape(), wt.shape());
+    if xs.len() != 4 || ws.len() != 4 || off.shape().len() != 4 || group == 0 || og == 0 {
+        return Err(op_err!("DeformConv supports 2-D inputs only"));
+    }
+    let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+    let (oc, cpg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+    let (oh, ow) = (off.shape()[2], off.shape()[3]);
+    let (xv, wv, ov) = (x.to_f64_vec(), wt.to_f64_vec(), off.to_f64_vec());
+    let bv = opt(inputs, 3).map(|t| t.to_f64_vec());
+    let mv = opt(inputs, 4).map(|t| t.to_f64_vec());
+    let (ocpg, cpog, k) = (oc / group, c / og, kh * kw);
+    let mut out = vec![0.0; n * oc * oh * ow];
+    for b in 0..n {
+        for o in 0..oc {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut acc = bv.as_ref().map_or(0.0, |bv| bv[o]);
+                    for ci_ in 0..cpg {
+                        let ch = (o / ocpg) * cpg + ci_;
+                        let g = ch / cpog;
+                        let plane = &xv[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
+                        for p in 0..kh {
+                            for q in 0..kw {
+                                let kk = p * kw + q;
+                                let oidx = |comp: usize| (((b * og + g) * k + kk) * 2 + comp) * oh * ow + i * ow + j;
+                                let y = (i * window.strides[0] + p * window.dilations[0]) as f64 - window.pads[0] as f64 + ov[oidx(0)];
+                                let xx = (j * window.strides[1] + q * window.dilations[1]) as f64 - window.pads[1] as f64 + ov[oidx(1)];
+                                let m = mv.as_ref().map_or(1.0, |mv| mv[((b * og + g) * k + kk) * oh * ow + i * ow + j]);
+                                acc += wv[((o * cpg + ci_) * kh + p) * kw + q] * m * bilinear_zeros(plane, h, w, y, xx);
+                            }
+                        }
+                    }
+                    out[((b * oc + o) * oh + i) * ow + j] = acc;
+                }
+            }
+        }
+    }
+    Ok(vec![Tensor::from_f64(x.dtype(), vec![n, oc, oh, ow], &out)])
+}

@@ -179,6 +179,7 @@ fn dispatch(
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } => spatial::misc(op, inputs),
         Op::TfIdfVectorizer(a) => one(spatial::tfidf(a, inputs)?),
         Op::RoiAlign { .. } => one(spatial::roi_align(op, inputs)?),
+        Op::DeformConv { window, group, offset_group } => one(spatial::deform_conv(window, *group, *offset_group, inputs)?),
     }
 }
 

@@ -248,3 +248,41 @@ pub(super) fn roi_align(op: &Op, inputs: Inputs<'_, '_>) -> Result<TensorType, O
     }
     Ok(TensorType::new(d, vec![r, x.ty.shape[1], *output_height, *output_width]))
 }
+
+pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 3, 5)?;
+    let x = req(inputs, 0, "X")?;
+    let w = req(inputs, 1, "W")?;
+    let off = req(inputs, 2, "offset")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    same_dtype(x, "X", w, "W")?;
+    same_dtype(x, "X", off, "offset")?;
+    rank_eq(x, "X", 4)?;
+    rank_eq(w, "W", 4)?;
+    rank_eq(off, "offset", 4)?;
+    let (xs, ws, os) = (&x.ty.shape, &w.ty.shape, &off.ty.shape);
+    if window.spatial_rank() != 2 || ws[2..] != window.kernel_shape[..] {
+        return Err(op_err!("kernel_shape {:?} does not match W of shape {ws:?}", window.kernel_shape));
+    }
+    let k = ws[2] * ws[3];
+    if group == 0 || og == 0 || xs[1] != ws[1] * group || ws[0] % group != 0 || xs[1] % og != 0 {
+        return Err(op_err!("X {xs:?}, W {ws:?}, group {group}, offset_group {og} are inconsistent"));
+    }
+    let (oh, ow) = (window.out_dim(0, xs[2], false), window.out_dim(1, xs[3], false));
+    if *os != [xs[0], og * k * 2, oh, ow] {
+        return Err(op_err!("offset must have shape {:?}, got {os:?}", [xs[0], og * k * 2, oh, ow]));
+    }
+    if let Some(b) = opt(inputs, 3) {
+        same_dtype(x, "X", b, "B")?;
+        if b.ty.shape != [ws[0]] {
+            return Err(op_err!("B must have shape [{}], got {:?}", ws[0], b.ty.shape));
+        }
+    }
+    if let Some(m) = opt(inputs, 4) {
+        same_dtype(x, "X", m, "mask")?;
+        if m.ty.shape != [xs[0], og * k, oh, ow] {
+            return Err(op_err!("mask must have shape {:?}, got {:?}", [xs[0], og * k, oh, ow], m.ty.shape));
+        }
+    }
+    Ok(TensorType::new(d, vec![xs[0], ws[0], oh, ow]))
+}

@@ -11,6 +11,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Col2Im { dilations, pads, strides } => col2im(cx, n, dilations, pads, strides),
         Op::TfIdfVectorizer(a) => tfidf(cx, n, a),
         Op::RoiAlign { .. } => super::roi::roi_align(cx, n),
+        Op::DeformConv { window, group, offset_group } => super::roi::deform_conv(cx, n, window, *group, *offset_group),
         other => Err(cx.unsupported(format!("no lowering for {}", other.onnx_name()))),
     }
 }
