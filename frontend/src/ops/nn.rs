@@ -111,6 +111,9 @@ fn conv(ctx: &mut NodeCtx<'_, '_>) -> R {
 }
 
 fn batch_norm(ctx: &mut NodeCtx<'_, '_>) -> R {
+    if ctx.opset() >= 14 && ctx.bool_or("training_mode", false)? {
+        return super::spatial::batch_norm_training(ctx);
+    }
     if ctx.out_names.len() > 1 {
         return Err(
             ctx.bad("training-mode outputs (running/saved mean and variance) are not supported")

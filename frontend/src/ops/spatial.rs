@@ -155,3 +155,54 @@ fn deform_conv(ctx: &mut NodeCtx<'_, '_>) -> R {
     let (group, offset_group) = (positive(ctx, "group")?, positive(ctx, "offset_group")?);
     ctx.emit(Op::DeformConv { window, group, offset_group }, vec![Some(x), Some(w), Some(off), ctx.input(3), ctx.input(4)])
 }
+
+/// BatchNormalization-14/15 in training mode, expanded into existing ops:
+/// batch statistics (biased variance) normalize X, and the running
+/// statistics blend in with `momentum`.
+pub(super) fn batch_norm_training(ctx: &mut NodeCtx<'_, '_>) -> R {
+    use onnxc_ir::op::{BinaryOp, ReduceOp};
+    use onnxc_ir::Tensor;
+    let epsilon = ctx.float_or("epsilon", 1e-5)?;
+    let momentum = ctx.float_or("momentum", 0.9)? as f64;
+    let ins = (0..5).map(|i| ctx.req(i)).collect::<Result<Vec<_>, _>>()?;
+    let (x, scale, bias, mean_in, var_in) = (ins[0], ins[1], ins[2], ins[3], ins[4]);
+    let ty = ctx.ty(x).clone();
+    if ty.rank() < 2 || !ty.dtype.is_float() {
+        return Err(ctx.bad(format!("X must be a float tensor of rank >= 2, got {ty}")));
+    }
+    let c = ty.shape[1];
+    let name = ctx.name.clone();
+    let mut k = 0;
+    let mut emit = |ctx: &mut NodeCtx<'_, '_>, op: Op, ins: Vec<ValueId>, out: Option<usize>| -> Result<ValueId, FrontendError> {
+        k += 1;
+        let out_name = match out.and_then(|i| ctx.out_names.get(i).cloned()) {
+            Some(n) => n,
+            None => format!("{name}/t{k}"),
+        };
+        let node = format!("{name}/n{k}");
+        Ok(ctx.emit_named(&node, op, ins.into_iter().map(Some).collect(), &[out_name])?[0])
+    };
+    let axes: Vec<i64> = std::iter::once(0).chain(2..ty.rank() as i64).collect();
+    let axes = ctx.const_i64("axes", axes);
+    let reduce = Op::Reduce { op: ReduceOp::Mean, keepdims: true, noop_with_empty_axes: false };
+    let mean_k = emit(ctx, reduce.clone(), vec![x, axes], None)?;
+    let diff = emit(ctx, Op::Binary(BinaryOp::Sub), vec![x, mean_k], None)?;
+    let sq = emit(ctx, Op::Binary(BinaryOp::Mul), vec![diff, diff], None)?;
+    let var_k = emit(ctx, reduce, vec![sq, axes], None)?;
+    let shape_c = ctx.const_i64("shape_c", vec![c as i64]);
+    let mean = emit(ctx, Op::Reshape { allowzero: false }, vec![mean_k, shape_c], None)?;
+    let var = emit(ctx, Op::Reshape { allowzero: false }, vec![var_k, shape_c], None)?;
+    let y = emit(ctx, Op::BatchNormalization { epsilon }, vec![x, scale, bias, mean, var], Some(0))?;
+    let mut outs = vec![y];
+    let m = ctx.konst("momentum", Tensor::from_f64(ty.dtype, Vec::<usize>::new(), &[momentum]));
+    let m1 = ctx.konst("one_minus_momentum", Tensor::from_f64(ty.dtype, Vec::<usize>::new(), &[1.0 - momentum]));
+    for (i, (running, batch)) in [(mean_in, mean), (var_in, var)].into_iter().enumerate() {
+        if ctx.out_names.len() <= i + 1 {
+            break;
+        }
+        let a = emit(ctx, Op::Binary(BinaryOp::Mul), vec![running, m], None)?;
+        let b = emit(ctx, Op::Binary(BinaryOp::Mul), vec![batch, m1], None)?;
+        outs.push(emit(ctx, Op::Binary(BinaryOp::Add), vec![a, b], Some(i + 1))?);
+    }
+    Ok(outs)
+}
