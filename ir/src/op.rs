@@ -342,6 +342,10 @@ pub enum Op {
     /// 2-D deformable convolution. inputs: X [N, C, H, W], W [OC, C/group, kH, kW],
     /// offset [N, offset_group*kH*kW*2, oH, oW], B? [OC], mask? [N, offset_group*kH*kW, oH, oW].
     DeformConv { window: Window, group: usize, offset_group: usize },
+    /// inputs: X [N, C, d...], I (i64 flat indices into the inferred output,
+    /// as MaxPool produces), output_shape? (constant i64; the inferred
+    /// result sits at its origin).
+    MaxUnpool { window: Window },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -155,3 +155,28 @@ fn deform_conv_groups_strides_and_zero_offsets() {
     let want = eval_op(&Op::Conv { window: win, group: 1 }, &[Some(&x), Some(&w), None], &[]).unwrap().remove(0);
     compare(0, &got, &want, 1e-9, 1e-9);
 }
+
+#[test]
+fn max_unpool_scatters_into_padded_output() {
+    use onnxc_ir::op::Window;
+    let window = Window { kernel_shape: vec![2, 2], strides: vec![2, 2], pads: vec![0, 0, 0, 0], dilations: vec![1, 1] };
+    let op = Op::MaxUnpool { window };
+    // Inferred output 4x4; output_shape 5x5 puts it at the origin.
+    let x = Tensor::from_vec(&[1, 1, 2, 2][..], vec![1f32, 2., 3., 4.]);
+    let i = Tensor::from_vec(&[1, 1, 2, 2][..], vec![5i64, 7, 13, 15]);
+    let s = Tensor::from_vec(&[4][..], vec![1i64, 1, 5, 5]);
+    let y = eval_op(&op, &[Some(&x), Some(&i), Some(&s)], &[]).unwrap().remove(0);
+    let mut want = vec![0f32; 25];
+    want[6] = 1.;
+    want[8] = 2.;
+    want[16] = 3.;
+    want[18] = 4.;
+    assert_eq!(y.to_vec::<f32>(), want);
+    let mut g = G::new();
+    let xv = g.input_with(x);
+    let iv = g.input_with(i);
+    let sv = g.ints(&[1, 1, 5, 5]);
+    let y = g.node(op, vec![Some(xv), Some(iv), Some(sv)]);
+    g.output(y);
+    g.check();
+}

@@ -18,6 +18,7 @@ pub(super) const OPS: &[(&str, Importer)] = &[
     ("TfIdfVectorizer", tfidf),
     ("RoiAlign", roi_align),
     ("DeformConv", deform_conv),
+    ("MaxUnpool", max_unpool),
 ];
 
 fn bitcast(ctx: &mut NodeCtx<'_, '_>) -> R {
@@ -205,4 +206,10 @@ pub(super) fn batch_norm_training(ctx: &mut NodeCtx<'_, '_>) -> R {
         outs.push(emit(ctx, Op::Binary(BinaryOp::Add), vec![a, b], Some(i + 1))?);
     }
     Ok(outs)
+}
+
+fn max_unpool(ctx: &mut NodeCtx<'_, '_>) -> R {
+    let (x, i) = (ctx.req(0)?, ctx.req(1)?);
+    let window = super::nn::window(ctx, x, None)?;
+    ctx.emit(Op::MaxUnpool { window }, vec![Some(x), Some(i), ctx.input(2)])
 }

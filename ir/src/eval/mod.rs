@@ -142,6 +142,7 @@ pub fn eval_op(
         Op::TfIdfVectorizer(a) => tfidf::eval(a, inputs),
         Op::RoiAlign { .. } => spatial::roi_align(op, inputs),
         Op::DeformConv { window, group, offset_group } => spatial::deform_conv(window, *group, *offset_group, inputs),
+        Op::MaxUnpool { window } => spatial::max_unpool(window, inputs),
     }
 }
 

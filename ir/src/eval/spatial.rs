@@ -497,3 +497,28 @@ pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, i
     }
     Ok(vec![Tensor::from_f64(x.dtype(), vec![n, oc, oh, ow], &out)])
 }
+
+pub(super) fn max_unpool(window: &crate::op::Window, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    let (x, idx) = (arg(inputs, 0)?, arg(inputs, 1)?);
+    let inferred = crate::infer::max_unpool_inferred(window, x.shape())?;
+    let shape = match opt(inputs, 2) {
+        Some(s) => ints(s, "output_shape")?.iter().map(|&d| dim(d, "output_shape")).collect::<Result<Vec<_>, _>>()?,
+        None => inferred.clone(),
+    };
+    if shape.len() != inferred.len() {
+        return Err(op_err!("output_shape {shape:?} has the wrong rank"));
+    }
+    let w = x.dtype().size();
+    let n = checked_numel(&shape)?;
+    let mut out = vec![0u8; n * w];
+    let (ist, ost) = (strides(&inferred), strides(&shape));
+    let total = inferred.iter().product::<usize>() as i64;
+    for (k, &i) in ints(idx, "I")?.iter().enumerate() {
+        if i < 0 || i >= total {
+            continue; // outside the unpooled tensor: undefined in ONNX, skipped here
+        }
+        let o: usize = (0..shape.len()).map(|a| ((i as usize / ist[a]) % inferred[a]) * ost[a]).sum();
+        out[o * w..(o + 1) * w].copy_from_slice(&x.bytes()[k * w..(k + 1) * w]);
+    }
+    Ok(vec![tensor_from_bytes(x.dtype(), &shape, out)?])
+}

@@ -286,3 +286,41 @@ pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, i
     }
     Ok(TensorType::new(d, vec![xs[0], ws[0], oh, ow]))
 }
+
+/// MaxUnpool's inferred (unpadded) shape.
+pub fn max_unpool_inferred(window: &crate::op::Window, xs: &[usize]) -> Result<Vec<usize>, OpError> {
+    let r = window.spatial_rank();
+    if xs.len() != r + 2 || r == 0 {
+        return Err(op_err!("X of shape {xs:?} does not match a {r}-D kernel"));
+    }
+    let mut out = xs[..2].to_vec();
+    for i in 0..r {
+        let full = xs[i + 2].saturating_sub(1) * window.strides[i] + window.kernel_shape[i];
+        let pads = window.pads[i] + window.pads[i + r];
+        out.push(full.checked_sub(pads).ok_or_else(|| op_err!("pads {:?} exceed the unpooled size", window.pads))?);
+    }
+    Ok(out)
+}
+
+pub(super) fn max_unpool(window: &crate::op::Window, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 2, 3)?;
+    let x = req(inputs, 0, "X")?;
+    let i = req(inputs, 1, "I")?;
+    dtype(i, "I", |d| d == DType::I64, "i64")?;
+    if i.ty.shape != x.ty.shape {
+        return Err(op_err!("I must have X's shape {:?}, got {:?}", x.ty.shape, i.ty.shape));
+    }
+    let inferred = max_unpool_inferred(window, &x.ty.shape)?;
+    let shape = match opt(inputs, 2) {
+        None => inferred,
+        Some(s) => {
+            let v = const_ints(s, "output_shape", false)?;
+            let v: Vec<usize> = v.iter().map(|&d| usize::try_from(d).map_err(|_| op_err!("negative output_shape {v:?}"))).collect::<Result<_, _>>()?;
+            if v.len() != inferred.len() || v.iter().zip(&inferred).any(|(a, b)| a < b) {
+                return Err(op_err!("output_shape {v:?} is smaller than the unpooled shape {inferred:?}"));
+            }
+            v
+        }
+    };
+    Ok(TensorType::new(x.ty.dtype, shape))
+}

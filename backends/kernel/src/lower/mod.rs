@@ -125,7 +125,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Recurrent(_) => rnn::lower(cx, n),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::lower(cx, n),
-        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } => misc::lower(cx, n),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
         _ => shape::lower(cx, n),
     }
 }
