@@ -119,7 +119,10 @@ fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> 
     if !bad.is_empty() {
         return Err(FrontendError::Unsupported { nodes: bad });
     }
-    let opset = default_opset(model).ok_or_else(|| {
+    // A model of ai.onnx.ml ops only may import no default opset; its
+    // expansions use the newest default-domain forms.
+    let only_ml = !g.node.is_empty() && g.node.iter().all(|n| n.domain.as_deref() == Some(ops::ML_DOMAIN));
+    let opset = default_opset(model).or(only_ml.then_some(MAX_OPSET)).ok_or_else(|| {
         FrontendError::Invalid("the model imports no version of the default ONNX opset".into())
     })?;
     let opset = if (1..MIN_OPSET).contains(&opset) && g.node.iter().all(unchanged_since_opset1) {

@@ -17,6 +17,7 @@ mod rnn;
 mod reduce;
 mod shape;
 mod spatial;
+mod ml;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -49,15 +50,26 @@ pub(crate) fn supported_ops() -> Vec<&'static str> {
 }
 
 pub(crate) fn is_supported(domain: &str, op_type: &str) -> bool {
-    matches!(domain, "" | "ai.onnx") && (op_type == "Constant" || table().contains_key(op_type))
+    match domain {
+        "" | "ai.onnx" => op_type == "Constant" || table().contains_key(op_type),
+        ML_DOMAIN => ml::OPS.iter().any(|(n, _)| *n == op_type),
+        _ => false,
+    }
 }
+
+pub(crate) const ML_DOMAIN: &str = "ai.onnx.ml";
 
 /// Imports one node (the driver has checked support already).
 pub(crate) fn import(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<ValueId>, FrontendError> {
     if ctx.op_type == "Constant" {
         return constant(ctx);
     }
-    let f = *table().get(ctx.op_type.as_str()).ok_or_else(|| ctx.bad("unsupported op"))?;
+    let f = if ctx.node.domain.as_deref() == Some(ML_DOMAIN) {
+        ml::OPS.iter().find(|(n, _)| *n == ctx.op_type).map(|(_, f)| *f)
+    } else {
+        table().get(ctx.op_type.as_str()).copied()
+    };
+    let f = f.ok_or_else(|| ctx.bad("unsupported op"))?;
     let outs = f(ctx)?;
     if outs.len() < ctx.out_names.len() {
         return Err(ctx.bad(format!(

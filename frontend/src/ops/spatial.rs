@@ -213,3 +213,39 @@ fn max_unpool(ctx: &mut NodeCtx<'_, '_>) -> R {
     let window = super::nn::window(ctx, x, None)?;
     ctx.emit(Op::MaxUnpool { window }, vec![Some(x), Some(i), ctx.input(2)])
 }
+
+/// MaxPool with storage_order = 1: the row-major indices MaxPool computes,
+/// converted to column-major within each [H, W] plane:
+/// `base + w * H + h` where `idx = base + h * W + w`.
+pub(super) fn max_pool_column_major(ctx: &mut NodeCtx<'_, '_>, op: Op) -> R {
+    use onnxc_ir::op::BinaryOp::{Add, Div, Mod, Mul, Sub};
+    use onnxc_ir::Tensor;
+    let x = ctx.req(0)?;
+    let xs = ctx.ty(x).shape.clone();
+    if xs.len() != 4 {
+        return Err(ctx.bad_attr("storage_order", "column-major indices need a 2-D pool"));
+    }
+    let (h, w) = (xs[2] as i64, xs[3] as i64);
+    let name = ctx.name.clone();
+    let y_name = ctx.out_names[0].clone();
+    let raw = format!("{name}/row_major_indices");
+    let outs = ctx.emit_named(&name, op, vec![Some(x)], &[y_name, raw])?;
+    let (y, idx) = (outs[0], outs[1]);
+    let mut k = 0;
+    let mut bin = |ctx: &mut NodeCtx<'_, '_>, op: onnxc_ir::op::BinaryOp, a: ValueId, b: ValueId, out: Option<String>| -> Result<ValueId, FrontendError> {
+        k += 1;
+        let out = out.unwrap_or_else(|| format!("{name}/idx{k}"));
+        Ok(ctx.emit_named(&format!("{name}/idx{k}"), Op::Binary(op), vec![Some(a), Some(b)], &[out])?[0])
+    };
+    let c = |ctx: &mut NodeCtx<'_, '_>, s: &str, v: i64| ctx.konst(s, Tensor::scalar(v));
+    let (hw, wc, hc) = (c(ctx, "hw", h * w), c(ctx, "w", w), c(ctx, "h", h));
+    let p = bin(ctx, Mod { fmod: false }, idx, hw, None)?;
+    let base = bin(ctx, Sub, idx, p, None)?;
+    let row = bin(ctx, Div, p, wc, None)?;
+    let col = bin(ctx, Mod { fmod: false }, p, wc, None)?;
+    let col_h = bin(ctx, Mul, col, hc, None)?;
+    let off = bin(ctx, Add, col_h, row, None)?;
+    let idx_name = ctx.out_names[1].clone();
+    let out = bin(ctx, Add, base, off, Some(idx_name))?;
+    Ok(vec![y, out])
+}
