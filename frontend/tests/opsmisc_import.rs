@@ -44,3 +44,31 @@ fn batch_norm_training_mode_uses_batch_statistics() {
     assert_eq!(r[1].to_vec::<f32>(), vec![7.0]);
     assert_eq!(r[2].to_vec::<f32>(), vec![3.5]);
 }
+
+#[test]
+fn ml_domain_ops_import_without_default_opset() {
+    use onnxc_frontend::proto::OperatorSetIdProto;
+    let mut n = node("Binarizer", &["x"], &["y"], vec![a_float("threshold", 0.5)]);
+    n.domain = Some("ai.onnx.ml".into());
+    let mut m = model(13, vec![n], vec![fixed("x", F32, &[3])], vec![out("y")], vec![]);
+    m.opset_import = vec![OperatorSetIdProto { domain: Some("ai.onnx.ml".into()), version: Some(1) }];
+    let g = import(&m).unwrap().graph;
+    let x = Tensor::from_vec(&[3][..], vec![0.2f32, 0.5, 0.7]);
+    let r = onnxc_ir::eval::eval_graph(&g, &[x]).unwrap();
+    assert_eq!(r[0].to_vec::<f32>(), vec![0.0, 0.0, 1.0]);
+    // The same op type without the ml domain is not an ONNX op.
+    let plain = model(13, vec![node("Binarizer", &["x"], &["y"], vec![])], vec![fixed("x", F32, &[3])], vec![out("y")], vec![]);
+    assert!(matches!(import(&plain), Err(FrontendError::Unsupported { .. })));
+}
+
+#[test]
+fn max_pool_column_major_indices() {
+    let n = node("MaxPool", &["x"], &["y", "i"], vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[1, 1]), a_int("storage_order", 1)]);
+    let m = model(12, vec![n], vec![fixed("x", F32, &[1, 1, 2, 3])], vec![out("y"), out("i")], vec![]);
+    let g = import(&m).unwrap().graph;
+    // Maxima at (1, 1) and (0, 2): column-major 1*2+1 = 3 and 2*2+0 = 4.
+    let x = Tensor::from_vec(&[1, 1, 2, 3][..], vec![1f32, 2., 9., 3., 8., 4.]);
+    let r = onnxc_ir::eval::eval_graph(&g, &[x]).unwrap();
+    assert_eq!(r[0].to_vec::<f32>(), vec![8.0, 9.0]);
+    assert_eq!(r[1].to_vec::<i64>(), vec![3, 4]);
+}

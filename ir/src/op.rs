@@ -346,6 +346,45 @@ pub enum Op {
     /// as MaxPool produces), output_shape? (constant i64; the inferred
     /// result sits at its origin).
     MaxUnpool { window: Window },
+    /// ai.onnx.ml TreeEnsemble-5 (post_transform NONE). input: X [N, F]
+    /// (float); output [N, n_targets] of X's type.
+    TreeEnsemble(TreeEnsembleAttrs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TreeAggregate {
+    Average,
+    Sum,
+    Min,
+    Max,
+}
+
+/// A branch node: `x[feature] <mode> split` (or membership in `members`);
+/// NaN goes the true way when `missing_true`. Children index nodes, or
+/// leaves when the `*_leaf` flag is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// 0 LEQ, 1 LT, 2 GTE, 3 GT, 4 EQ, 5 NEQ, 6 MEMBER.
+    pub mode: u8,
+    pub feature: usize,
+    pub split: f64,
+    pub members: Vec<f64>,
+    pub missing_true: bool,
+    pub true_id: usize,
+    pub true_leaf: bool,
+    pub false_id: usize,
+    pub false_leaf: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeEnsembleAttrs {
+    pub aggregate: TreeAggregate,
+    pub n_targets: usize,
+    pub nodes: Vec<TreeNode>,
+    /// (node index, is a leaf) of every tree's root.
+    pub roots: Vec<(usize, bool)>,
+    pub leaf_targets: Vec<usize>,
+    pub leaf_weights: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

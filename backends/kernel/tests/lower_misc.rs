@@ -180,3 +180,42 @@ fn max_unpool_scatters_into_padded_output() {
     g.output(y);
     g.check();
 }
+
+#[test]
+fn tree_ensemble_aggregates_and_missing_values() {
+    use onnxc_ir::op::{TreeAggregate, TreeEnsembleAttrs, TreeNode};
+    let node = |mode, feature, split, t: (usize, bool), f: (usize, bool)| TreeNode {
+        mode,
+        feature,
+        split,
+        members: if mode == 6 { vec![1.0, 4.0] } else { vec![] },
+        missing_true: mode == 0,
+        true_id: t.0,
+        true_leaf: t.1,
+        false_id: f.0,
+        false_leaf: f.1,
+    };
+    // Tree 0: x0 <= 0.5 ? leaf0 : (x1 in {1, 4} ? leaf1 : leaf2). Tree 1: x1 > 2 ? leaf3 : leaf0.
+    let nodes = vec![node(0, 0, 0.5, (0, true), (1, false)), node(6, 1, 0.0, (1, true), (2, true)), node(3, 1, 2.0, (3, true), (0, true))];
+    let x = Tensor::from_vec(&[4, 2][..], vec![0.0f32, 1.0, 1.0, 4.0, 1.0, 3.0, f32::NAN, 0.0]);
+    for aggregate in [TreeAggregate::Sum, TreeAggregate::Average, TreeAggregate::Min, TreeAggregate::Max] {
+        let attrs = TreeEnsembleAttrs {
+            aggregate,
+            n_targets: 2,
+            nodes: nodes.clone(),
+            roots: vec![(0, false), (2, false)],
+            leaf_targets: vec![0, 1, 1, 0],
+            leaf_weights: vec![1.0, 10.0, 100.0, 1000.0],
+        };
+        if aggregate == TreeAggregate::Sum {
+            // Rows: (leaf0, leaf0), (leaf1, leaf3), (leaf2, leaf3), NaN -> (leaf0, leaf0).
+            let y = eval1(&Op::TreeEnsemble(attrs.clone()), &[&x]);
+            assert_eq!(y.to_vec::<f32>(), vec![2., 0., 1000., 10., 1000., 100., 2., 0.]);
+        }
+        let mut g = G::new();
+        let xi = g.input_with(x.clone());
+        let y = g.node(Op::TreeEnsemble(attrs), vec![Some(xi)]);
+        g.output(y);
+        g.check();
+    }
+}

@@ -27,6 +27,7 @@ mod shape;
 pub(crate) mod util;
 pub mod spatial;
 pub mod tfidf;
+pub mod tree;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -143,6 +144,7 @@ pub fn eval_op(
         Op::RoiAlign { .. } => spatial::roi_align(op, inputs),
         Op::DeformConv { window, group, offset_group } => spatial::deform_conv(window, *group, *offset_group, inputs),
         Op::MaxUnpool { window } => spatial::max_unpool(window, inputs),
+        Op::TreeEnsemble(a) => tree::eval(a, inputs),
     }
 }
 

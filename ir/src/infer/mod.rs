@@ -181,6 +181,7 @@ fn dispatch(
         Op::RoiAlign { .. } => one(spatial::roi_align(op, inputs)?),
         Op::DeformConv { window, group, offset_group } => one(spatial::deform_conv(window, *group, *offset_group, inputs)?),
         Op::MaxUnpool { window } => one(spatial::max_unpool(window, inputs)?),
+        Op::TreeEnsemble(a) => one(spatial::tree_ensemble(a, inputs)?),
     }
 }
 

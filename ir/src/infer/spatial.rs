@@ -324,3 +324,12 @@ pub(super) fn max_unpool(window: &crate::op::Window, inputs: Inputs<'_, '_>) -> 
     };
     Ok(TensorType::new(x.ty.dtype, shape))
 }
+
+pub(super) fn tree_ensemble(a: &crate::op::TreeEnsembleAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 1, 1)?;
+    let x = req(inputs, 0, "X")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    rank_eq(x, "X", 2)?;
+    crate::eval::tree::check_trees(a, x.ty.shape[1])?;
+    Ok(TensorType::new(d, vec![x.ty.shape[0], a.n_targets]))
+}

@@ -18,6 +18,7 @@ mod shape;
 mod spatial;
 mod misc;
 mod roi;
+mod tree;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -126,6 +127,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => quant::lower(cx, n),
         Op::BitCast { .. } | Op::GridSample { .. } | Op::AffineGrid { .. } => spatial::lower(cx, n),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
+        Op::TreeEnsemble(a) => tree::lower(cx, n, a),
         _ => shape::lower(cx, n),
     }
 }
