@@ -5,7 +5,8 @@
 //! implementation (numpy): NaN propagates through Max/Min, integer ops are
 //! exact and wrap in their own type, f16/bf16 compute in f32. Where ONNX
 //! leaves a result undefined: integer `x / 0` and `x % 0` give 0 (numpy),
-//! shifts by the bit width or more give 0 (numpy), and out-of-range
+//! shift counts outside [0, width) give 0 (-1 for a negative value
+//! shifted right; numpy), and out-of-range
 //! float-to-int casts saturate with NaN to 0, as the kernel IR's `Cast`
 //! (`kir.rs`) does, so folded constants and compiled code agree.
 //!
