@@ -147,8 +147,9 @@ fn check_model(model: &ModelProto) -> Result<(&GraphProto, i64), FrontendError> 
     if !bad.is_empty() {
         return Err(FrontendError::Unsupported { nodes: bad });
     }
-    // A graph made only of preview-domain ops (training optimizers) may
-    // import no default opset; the newest one is as good as any then.
+    // A graph made only of preview-domain ops (training optimizers) or
+    // ai.onnx.ml ops may import no default opset; the newest one is as good
+    // as any then (ML expansions use the newest default-domain forms).
     let only_preview = !g.node.is_empty() && g.node.iter().all(|n| !matches!(n.domain.as_deref().unwrap_or(""), "" | "ai.onnx"));
     let opset = default_opset(model).or(only_preview.then_some(MAX_OPSET)).ok_or_else(|| {
         FrontendError::Invalid("the model imports no version of the default ONNX opset".into())

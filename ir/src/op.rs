@@ -375,6 +375,27 @@ pub enum Op {
     /// inputs: boxes [B, N, 4], scores [B, C, N], max_output_boxes_per_class?,
     /// iou_threshold?, score_threshold?; output: i64 [bound, 3].
     NonMaxSuppression { center_point_box: bool },
+    /// inputs: X [N, C, H, W] (float), rois [R, 4] (x1, y1, x2, y2), batch_indices
+    /// (i64 [R]); output [R, C, output_height, output_width]. `half_pixel` is
+    /// coordinate_transformation_mode="half_pixel"; `max` is mode="max".
+    RoiAlign {
+        half_pixel: bool,
+        max: bool,
+        output_height: usize,
+        output_width: usize,
+        sampling_ratio: usize,
+        spatial_scale: f32,
+    },
+    /// 2-D deformable convolution. inputs: X [N, C, H, W], W [OC, C/group, kH, kW],
+    /// offset [N, offset_group*kH*kW*2, oH, oW], B? [OC], mask? [N, offset_group*kH*kW, oH, oW].
+    DeformConv { window: Window, group: usize, offset_group: usize },
+    /// inputs: X [N, C, d...], I (i64 flat indices into the inferred output,
+    /// as MaxPool produces), output_shape? (constant i64; the inferred
+    /// result sits at its origin).
+    MaxUnpool { window: Window },
+    /// ai.onnx.ml TreeEnsemble-5 (post_transform NONE). input: X [N, F]
+    /// (float); output [N, n_targets] of X's type.
+    TreeEnsemble(TreeEnsembleAttrs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -416,6 +437,42 @@ impl OptimizerKind {
             _ => 1,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TreeAggregate {
+    Average,
+    Sum,
+    Min,
+    Max,
+}
+
+/// A branch node: `x[feature] <mode> split` (or membership in `members`);
+/// NaN goes the true way when `missing_true`. Children index nodes, or
+/// leaves when the `*_leaf` flag is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// 0 LEQ, 1 LT, 2 GTE, 3 GT, 4 EQ, 5 NEQ, 6 MEMBER.
+    pub mode: u8,
+    pub feature: usize,
+    pub split: f64,
+    pub members: Vec<f64>,
+    pub missing_true: bool,
+    pub true_id: usize,
+    pub true_leaf: bool,
+    pub false_id: usize,
+    pub false_leaf: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeEnsembleAttrs {
+    pub aggregate: TreeAggregate,
+    pub n_targets: usize,
+    pub nodes: Vec<TreeNode>,
+    /// (node index, is a leaf) of every tree's root.
+    pub roots: Vec<(usize, bool)>,
+    pub leaf_targets: Vec<usize>,
+    pub leaf_weights: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

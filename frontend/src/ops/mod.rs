@@ -26,6 +26,7 @@ mod scan;
 mod optional;
 pub(crate) mod sequence;
 mod dynamic;
+mod ml;
 
 use crate::error::FrontendError;
 use crate::import::Builder;
@@ -79,8 +80,11 @@ pub(crate) fn supported_ops() -> Vec<&'static str> {
 }
 
 pub(crate) fn is_supported(domain: &str, op_type: &str) -> bool {
-    (matches!(domain, "" | "ai.onnx") && (op_type == "Constant" || table().contains_key(op_type)))
-        || preview_importer(domain, op_type).is_some()
+    match domain {
+        "" | "ai.onnx" => op_type == "Constant" || table().contains_key(op_type),
+        ML_DOMAIN => ml::OPS.iter().any(|(n, _)| *n == op_type),
+        _ => preview_importer(domain, op_type).is_some(),
+    }
 }
 
 /// Importers of the ai.onnx.preview(.training) domains.
@@ -93,16 +97,20 @@ fn preview_importer(domain: &str, op_type: &str) -> Option<Importer> {
     family.iter().find(|(n, _)| *n == op_type).map(|(_, f)| *f)
 }
 
+pub(crate) const ML_DOMAIN: &str = "ai.onnx.ml";
+
 /// Imports one node (the driver has checked support already).
 pub(crate) fn import(ctx: &mut NodeCtx<'_, '_>) -> Result<Vec<ValueId>, FrontendError> {
     if ctx.op_type == "Constant" {
         return constant(ctx);
     }
     let domain = ctx.node.domain.as_deref().unwrap_or("");
-    let f = match preview_importer(domain, &ctx.op_type) {
-        Some(f) => f,
-        None => *table().get(ctx.op_type.as_str()).ok_or_else(|| ctx.bad("unsupported op"))?,
+    let f = if domain == ML_DOMAIN {
+        ml::OPS.iter().find(|(n, _)| *n == ctx.op_type).map(|(_, f)| *f)
+    } else {
+        preview_importer(domain, &ctx.op_type).or_else(|| table().get(ctx.op_type.as_str()).copied())
     };
+    let f = f.ok_or_else(|| ctx.bad("unsupported op"))?;
     let outs = f(ctx)?;
     if outs.len() < ctx.out_names.len() {
         return Err(ctx.bad(format!(

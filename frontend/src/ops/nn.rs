@@ -111,6 +111,9 @@ fn conv(ctx: &mut NodeCtx<'_, '_>) -> R {
 }
 
 fn batch_norm(ctx: &mut NodeCtx<'_, '_>) -> R {
+    if ctx.opset() >= 14 && ctx.bool_or("training_mode", false)? {
+        return super::spatial::batch_norm_training(ctx);
+    }
     if ctx.out_names.len() > 1 {
         return Err(
             ctx.bad("training-mode outputs (running/saved mean and variance) are not supported")
@@ -133,6 +136,9 @@ fn pool(ctx: &mut NodeCtx<'_, '_>) -> R {
     let window = window(ctx, x, None)?;
     let ceil_mode = ctx.bool_or("ceil_mode", false)?;
     let op = if ctx.op_type == "MaxPool" {
+        if ctx.out_names.len() > 1 && ctx.int_or("storage_order", 0)? == 1 {
+            return super::spatial::max_pool_column_major(ctx, Op::MaxPool { window, ceil_mode });
+        }
         Op::MaxPool { window, ceil_mode }
     } else {
         let count_include_pad = ctx.bool_or("count_include_pad", false)?;

@@ -5,7 +5,8 @@
 //! implementation (numpy): NaN propagates through Max/Min, integer ops are
 //! exact and wrap in their own type, f16/bf16 compute in f32. Where ONNX
 //! leaves a result undefined: integer `x / 0` and `x % 0` give 0 (numpy),
-//! shifts by the bit width or more give 0 (numpy), and out-of-range
+//! shift counts outside [0, width) give 0 (-1 for a negative value
+//! shifted right; numpy), and out-of-range
 //! float-to-int casts saturate with NaN to 0, as the kernel IR's `Cast`
 //! (`kir.rs`) does, so folded constants and compiled code agree.
 //!
@@ -32,6 +33,7 @@ pub mod training;
 mod fused;
 pub mod tfidf;
 mod dynamic;
+pub mod tree;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, OpError};
@@ -158,6 +160,10 @@ pub fn eval_op(
         Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
             dynamic::eval(op, inputs, n_out)
         }
+        Op::RoiAlign { .. } => spatial::roi_align(op, inputs),
+        Op::DeformConv { window, group, offset_group } => spatial::deform_conv(window, *group, *offset_group, inputs),
+        Op::MaxUnpool { window } => spatial::max_unpool(window, inputs),
+        Op::TreeEnsemble(a) => tree::eval(a, inputs),
     }
 }
 

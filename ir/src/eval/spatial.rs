@@ -358,3 +358,167 @@ fn col2im(x: &Tensor, g: &crate::infer::Col2ImGeometry) -> Result<Vec<Tensor>, O
     shape.extend_from_slice(&g.image);
     Ok(vec![Tensor::from_f64(x.dtype(), shape, &out)])
 }
+
+/// RoiAlign after the ONNX reference (bilinear samples, avg or max per bin).
+pub(super) fn roi_align(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    let Op::RoiAlign { half_pixel, max, output_height: oh, output_width: ow, sampling_ratio, spatial_scale } = op else {
+        return Err(op_err!("not RoiAlign"));
+    };
+    let (x, rois, bi) = (arg(inputs, 0)?, arg(inputs, 1)?, arg(inputs, 2)?);
+    let xs = x.shape();
+    if xs.len() != 4 || rois.shape().len() != 2 || rois.shape()[1] != 4 {
+        return Err(op_err!("X must be [N, C, H, W] and rois [R, 4]"));
+    }
+    let (c, h, w) = (xs[1], xs[2], xs[3]);
+    let (xv, rv, bv) = (x.to_f64_vec(), rois.to_f64_vec(), ints(bi, "batch_indices")?);
+    let r = rois.shape()[0];
+    let mut out = vec![0.0; r * c * oh * ow];
+    let scale = *spatial_scale as f64;
+    for n in 0..r {
+        let b = usize::try_from(bv[n]).ok().filter(|&b| b < xs[0]).ok_or_else(|| op_err!("batch index {} out of range", bv[n]))?;
+        let off = if *half_pixel { 0.5 } else { 0.0 };
+        let roi = &rv[n * 4..n * 4 + 4];
+        let (sw, sh) = (roi[0] * scale - off, roi[1] * scale - off);
+        let (mut rw, mut rh) = (roi[2] * scale - off - sw, roi[3] * scale - off - sh);
+        if !*half_pixel {
+            rw = rw.max(1.0);
+            rh = rh.max(1.0);
+        }
+        let (bh, bw) = (rh / *oh as f64, rw / *ow as f64);
+        let gh = if *sampling_ratio > 0 { *sampling_ratio } else { (rh / *oh as f64).ceil().max(0.0) as usize };
+        let gw = if *sampling_ratio > 0 { *sampling_ratio } else { (rw / *ow as f64).ceil().max(0.0) as usize };
+        let count = (gh * gw).max(1) as f64;
+        for ch in 0..c {
+            let plane = &xv[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
+            for ph in 0..*oh {
+                for pw in 0..*ow {
+                    let mut acc: Option<f64> = None;
+                    for iy in 0..gh {
+                        let y = sh + ph as f64 * bh + (iy as f64 + 0.5) * bh / gh as f64;
+                        for ix in 0..gw {
+                            let xx = sw + pw as f64 * bw + (ix as f64 + 0.5) * bw / gw as f64;
+                            let v = roi_sample(plane, h, w, y, xx);
+                            let s = if *max { v.into_iter().fold(f64::NEG_INFINITY, f64::max) } else { v.iter().sum() };
+                            acc = Some(match acc {
+                                None => s,
+                                Some(a) if *max => a.max(s),
+                                Some(a) => a + s,
+                            });
+                        }
+                    }
+                    let v = acc.unwrap_or(0.0);
+                    out[((n * c + ch) * oh + ph) * ow + pw] = if *max { v } else { v / count };
+                }
+            }
+        }
+    }
+    Ok(vec![Tensor::from_f64(x.dtype(), vec![r, c, *oh, *ow], &out)])
+}
+
+/// The four weighted bilinear taps of RoiAlign at (y, x).
+fn roi_sample(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> [f64; 4] {
+    if h == 0 || w == 0 || y < -1.0 || y > h as f64 || x < -1.0 || x > w as f64 {
+        return [0.0; 4];
+    }
+    let (mut y, mut x) = (y.max(0.0), x.max(0.0));
+    let (mut yl, mut xl) = (y as usize, x as usize);
+    let (yh, xh);
+    if yl >= h - 1 {
+        yl = h - 1;
+        yh = h - 1;
+        y = yl as f64;
+    } else {
+        yh = yl + 1;
+    }
+    if xl >= w - 1 {
+        xl = w - 1;
+        xh = w - 1;
+        x = xl as f64;
+    } else {
+        xh = xl + 1;
+    }
+    let (ly, lx) = (y - yl as f64, x - xl as f64);
+    let (hy, hx) = (1.0 - ly, 1.0 - lx);
+    [hy * hx * plane[yl * w + xl], hy * lx * plane[yl * w + xh], ly * hx * plane[yh * w + xl], ly * lx * plane[yh * w + xh]]
+}
+
+/// Bilinear sample of an `h` x `w` plane at (y, x); taps outside read 0.
+pub fn bilinear_zeros(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> f64 {
+    let (y0, x0) = (y.floor(), x.floor());
+    let (ty, tx) = (y - y0, x - x0);
+    let at = |yy: f64, xx: f64| -> f64 {
+        if yy < 0.0 || xx < 0.0 || yy >= h as f64 || xx >= w as f64 {
+            0.0
+        } else {
+            plane[yy as usize * w + xx as usize]
+        }
+    };
+    (1.0 - ty) * ((1.0 - tx) * at(y0, x0) + tx * at(y0, x0 + 1.0)) + ty * ((1.0 - tx) * at(y0 + 1.0, x0) + tx * at(y0 + 1.0, x0 + 1.0))
+}
+
+pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    let (x, wt, off) = (arg(inputs, 0)?, arg(inputs, 1)?, arg(inputs, 2)?);
+    let (xs, ws) = (x.shape(), wt.shape());
+    if xs.len() != 4 || ws.len() != 4 || off.shape().len() != 4 || group == 0 || og == 0 {
+        return Err(op_err!("DeformConv supports 2-D inputs only"));
+    }
+    let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+    let (oc, cpg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+    let (oh, ow) = (off.shape()[2], off.shape()[3]);
+    let (xv, wv, ov) = (x.to_f64_vec(), wt.to_f64_vec(), off.to_f64_vec());
+    let bv = opt(inputs, 3).map(|t| t.to_f64_vec());
+    let mv = opt(inputs, 4).map(|t| t.to_f64_vec());
+    let (ocpg, cpog, k) = (oc / group, c / og, kh * kw);
+    let mut out = vec![0.0; n * oc * oh * ow];
+    for b in 0..n {
+        for o in 0..oc {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut acc = bv.as_ref().map_or(0.0, |bv| bv[o]);
+                    for ci_ in 0..cpg {
+                        let ch = (o / ocpg) * cpg + ci_;
+                        let g = ch / cpog;
+                        let plane = &xv[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
+                        for p in 0..kh {
+                            for q in 0..kw {
+                                let kk = p * kw + q;
+                                let oidx = |comp: usize| (((b * og + g) * k + kk) * 2 + comp) * oh * ow + i * ow + j;
+                                let y = (i * window.strides[0] + p * window.dilations[0]) as f64 - window.pads[0] as f64 + ov[oidx(0)];
+                                let xx = (j * window.strides[1] + q * window.dilations[1]) as f64 - window.pads[1] as f64 + ov[oidx(1)];
+                                let m = mv.as_ref().map_or(1.0, |mv| mv[((b * og + g) * k + kk) * oh * ow + i * ow + j]);
+                                acc += wv[((o * cpg + ci_) * kh + p) * kw + q] * m * bilinear_zeros(plane, h, w, y, xx);
+                            }
+                        }
+                    }
+                    out[((b * oc + o) * oh + i) * ow + j] = acc;
+                }
+            }
+        }
+    }
+    Ok(vec![Tensor::from_f64(x.dtype(), vec![n, oc, oh, ow], &out)])
+}
+
+pub(super) fn max_unpool(window: &crate::op::Window, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+    let (x, idx) = (arg(inputs, 0)?, arg(inputs, 1)?);
+    let inferred = crate::infer::max_unpool_inferred(window, x.shape())?;
+    let shape = match opt(inputs, 2) {
+        Some(s) => ints(s, "output_shape")?.iter().map(|&d| dim(d, "output_shape")).collect::<Result<Vec<_>, _>>()?,
+        None => inferred.clone(),
+    };
+    if shape.len() != inferred.len() {
+        return Err(op_err!("output_shape {shape:?} has the wrong rank"));
+    }
+    let w = x.dtype().size();
+    let n = checked_numel(&shape)?;
+    let mut out = vec![0u8; n * w];
+    let (ist, ost) = (strides(&inferred), strides(&shape));
+    let total = inferred.iter().product::<usize>() as i64;
+    for (k, &i) in ints(idx, "I")?.iter().enumerate() {
+        if i < 0 || i >= total {
+            continue; // outside the unpooled tensor: undefined in ONNX, skipped here
+        }
+        let o: usize = (0..shape.len()).map(|a| ((i as usize / ist[a]) % inferred[a]) * ost[a]).sum();
+        out[o * w..(o + 1) * w].copy_from_slice(&x.bytes()[k * w..(k + 1) * w]);
+    }
+    Ok(vec![tensor_from_bytes(x.dtype(), &shape, out)?])
+}

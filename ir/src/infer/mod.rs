@@ -34,7 +34,7 @@ use crate::tensor::Tensor;
 /// Slice start/length along one axis under ONNX's clamping rules; shared with
 /// the evaluator and the lowering so they agree with the inferred shapes.
 pub use shape::slice_range;
-pub use spatial::{center_crop_pad_shape, col2im_geometry, tensor_scatter_axis, Col2ImGeometry};
+pub use spatial::{max_unpool_inferred, center_crop_pad_shape, col2im_geometry, tensor_scatter_axis, Col2ImGeometry};
 
 pub use norm::{norm_plan, NormKind, NormPlan};
 pub use attention::{attn_plan, rotary_plan, AttnMask, AttnPlan, RotaryPlan, Strides4};
@@ -199,6 +199,10 @@ fn dispatch(
         Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => {
             dynamic::infer(op, inputs, num_outputs)
         }
+        Op::RoiAlign { .. } => one(spatial::roi_align(op, inputs)?),
+        Op::DeformConv { window, group, offset_group } => one(spatial::deform_conv(window, *group, *offset_group, inputs)?),
+        Op::MaxUnpool { window } => one(spatial::max_unpool(window, inputs)?),
+        Op::TreeEnsemble(a) => one(spatial::tree_ensemble(a, inputs)?),
     }
 }
 

@@ -227,3 +227,109 @@ pub(super) fn tfidf(a: &crate::op::TfIdfAttrs, inputs: Inputs<'_, '_>) -> Result
         s => Err(op_err!("X must be [C] or [B, C], got {s:?}")),
     }
 }
+
+pub(super) fn roi_align(op: &Op, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    let Op::RoiAlign { output_height, output_width, .. } = op else {
+        return Err(op_err!("not RoiAlign"));
+    };
+    arity(inputs, 3, 3)?;
+    let x = req(inputs, 0, "X")?;
+    let rois = req(inputs, 1, "rois")?;
+    let bi = req(inputs, 2, "batch_indices")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    same_dtype(x, "X", rois, "rois")?;
+    dtype(bi, "batch_indices", |d| d == DType::I64 || d == DType::I32, "i32 or i64")?;
+    rank_eq(x, "X", 4)?;
+    rank_eq(rois, "rois", 2)?;
+    rank_eq(bi, "batch_indices", 1)?;
+    let r = rois.ty.shape[0];
+    if rois.ty.shape[1] != 4 || bi.ty.shape[0] != r {
+        return Err(op_err!("rois {:?} and batch_indices {:?} must be [R, 4] and [R]", rois.ty.shape, bi.ty.shape));
+    }
+    Ok(TensorType::new(d, vec![r, x.ty.shape[1], *output_height, *output_width]))
+}
+
+pub(super) fn deform_conv(window: &crate::op::Window, group: usize, og: usize, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 3, 5)?;
+    let x = req(inputs, 0, "X")?;
+    let w = req(inputs, 1, "W")?;
+    let off = req(inputs, 2, "offset")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    same_dtype(x, "X", w, "W")?;
+    same_dtype(x, "X", off, "offset")?;
+    rank_eq(x, "X", 4)?;
+    rank_eq(w, "W", 4)?;
+    rank_eq(off, "offset", 4)?;
+    let (xs, ws, os) = (&x.ty.shape, &w.ty.shape, &off.ty.shape);
+    if window.spatial_rank() != 2 || ws[2..] != window.kernel_shape[..] {
+        return Err(op_err!("kernel_shape {:?} does not match W of shape {ws:?}", window.kernel_shape));
+    }
+    let k = ws[2] * ws[3];
+    if group == 0 || og == 0 || xs[1] != ws[1] * group || ws[0] % group != 0 || xs[1] % og != 0 {
+        return Err(op_err!("X {xs:?}, W {ws:?}, group {group}, offset_group {og} are inconsistent"));
+    }
+    let (oh, ow) = (window.out_dim(0, xs[2], false), window.out_dim(1, xs[3], false));
+    if *os != [xs[0], og * k * 2, oh, ow] {
+        return Err(op_err!("offset must have shape {:?}, got {os:?}", [xs[0], og * k * 2, oh, ow]));
+    }
+    if let Some(b) = opt(inputs, 3) {
+        same_dtype(x, "X", b, "B")?;
+        if b.ty.shape != [ws[0]] {
+            return Err(op_err!("B must have shape [{}], got {:?}", ws[0], b.ty.shape));
+        }
+    }
+    if let Some(m) = opt(inputs, 4) {
+        same_dtype(x, "X", m, "mask")?;
+        if m.ty.shape != [xs[0], og * k, oh, ow] {
+            return Err(op_err!("mask must have shape {:?}, got {:?}", [xs[0], og * k, oh, ow], m.ty.shape));
+        }
+    }
+    Ok(TensorType::new(d, vec![xs[0], ws[0], oh, ow]))
+}
+
+/// MaxUnpool's inferred (unpadded) shape.
+pub fn max_unpool_inferred(window: &crate::op::Window, xs: &[usize]) -> Result<Vec<usize>, OpError> {
+    let r = window.spatial_rank();
+    if xs.len() != r + 2 || r == 0 {
+        return Err(op_err!("X of shape {xs:?} does not match a {r}-D kernel"));
+    }
+    let mut out = xs[..2].to_vec();
+    for i in 0..r {
+        let full = xs[i + 2].saturating_sub(1) * window.strides[i] + window.kernel_shape[i];
+        let pads = window.pads[i] + window.pads[i + r];
+        out.push(full.checked_sub(pads).ok_or_else(|| op_err!("pads {:?} exceed the unpooled size", window.pads))?);
+    }
+    Ok(out)
+}
+
+pub(super) fn max_unpool(window: &crate::op::Window, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 2, 3)?;
+    let x = req(inputs, 0, "X")?;
+    let i = req(inputs, 1, "I")?;
+    dtype(i, "I", |d| d == DType::I64, "i64")?;
+    if i.ty.shape != x.ty.shape {
+        return Err(op_err!("I must have X's shape {:?}, got {:?}", x.ty.shape, i.ty.shape));
+    }
+    let inferred = max_unpool_inferred(window, &x.ty.shape)?;
+    let shape = match opt(inputs, 2) {
+        None => inferred,
+        Some(s) => {
+            let v = const_ints(s, "output_shape", false)?;
+            let v: Vec<usize> = v.iter().map(|&d| usize::try_from(d).map_err(|_| op_err!("negative output_shape {v:?}"))).collect::<Result<_, _>>()?;
+            if v.len() != inferred.len() || v.iter().zip(&inferred).any(|(a, b)| a < b) {
+                return Err(op_err!("output_shape {v:?} is smaller than the unpooled shape {inferred:?}"));
+            }
+            v
+        }
+    };
+    Ok(TensorType::new(x.ty.dtype, shape))
+}
+
+pub(super) fn tree_ensemble(a: &crate::op::TreeEnsembleAttrs, inputs: Inputs<'_, '_>) -> Result<TensorType, OpError> {
+    arity(inputs, 1, 1)?;
+    let x = req(inputs, 0, "X")?;
+    let d = dtype(x, "X", is_float, "a float")?;
+    rank_eq(x, "X", 2)?;
+    crate::eval::tree::check_trees(a, x.ty.shape[1])?;
+    Ok(TensorType::new(d, vec![x.ty.shape[0], a.n_targets]))
+}

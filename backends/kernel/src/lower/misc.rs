@@ -10,6 +10,9 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::CenterCropPad { axes } => center_crop_pad(cx, n, axes.as_deref()),
         Op::Col2Im { dilations, pads, strides } => col2im(cx, n, dilations, pads, strides),
         Op::TfIdfVectorizer(a) => tfidf(cx, n, a),
+        Op::RoiAlign { .. } => super::roi::roi_align(cx, n),
+        Op::DeformConv { window, group, offset_group } => super::roi::deform_conv(cx, n, window, *group, *offset_group),
+        Op::MaxUnpool { window } => max_unpool(cx, n, window),
         other => Err(cx.unsupported(format!("no lowering for {}", other.onnx_name()))),
     }
 }
@@ -286,6 +289,38 @@ fn tfidf(cx: &mut Cx, n: &Node, a: &onnxc_ir::op::TfIdfAttrs) -> Result<(), Lowe
         args.push(cx.const_buf(Bytes::from(w)));
     }
     args.push(cx.buf(y)?);
+    cx.emit(b.finish(), args);
+    Ok(())
+}
+
+/// MaxUnpool: zero the output, then scatter X through I sequentially (so
+/// duplicate indices resolve in order, as in the reference).
+fn max_unpool(cx: &mut Cx, n: &Node, window: &onnxc_ir::op::Window) -> Result<(), LowerError> {
+    let (x, idx, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
+    let xs = cx.ty(x).shape.clone();
+    let ys = cx.ty(y).shape.clone();
+    let inferred = onnxc_ir::infer::max_unpool_inferred(window, &xs).map_err(|e| cx.invalid(e.0))?;
+    let el = scalar(cx.ty(x).dtype);
+    let total = cx.ty(y).numel() as i64;
+    if total == 0 {
+        return Ok(());
+    }
+    let (ist, ost) = (strides(&inferred), strides(&ys));
+    let itotal: i64 = inferred.iter().product::<usize>() as i64;
+    let mut b = cx.builder("maxunpool");
+    let (px, pi, py) = (b.input(el), b.input(Scalar::I64), b.output(el));
+    b.par_for(0, total, |b, i| b.store(py, i, zero(el)));
+    b.for_loop(0, cx.ty(x).numel() as i64, |b, k| {
+        let i = b.let_(load(pi, k.clone()));
+        let inside = math::band(ge(i.clone(), ci(0)), lt(i.clone(), ci(itotal)));
+        let mut o = ci(0);
+        for a in 0..ys.len() {
+            o = add(o, mul(rem(div(i.clone(), ci(ist[a])), ci(inferred[a] as i64)), ci(ost[a])));
+        }
+        let o = b.let_(o);
+        b.if_(inside, |b| b.store(py, o, load(px, k)));
+    });
+    let args = vec![cx.buf(x)?, cx.buf(idx)?, cx.buf(y)?];
     cx.emit(b.finish(), args);
     Ok(())
 }

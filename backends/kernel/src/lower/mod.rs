@@ -26,6 +26,8 @@ mod dynamic;
 mod gemm_kernel;
 mod conv_kernel;
 mod gemm_ops;
+mod roi;
+mod tree;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -187,8 +189,9 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Dft { .. } | Op::Stft { .. } | Op::Window { .. } | Op::MelWeightMatrix { .. } => signal::lower(cx, n),
         Op::Optimizer(_) => training::lower(cx, n),
         Op::Fused { .. } | Op::FusedElementwise { .. } => fused::lower(cx, n),
-        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) => misc::lower(cx, n),
         Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => dynamic::lower(cx, n),
+        Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
+        Op::TreeEnsemble(a) => tree::lower(cx, n, a),
         _ => shape::lower(cx, n),
     }
 }
