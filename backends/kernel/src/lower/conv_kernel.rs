@@ -8,14 +8,12 @@
 //! fast path does not apply (non-f32, weights not constant, depthwise,
 //! spatial rank above 2), and the caller keeps the generic lowering.
 
-use super::gemm_kernel::{self as gk, Bias, Finish, Gemm, Side};
+use super::epilogue::{Epilogue, OutIndex};
+use super::gemm_kernel::{self as gk, Bias, Gemm, Side};
 use super::gemm_ops::f32_values;
 use super::*;
 use onnxc_ir::op::Window;
 
-fn identity(_: &mut KernelBuilder, v: Expr, _: Expr) -> Expr {
-    v
-}
 
 /// Spatial geometry of one axis: input, output, kernel, stride, pad, dilation.
 #[derive(Clone, Copy)]
@@ -28,7 +26,7 @@ struct Axis {
     d: i64,
 }
 
-pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize, finish: Option<Finish>) -> Result<bool, LowerError> {
+pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {
     let (x, wt, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
     let bias = n.input(2);
     let (xs, ws, ys) = (cx.ty(x).shape.clone(), cx.ty(wt).shape.clone(), cx.ty(y).shape.clone());
@@ -68,7 +66,8 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize, finish: Opti
     let pbias = bias.map(|_| b.input(Scalar::F32));
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
-    let fin = finish.unwrap_or(&identity);
+    let epi = Epilogue::declare(cx, &mut b, n)?;
+    let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
     b.for_loop(0, nb * g, |b, ng| {
         let gi = b.let_(rem(ng.clone(), ci(g)));
         let ni = b.let_(div(ng, ci(g)));
@@ -89,7 +88,7 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize, finish: Opti
             scratch: ps,
             tile,
         };
-        gk::emit(b, &gm, fin);
+        gk::emit(b, &gm, &fin);
     });
     let mut args = vec![cx.buf(x)?, wbuf];
     if let Some(bv) = bias {
@@ -97,6 +96,8 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize, finish: Opti
     }
     args.push(cx.buf(y)?);
     args.push(cx.scratch(scratch_elems as usize * 4));
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(true)
 }

@@ -3,12 +3,10 @@
 //! returns `Ok(false)` when the fast path does not apply (other dtypes), so
 //! the caller falls back to the generic lowering in `nn.rs`.
 
-use super::gemm_kernel::{self as gk, Bias, Finish, Gemm, Side};
+use super::epilogue::{Epilogue, OutIndex};
+use super::gemm_kernel::{self as gk, Bias, Gemm, Side};
 use super::*;
 
-fn identity(_: &mut KernelBuilder, v: Expr, _: Expr) -> Expr {
-    v
-}
 
 /// f32 values of a constant tensor.
 pub(super) fn f32_values(t: &Tensor) -> Vec<f32> {
@@ -24,8 +22,8 @@ fn packed_b(cx: &mut Cx, bm: ValueId, dims: (i64, i64, i64), at: &dyn Fn(&[f32],
     Some(cx.const_buf(gk::f32_bytes(&panels)))
 }
 
-/// `finish` hook of the caller (fused epilogue), identity when `None`.
-pub(super) fn matmul(cx: &mut Cx, n: &Node, finish: Option<Finish>) -> Result<bool, LowerError> {
+/// The fused epilogue of `n` (if any) is applied to each output element.
+pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
     let (a, bm, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
     let (mut sa, mut sb) = (cx.ty(a).shape.clone(), cx.ty(bm).shape.clone());
     if cx.ty(y).dtype != DType::F32 || sa.is_empty() || sb.is_empty() {
@@ -56,7 +54,8 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node, finish: Option<Finish>) -> Result<bo
     let pb = b.input(Scalar::F32);
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
-    let fin = finish.unwrap_or(&identity);
+    let epi = Epilogue::declare(cx, &mut b, n)?;
+    let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
     nest(&mut b, &batch, false, &mut |b, bv| {
         let abase = b.let_(lin(bv, &bsa));
         let bbase = b.let_(lin(bv, &bsb));
@@ -76,19 +75,21 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node, finish: Option<Finish>) -> Result<bo
             scratch: ps,
             tile,
         };
-        gk::emit(b, &g, fin);
+        gk::emit(b, &g, &fin);
     });
     let bbuf = match packed {
         Some(p) => p,
         None => cx.buf(bm)?,
     };
-    let args = vec![cx.buf(a)?, bbuf, cx.buf(y)?, cx.scratch(scratch_elems as usize * 4)];
+    let mut args = vec![cx.buf(a)?, bbuf, cx.buf(y)?, cx.scratch(scratch_elems as usize * 4)];
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(true)
 }
 
-/// Gemm: `alpha·A'·B' + beta·C` with `finish` applied last.
-pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool), finish: Option<Finish>) -> Result<bool, LowerError> {
+/// Gemm: `alpha·A'·B' + beta·C` with `n`'s fused epilogue (if any) applied last.
+pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool)) -> Result<bool, LowerError> {
     let (alpha, beta, ta, tb) = p;
     let (a, bm, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
     let cin = n.input(2);
@@ -111,7 +112,7 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool), finish: Opt
     let pc = cin.map(|_| b.input(Scalar::F32));
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
-    let user = finish.unwrap_or(&identity);
+    let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| {
         let mut v = if alpha == 1.0 { acc } else { mul(cf(Scalar::F32, alpha as f64), acc) };
         if let (Some(pc), Some(cs), false) = (pc, &cst, col_bias) {
@@ -120,7 +121,7 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool), finish: Opt
             let c = load(pc, add(mul(i, ci(cs[0])), mul(j, ci(cs[1]))));
             v = add(v, if beta == 1.0 { c } else { mul(cf(Scalar::F32, beta as f64), c) });
         }
-        user(b, v, idx)
+        epi.apply(b, v, OutIndex::Flat(idx))
     };
     let a_at = |_: &mut KernelBuilder, buf: ParamId, i: Expr, kk: Expr| {
         load(buf, if ta { add(mul(kk, ci(m)), i) } else { add(mul(i, ci(k)), kk) })
@@ -152,6 +153,8 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool), finish: Opt
     }
     args.push(cx.buf(y)?);
     args.push(cx.scratch(scratch_elems as usize * 4));
+    epi.push_args(cx, &mut args)?;
+    epi.check(cx)?;
     cx.emit(b.finish(), args);
     Ok(true)
 }

@@ -7,32 +7,15 @@ use onnxc_ir::op::Window;
 
 pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
-        Op::Conv { window, group } => {
-            let r = cx.ty(cx.input(n, 0)?).shape.len().saturating_sub(2);
-            check_window(cx, window, r)?;
-            if super::conv_kernel::conv(cx, n, window, *group, None)? {
-                return Ok(());
-            }
-            conv(cx, n, window, *group)
-        }
+        Op::Conv { window, group } => conv_any(cx, n, window, *group),
         Op::BatchNormalization { epsilon } => batch_norm(cx, n, *epsilon),
         Op::MaxPool { window, .. } => pool(cx, n, window, Pool::Max),
         Op::AveragePool { window, count_include_pad, .. } => pool(cx, n, window, Pool::Avg { include_pad: *count_include_pad }),
         Op::GlobalAveragePool => global_pool(cx, n, false),
         Op::GlobalMaxPool => global_pool(cx, n, true),
         Op::Lrn { size, alpha, beta, bias } => lrn(cx, n, *size, *alpha, *beta, *bias),
-        Op::Gemm { alpha, beta, trans_a, trans_b } => {
-            if super::gemm_ops::gemm(cx, n, (*alpha, *beta, *trans_a, *trans_b), None)? {
-                return Ok(());
-            }
-            gemm(cx, n, *alpha, *beta, *trans_a, *trans_b)
-        }
-        Op::MatMul => {
-            if super::gemm_ops::matmul(cx, n, None)? {
-                return Ok(());
-            }
-            matmul(cx, n)
-        }
+        Op::Gemm { alpha, beta, trans_a, trans_b } => gemm_any(cx, n, (*alpha, *beta, *trans_a, *trans_b)),
+        Op::MatMul => matmul_any(cx, n),
         Op::Softmax { axis } => softmax(cx, n, *axis, SoftKind::Soft),
         Op::LogSoftmax { axis } => softmax(cx, n, *axis, SoftKind::Log),
         Op::Hardmax { axis } => softmax(cx, n, *axis, SoftKind::Hard),
@@ -69,11 +52,37 @@ pub(super) fn lower_base(cx: &mut Cx, n: &Node, base: &Op) -> Result<(), LowerEr
         return Err(cx.invalid(format!("fused {} must list all {arity} base inputs", base.onnx_name())));
     }
     match base {
-        Op::Conv { window, group } => conv(cx, n, window, *group),
-        Op::Gemm { alpha, beta, trans_a, trans_b } => gemm(cx, n, *alpha, *beta, *trans_a, *trans_b),
-        Op::MatMul => matmul(cx, n),
+        Op::Conv { window, group } => conv_any(cx, n, window, *group),
+        Op::Gemm { alpha, beta, trans_a, trans_b } => gemm_any(cx, n, (*alpha, *beta, *trans_a, *trans_b)),
+        Op::MatMul => matmul_any(cx, n),
         _ => Err(cx.unsupported("epilogue on this op")),
     }
+}
+
+// Conv/Gemm/MatMul, plain or fused: the packed GEMM kernels first (they read
+// `n`'s epilogue themselves), the direct loops for what they decline
+// (non-f32, depthwise, ...).
+fn conv_any(cx: &mut Cx, n: &Node, window: &Window, group: usize) -> Result<(), LowerError> {
+    let r = cx.ty(cx.input(n, 0)?).shape.len().saturating_sub(2);
+    check_window(cx, window, r)?;
+    if super::conv_kernel::conv(cx, n, window, group)? {
+        return Ok(());
+    }
+    conv(cx, n, window, group)
+}
+
+fn gemm_any(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool)) -> Result<(), LowerError> {
+    if super::gemm_ops::gemm(cx, n, p)? {
+        return Ok(());
+    }
+    gemm(cx, n, p.0, p.1, p.2, p.3)
+}
+
+fn matmul_any(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
+    if super::gemm_ops::matmul(cx, n)? {
+        return Ok(());
+    }
+    matmul(cx, n)
 }
 
 fn check_window(cx: &Cx, w: &Window, r: usize) -> Result<(), LowerError> {
