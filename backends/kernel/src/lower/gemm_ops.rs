@@ -25,25 +25,10 @@ fn packed_b(cx: &mut Cx, bm: ValueId, dims: (i64, i64, i64), at: &dyn Fn(&[f32],
 /// The fused epilogue of `n` (if any) is applied to each output element.
 pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
     let (a, bm, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
-    let (mut sa, mut sb) = (cx.ty(a).shape.clone(), cx.ty(bm).shape.clone());
-    if cx.ty(y).dtype != DType::F32 || sa.is_empty() || sb.is_empty() {
+    if cx.ty(y).dtype != DType::F32 || cx.ty(a).shape.is_empty() || cx.ty(bm).shape.is_empty() {
         return Ok(false);
     }
-    if sa.len() == 1 {
-        sa.insert(0, 1);
-    }
-    if sb.len() == 1 {
-        sb.push(1);
-    }
-    let (ra, rb) = (sa.len(), sb.len());
-    let (m, k, nc) = (sa[ra - 2] as i64, sa[ra - 1] as i64, sb[rb - 1] as i64);
-    if sb[rb - 2] as i64 != k {
-        return Err(cx.invalid("inner dimensions differ"));
-    }
-    let batch = onnxc_ir::infer::broadcast_shapes(&sa[..ra - 2], &sb[..rb - 2]).map_err(|e| cx.invalid(e.0))?;
-    let bsa: Vec<i64> = bcast_strides(&sa[..ra - 2], &batch).iter().map(|s| s * m * k).collect();
-    let bsb: Vec<i64> = bcast_strides(&sb[..rb - 2], &batch).iter().map(|s| s * k * nc).collect();
-    let bsy: Vec<i64> = strides(&batch).iter().map(|s| s * m * nc).collect();
+    let super::nn::MatDims { m, k, nc, batch, bsa, bsb, bsy } = super::nn::mat_dims(cx, a, bm)?;
     // One B matrix shared by every batch: pack it once at compile time.
     let shared_b = bsb.iter().all(|s| *s == 0);
     let packed = if shared_b { packed_b(cx, bm, (m, nc, k), &|v, kk, j| v[kk * nc as usize + j]) } else { None };

@@ -511,12 +511,22 @@ fn gemm(cx: &mut Cx, n: &Node, alpha: f32, beta: f32, ta: bool, tb: bool) -> Res
     Ok(())
 }
 
-fn matmul(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
-    let (a, bm, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
+/// MatMul's operands viewed as batches of 2-D matrices (numpy rules: a 1-D
+/// A is a row, a 1-D B a column): sizes and per-batch-index element strides.
+pub(super) struct MatDims {
+    pub m: i64,
+    pub k: i64,
+    pub nc: i64,
+    pub batch: Vec<usize>,
+    pub bsa: Vec<i64>,
+    pub bsb: Vec<i64>,
+    pub bsy: Vec<i64>,
+}
+
+pub(super) fn mat_dims(cx: &Cx, a: ValueId, bm: ValueId) -> Result<MatDims, LowerError> {
     let (mut sa, mut sb) = (cx.ty(a).shape.clone(), cx.ty(bm).shape.clone());
-    let d = cx.ty(y).dtype;
-    if sa.is_empty() || sb.is_empty() || d == DType::Bool {
-        return Err(cx.invalid("MatMul needs numeric operands of rank >= 1"));
+    if sa.is_empty() || sb.is_empty() {
+        return Err(cx.invalid("MatMul needs operands of rank >= 1"));
     }
     if sa.len() == 1 {
         sa.insert(0, 1);
@@ -530,9 +540,19 @@ fn matmul(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         return Err(cx.invalid("inner dimensions differ"));
     }
     let batch = onnxc_ir::infer::broadcast_shapes(&sa[..ra - 2], &sb[..rb - 2]).map_err(|e| cx.invalid(e.0))?;
-    let bsa: Vec<i64> = bcast_strides(&sa[..ra - 2], &batch).iter().map(|s| s * m * k).collect();
-    let bsb: Vec<i64> = bcast_strides(&sb[..rb - 2], &batch).iter().map(|s| s * k * nc).collect();
-    let bsy: Vec<i64> = strides(&batch).iter().map(|s| s * m * nc).collect();
+    let bsa = bcast_strides(&sa[..ra - 2], &batch).iter().map(|s| s * m * k).collect();
+    let bsb = bcast_strides(&sb[..rb - 2], &batch).iter().map(|s| s * k * nc).collect();
+    let bsy = strides(&batch).iter().map(|s| s * m * nc).collect();
+    Ok(MatDims { m, k, nc, batch, bsa, bsb, bsy })
+}
+
+fn matmul(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
+    let (a, bm, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
+    let d = cx.ty(y).dtype;
+    if d == DType::Bool {
+        return Err(cx.invalid("MatMul needs numeric operands"));
+    }
+    let MatDims { m, k, nc, batch, bsa, bsb, bsy } = mat_dims(cx, a, bm)?;
     let mut dims = batch.clone();
     dims.push(m as usize);
     let mut b = cx.builder("matmul");
