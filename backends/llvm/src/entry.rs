@@ -108,7 +108,8 @@ pub(crate) fn define<'ctx>(
     let b = ctx.create_builder();
     b.position_at_end(ctx.append_basic_block(run_fn, "entry"));
     let param = |i: u32| run_fn.get_nth_param(i).map(|v| v.into_pointer_value());
-    let (Some(ins), Some(outs), Some(ws), Some(pool)) = (param(0), param(1), param(2), param(3)) else {
+    let (Some(ins), Some(outs), Some(ws), Some(pool)) = (param(0), param(1), param(2), param(3))
+    else {
         return Err(LlvmError::InvalidProgram(
             "run function lost its params".into(),
         ));

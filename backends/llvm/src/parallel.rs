@@ -26,7 +26,9 @@ use crate::error::{LlvmError, Result};
 use crate::kernel::{add_loop_attrs, add_param_attrs, reg_ty, KernelGen};
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+};
 use inkwell::{AddressSpace, IntPredicate};
 use onnxc_kernel::kir::{Expr, Kernel, LocalId, Scalar, Stmt};
 use std::collections::BTreeSet;
@@ -43,7 +45,14 @@ pub(crate) fn outlined_loops(k: &Kernel) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|&(i, s)| match s {
-            Stmt::For { parallel: true, start, end, step, body, .. } => {
+            Stmt::For {
+                parallel: true,
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
                 let trips = trips(start, end, *step);
                 trips != Some(0)
                     && trips != Some(1)
@@ -84,7 +93,11 @@ fn trips(start: &Expr, end: &Expr, step: i64) -> Option<u64> {
     if step <= 0 {
         return None;
     }
-    Some(if e > s { (e as i128 - s as i128 + step as i128 - 1) as u64 / step as u64 } else { 0 })
+    Some(if e > s {
+        (e as i128 - s as i128 + step as i128 - 1) as u64 / step as u64
+    } else {
+        0
+    })
 }
 
 fn block_cost(b: &[Stmt]) -> u64 {
@@ -93,14 +106,22 @@ fn block_cost(b: &[Stmt]) -> u64 {
 
 fn stmt_cost(s: &Stmt) -> u64 {
     match s {
-        Stmt::For { start, end, step, body, .. } => {
-            trips(start, end, *step).unwrap_or(16).saturating_mul(block_cost(body).max(1))
-        }
+        Stmt::For {
+            start,
+            end,
+            step,
+            body,
+            ..
+        } => trips(start, end, *step)
+            .unwrap_or(16)
+            .saturating_mul(block_cost(body).max(1)),
         Stmt::Assign { value, .. } => expr_size(value),
         Stmt::Store { index, value, .. } => 1 + expr_size(index) + expr_size(value),
-        Stmt::If { cond, then_body, else_body } => {
-            expr_size(cond).saturating_add(block_cost(then_body).max(block_cost(else_body)))
-        }
+        Stmt::If {
+            cond,
+            then_body,
+            else_body,
+        } => expr_size(cond).saturating_add(block_cost(then_body).max(block_cost(else_body))),
     }
 }
 
@@ -137,7 +158,13 @@ fn expr_locals(e: &Expr, out: &mut BTreeSet<LocalId>) {
 /// Every local a statement reads or writes.
 fn stmt_locals(s: &Stmt, out: &mut BTreeSet<LocalId>) {
     match s {
-        Stmt::For { var, start, end, body, .. } => {
+        Stmt::For {
+            var,
+            start,
+            end,
+            body,
+            ..
+        } => {
             out.insert(*var);
             expr_locals(start, out);
             expr_locals(end, out);
@@ -151,9 +178,16 @@ fn stmt_locals(s: &Stmt, out: &mut BTreeSet<LocalId>) {
             expr_locals(index, out);
             expr_locals(value, out);
         }
-        Stmt::If { cond, then_body, else_body } => {
+        Stmt::If {
+            cond,
+            then_body,
+            else_body,
+        } => {
             expr_locals(cond, out);
-            then_body.iter().chain(else_body).for_each(|s| stmt_locals(s, out));
+            then_body
+                .iter()
+                .chain(else_body)
+                .for_each(|s| stmt_locals(s, out));
         }
     }
 }
@@ -169,7 +203,11 @@ fn writes(b: &[Stmt], out: &mut BTreeSet<LocalId>) {
                 out.insert(*local);
             }
             Stmt::Store { .. } => {}
-            Stmt::If { then_body, else_body, .. } => {
+            Stmt::If {
+                then_body,
+                else_body,
+                ..
+            } => {
                 writes(then_body, out);
                 writes(else_body, out);
             }
@@ -178,9 +216,21 @@ fn writes(b: &[Stmt], out: &mut BTreeSet<LocalId>) {
 }
 
 /// Emits top-level statement `idx` (an outlined parallel loop) at `g`'s position.
-pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: PointerValue<'ctx>) -> Result<()> {
+pub(crate) fn emit<'a, 'ctx>(
+    g: &mut KernelGen<'a, 'ctx>,
+    idx: usize,
+    pool: PointerValue<'ctx>,
+) -> Result<()> {
     let (cx, k) = (g.cx, g.k);
-    let Stmt::For { var, start, end, step, body, .. } = &k.body[idx] else {
+    let Stmt::For {
+        var,
+        start,
+        end,
+        step,
+        body,
+        ..
+    } = &k.body[idx]
+    else {
         return Err(g.bad("outlined statement is not a loop"));
     };
     let ctx = cx.ctx;
@@ -190,7 +240,10 @@ pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: Poin
     body.iter().for_each(|s| stmt_locals(s, &mut used));
     used.remove(var);
     let captured: Vec<LocalId> = used.into_iter().collect();
-    let cap_tys: Vec<BasicTypeEnum> = captured.iter().map(|l| reg_ty(ctx, k.local_ty(*l))).collect();
+    let cap_tys: Vec<BasicTypeEnum> = captured
+        .iter()
+        .map(|l| reg_ty(ctx, k.local_ty(*l)))
+        .collect();
     let name = g.f.get_name().to_string_lossy().into_owned();
     let np = k.params.len();
 
@@ -207,7 +260,11 @@ pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: Poin
     add_param_attrs(cx, par_fn, k);
     {
         let mut pg = KernelGen::new(cx, k, par_fn)?;
-        let arg = |i: usize| par_fn.get_nth_param(i as u32).ok_or_else(|| LlvmError::InvalidProgram("outlined loop lost a param".into()));
+        let arg = |i: usize| {
+            par_fn
+                .get_nth_param(i as u32)
+                .ok_or_else(|| LlvmError::InvalidProgram("outlined loop lost a param".into()))
+        };
         for (j, l) in captured.iter().enumerate() {
             let (slot, _) = pg.local(*l)?;
             pg.b.build_store(slot, arg(np + j)?)?;
@@ -223,7 +280,13 @@ pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: Poin
     fields.extend(cap_tys.iter().copied());
     fields.extend([BasicTypeEnum::from(i64t); 4]);
     let arg_ty = ctx.struct_type(&fields, false);
-    let task_fn = define_task(g, &format!("{name}.task{idx}"), arg_ty, par_fn, np + captured.len())?;
+    let task_fn = define_task(
+        g,
+        &format!("{name}.task{idx}"),
+        arg_ty,
+        par_fn,
+        np + captured.len(),
+    )?;
 
     // The kernel: trip count, then the pool or a direct call.
     let s = g.index(start)?;
@@ -233,7 +296,9 @@ pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: Poin
     let steps = b.build_int_add(diff, i64t.const_int(*step as u64 - 1, false), "")?;
     let trip = b.build_int_signed_div(steps, i64t.const_int(*step as u64, false), "")?;
     let positive = b.build_int_compare(IntPredicate::SGT, diff, i64t.const_zero(), "")?;
-    let trip = b.build_select(positive, trip, i64t.const_zero(), "")?.into_int_value();
+    let trip = b
+        .build_select(positive, trip, i64t.const_zero(), "")?
+        .into_int_value();
     let mut cap_vals: Vec<BasicValueEnum> = Vec::new();
     for l in &captured {
         let (slot, t) = g.local(*l)?;
@@ -250,25 +315,47 @@ pub(crate) fn emit<'a, 'ctx>(g: &mut KernelGen<'a, 'ctx>, idx: usize, pool: Poin
 
     b.position_at_end(par_bb);
     let arg = g.alloca_b.build_alloca(arg_ty, "task_arg")?;
-    let vals: Vec<BasicValueEnum> = g.params().iter().map(|&p| p.into()).chain(cap_vals.iter().copied()).collect();
+    let vals: Vec<BasicValueEnum> = g
+        .params()
+        .iter()
+        .map(|&p| p.into())
+        .chain(cap_vals.iter().copied())
+        .collect();
     let max = i64t.const_int(MAX_CHUNKS, false);
     let few = b.build_int_compare(IntPredicate::SLT, trip, max, "")?;
     let chunks = b.build_select(few, trip, max, "")?.into_int_value();
     let tail: [IntValue; 4] = [s, i64t.const_int(*step as u64, false), trip, chunks];
-    for (j, v) in vals.iter().copied().chain(tail.iter().map(|&v| v.into())).enumerate() {
+    for (j, v) in vals
+        .iter()
+        .copied()
+        .chain(tail.iter().map(|&v| v.into()))
+        .enumerate()
+    {
         let slot = b.build_struct_gep(arg_ty, arg, j as u32, "")?;
         b.build_store(slot, v)?;
     }
     // `pool->parallel_for` is the struct's first field.
-    let pf = b.build_load(ptr, pool, "parallel_for")?.into_pointer_value();
-    let pf_ty = ctx.void_type().fn_type(&[ptr.into(), i64t.into(), ptr.into(), ptr.into()], false);
+    let pf = b
+        .build_load(ptr, pool, "parallel_for")?
+        .into_pointer_value();
+    let pf_ty = ctx
+        .void_type()
+        .fn_type(&[ptr.into(), i64t.into(), ptr.into(), ptr.into()], false);
     let task_ptr = task_fn.as_global_value().as_pointer_value();
-    b.build_indirect_call(pf_ty, pf, &[pool.into(), chunks.into(), task_ptr.into(), arg.into()], "")?;
+    b.build_indirect_call(
+        pf_ty,
+        pf,
+        &[pool.into(), chunks.into(), task_ptr.into(), arg.into()],
+        "",
+    )?;
     b.build_unconditional_branch(join)?;
 
     b.position_at_end(ser_bb);
-    let args: Vec<BasicMetadataValueEnum> =
-        vals.iter().map(|&v| v.into()).chain([s.into(), e.into()]).collect();
+    let args: Vec<BasicMetadataValueEnum> = vals
+        .iter()
+        .map(|&v| v.into())
+        .chain([s.into(), e.into()])
+        .collect();
     b.build_call(par_fn, &args, "")?;
     b.build_unconditional_branch(join)?;
     b.position_at_end(join);
@@ -296,7 +383,9 @@ fn define_task<'ctx>(
     let b = ctx.create_builder();
     b.position_at_end(ctx.append_basic_block(f, "entry"));
     let (Some(arg), Some(chunk)) = (f.get_nth_param(0), f.get_nth_param(1)) else {
-        return Err(LlvmError::InvalidProgram("task function lost its params".into()));
+        return Err(LlvmError::InvalidProgram(
+            "task function lost its params".into(),
+        ));
     };
     let (arg, chunk) = (arg.into_pointer_value(), chunk.into_int_value());
     let field = |j: usize| -> Result<BasicValueEnum<'ctx>> {

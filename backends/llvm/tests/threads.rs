@@ -32,7 +32,9 @@ unsafe extern "C" fn counting_pf(pool: *const PoolAbi, n: usize, task: TaskFn, a
 impl Counting {
     fn new(threads: usize) -> Counting {
         Counting {
-            abi: PoolAbi { parallel_for: counting_pf },
+            abi: PoolAbi {
+                parallel_for: counting_pf,
+            },
             calls: AtomicUsize::new(0),
             tasks: AtomicUsize::new(0),
             inner: Pool::new(threads),
@@ -62,7 +64,10 @@ fn kernel(step: i64) -> Kernel {
             b.if_(lt(row.clone(), ci(ROWS)), |b| {
                 b.for_loop(0, Expr::Local(cols), |b, j| {
                     let at = add(mul(row.clone(), Expr::Local(cols)), j);
-                    let v = add(mul(load(x, at.clone()), Expr::Local(c)), cast(Scalar::F32, row.clone()));
+                    let v = add(
+                        mul(load(x, at.clone()), Expr::Local(c)),
+                        cast(Scalar::F32, row.clone()),
+                    );
                     b.store(y, at, v);
                 });
             });
@@ -71,7 +76,12 @@ fn kernel(step: i64) -> Kernel {
     b.store(y, 1, Expr::Local(c));
     let mut k = b.finish();
     for s in &mut k.body {
-        if let Stmt::For { parallel: true, step: st, .. } = s {
+        if let Stmt::For {
+            parallel: true,
+            step: st,
+            ..
+        } = s
+        {
             *st = step;
         }
     }
@@ -98,7 +108,11 @@ fn outlined_loop_matches_interpreter_with_any_pool() {
             let pool = Counting::new(threads);
             let got = lib.run_with_pool(&p, &[&input], pool.ptr());
             assert_eq!(got, want, "{threads} threads, step {step}");
-            assert_eq!(pool.calls.load(Ordering::Relaxed), 1, "the loop goes to the pool");
+            assert_eq!(
+                pool.calls.load(Ordering::Relaxed),
+                1,
+                "the loop goes to the pool"
+            );
             let trips = (ROWS - 1 + step - 1) / step;
             assert_eq!(pool.tasks.load(Ordering::Relaxed) as i64, trips.min(64));
         }
@@ -111,11 +125,18 @@ fn tiny_loops_stay_serial() {
     let x = b.input(Scalar::F32);
     let y = b.output(Scalar::F32);
     b.par_for(0, 8, |b, i| b.store(y, i.clone(), load(x, i)));
-    let p = one_output_per_kernel("tiny", vec![io("x", Scalar::F32, 8)], vec![(b.finish(), io("y", Scalar::F32, 8))]);
+    let p = one_output_per_kernel(
+        "tiny",
+        vec![io("x", Scalar::F32, 8)],
+        vec![(b.finish(), io("y", Scalar::F32, 8))],
+    );
     let input = bytes_of(&[1f32, 2., 3., 4., 5., 6., 7., 8.]);
     let lib = build(&p, &host_target());
     let pool = Counting::new(2);
-    assert_eq!(lib.run_with_pool(&p, &[&input], pool.ptr()), vec![input.clone()]);
+    assert_eq!(
+        lib.run_with_pool(&p, &[&input], pool.ptr()),
+        vec![input.clone()]
+    );
     assert_eq!(pool.calls.load(Ordering::Relaxed), 0);
 }
 
@@ -134,12 +155,19 @@ fn lowered_graph_is_bit_identical_on_two_threads() {
     let plan = onnxc_passes::plan(&g);
     let p = onnxc_kernel::lower::lower_graph(&g, &plan, "par").unwrap();
     let n = 64 * 32 * 32;
-    let a = bytes_of(&(0..n).map(|i| ((i % 97) as f32 - 40.0) * 0.05).collect::<Vec<_>>());
+    let a = bytes_of(
+        &(0..n)
+            .map(|i| ((i % 97) as f32 - 40.0) * 0.05)
+            .collect::<Vec<_>>(),
+    );
     let b = bytes_of(&(0..n).map(|i| ((i % 13) as f32) * 0.01).collect::<Vec<_>>());
     let lib = build(&p, &host_target());
     let serial = lib.run(&p, &[&a, &b]);
     let pool = Counting::new(2);
     let par = lib.run_with_pool(&p, &[&a, &b], pool.ptr());
-    assert!(pool.calls.load(Ordering::Relaxed) >= 1, "no kernel used the pool");
+    assert!(
+        pool.calls.load(Ordering::Relaxed) >= 1,
+        "no kernel used the pool"
+    );
     assert_eq!(serial, par);
 }
