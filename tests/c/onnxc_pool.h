@@ -48,8 +48,9 @@ static void onnxc_pool_drain(onnxc_pool *p, onnxc_task_fn task, const void *arg,
 
 static int onnxc_pool_worker(void *vp) {
     onnxc_pool *p = vp;
+    /* Jobs are numbered from 1: a worker that starts late still sees job 1. */
+    unsigned long seen = 0;
     mtx_lock(&p->mu);
-    unsigned long seen = p->generation;
     for (;;) {
         while (p->generation == seen && !p->stop) cnd_wait(&p->start, &p->mu);
         if (p->stop) break;

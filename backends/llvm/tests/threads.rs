@@ -171,3 +171,52 @@ fn lowered_graph_is_bit_identical_on_two_threads() {
     );
     assert_eq!(serial, par);
 }
+
+/// The C pool of `tests/c/onnxc_pool.h`, through the generic driver
+/// `tests/c/run_model.c -t N`: same bytes as the NULL pool.
+#[test]
+fn c_driver_pool_gives_the_same_bytes() {
+    let n = (ROWS * COLS) as usize;
+    let p = one_output_per_kernel(
+        "rows",
+        vec![io("x", Scalar::F32, n)],
+        vec![(kernel(3), io("y", Scalar::F32, n))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("rows.o");
+    let header = dir.path().join("rows.h");
+    let out = onnxc_llvm::compile(&p, &host_target(), &Default::default()).unwrap();
+    std::fs::write(&obj, &out.object).unwrap();
+    std::fs::write(&header, onnxc_kernel::cabi::c_header(&p)).unwrap();
+    let driver = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/c/run_model.c");
+    let exe = dir.path().join("run");
+    let st = std::process::Command::new("cc")
+        .args(["-O1", "-std=c11", "-DPREFIX=rows", "-include"])
+        .arg(&header)
+        .arg(&driver)
+        .arg(&obj)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("cc runs");
+    assert!(st.success(), "building the C driver failed");
+    let xs: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+    let input = dir.path().join("x.bin");
+    std::fs::write(&input, bytes_of(&xs)).unwrap();
+    let run = |threads: &str| {
+        let y = dir.path().join(format!("y{threads}.bin"));
+        let st = std::process::Command::new(&exe)
+            .args(["-r", "3", "-t", threads])
+            .arg(&input)
+            .arg(&y)
+            .status()
+            .unwrap();
+        assert!(st.success(), "driver with -t {threads}");
+        std::fs::read(y).unwrap()
+    };
+    let serial = run("1");
+    assert_eq!(serial, interpret(&p, &[&bytes_of(&xs)])[0]);
+    for t in ["2", "4"] {
+        assert_eq!(run(t), serial, "-t {t}");
+    }
+}
