@@ -1,5 +1,5 @@
-/* A small thread pool for `<p>_run`'s `pool` argument, in C11 (<threads.h>,
- * <stdatomic.h>; in glibc >= 2.34 both are in libc, so no -pthread and no
+/* A small thread pool for `<p>_run`'s `pool` argument, in C11 (<threads.h>;
+ * in glibc >= 2.34 both are in libc, so no -pthread and no
  * feature macros are needed, even when the model header is force-included).
  *
  *   onnxc_pool pool;
@@ -11,12 +11,11 @@
  * `void parallel_for(const pool *, size_t n, void (*task)(const void *arg, size_t i), const void *arg)`,
  * which runs task(arg, i) for every i < n and returns when all have finished.
  * Workers are started once and wait on a condition variable between calls;
- * tasks are handed out dynamically (an atomic counter), the caller included.
+ * tasks are handed out dynamically under the pool's lock, the caller included.
  */
 #ifndef ONNXC_POOL_H
 #define ONNXC_POOL_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <threads.h>
@@ -31,22 +30,30 @@ typedef struct onnxc_pool {
     cnd_t start, done;
     unsigned long generation; /* bumped per parallel_for; workers wait for a change */
     int stop;
-    int busy; /* workers still inside the current job */
     onnxc_task_fn task;
     const void *arg;
-    size_t n;
-    atomic_size_t next;
+    size_t n, next, finished; /* the current job: tasks, next to hand out, completed */
 } onnxc_pool;
 
-static void onnxc_pool_drain(onnxc_pool *p, onnxc_task_fn task, const void *arg, size_t n) {
-    for (;;) {
-        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= n) return;
+/* Runs tasks of job `gen` until none is left. Indices are taken under the
+ * lock (a job has few, coarse tasks), so a worker that wakes late can never
+ * take an index of a later job, and the caller waits only for tasks that
+ * were taken, never for a worker that has not been scheduled yet. */
+static inline void onnxc_pool_drain(onnxc_pool *p, unsigned long gen) {
+    mtx_lock(&p->mu);
+    while (p->generation == gen && p->next < p->n) {
+        size_t i = p->next++;
+        onnxc_task_fn task = p->task;
+        const void *arg = p->arg;
+        mtx_unlock(&p->mu);
         task(arg, i);
+        mtx_lock(&p->mu);
+        if (++p->finished == p->n) cnd_signal(&p->done);
     }
+    mtx_unlock(&p->mu);
 }
 
-static int onnxc_pool_worker(void *vp) {
+static inline int onnxc_pool_worker(void *vp) {
     onnxc_pool *p = vp;
     /* Jobs are numbered from 1: a worker that starts late still sees job 1. */
     unsigned long seen = 0;
@@ -55,19 +62,15 @@ static int onnxc_pool_worker(void *vp) {
         while (p->generation == seen && !p->stop) cnd_wait(&p->start, &p->mu);
         if (p->stop) break;
         seen = p->generation;
-        onnxc_task_fn task = p->task;
-        const void *arg = p->arg;
-        size_t n = p->n;
         mtx_unlock(&p->mu);
-        onnxc_pool_drain(p, task, arg, n);
+        onnxc_pool_drain(p, seen);
         mtx_lock(&p->mu);
-        if (--p->busy == 0) cnd_signal(&p->done);
     }
     mtx_unlock(&p->mu);
     return 0;
 }
 
-static void onnxc_pool_parallel_for(const onnxc_pool *cp, size_t n, onnxc_task_fn task, const void *arg) {
+static inline void onnxc_pool_parallel_for(const onnxc_pool *cp, size_t n, onnxc_task_fn task, const void *arg) {
     onnxc_pool *p = (onnxc_pool *)cp; /* the ABI passes it const; the pool's own state changes */
     if (p->threads <= 1 || n <= 1) {
         for (size_t i = 0; i < n; i++) task(arg, i);
@@ -77,25 +80,24 @@ static void onnxc_pool_parallel_for(const onnxc_pool *cp, size_t n, onnxc_task_f
     p->task = task;
     p->arg = arg;
     p->n = n;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    p->busy = p->threads - 1;
-    p->generation++;
+    p->next = 0;
+    p->finished = 0;
+    unsigned long gen = ++p->generation;
     cnd_broadcast(&p->start);
     mtx_unlock(&p->mu);
-    onnxc_pool_drain(p, task, arg, n);
+    onnxc_pool_drain(p, gen);
     mtx_lock(&p->mu);
-    while (p->busy > 0) cnd_wait(&p->done, &p->mu);
+    while (p->finished < n) cnd_wait(&p->done, &p->mu);
     mtx_unlock(&p->mu);
 }
 
 /* 0 on success; `threads` < 1 counts as 1 (no workers: every task on the caller). */
-static int onnxc_pool_init(onnxc_pool *p, int threads) {
+static inline int onnxc_pool_init(onnxc_pool *p, int threads) {
     p->parallel_for = onnxc_pool_parallel_for;
     p->threads = threads < 1 ? 1 : threads;
     p->generation = 0;
     p->stop = 0;
-    p->busy = 0;
-    atomic_init(&p->next, 0);
+    p->n = p->next = p->finished = 0;
     if (mtx_init(&p->mu, mtx_plain) != thrd_success || cnd_init(&p->start) != thrd_success ||
         cnd_init(&p->done) != thrd_success)
         return -1;
@@ -109,7 +111,7 @@ static int onnxc_pool_init(onnxc_pool *p, int threads) {
     return 0;
 }
 
-static void onnxc_pool_destroy(onnxc_pool *p) {
+static inline void onnxc_pool_destroy(onnxc_pool *p) {
     mtx_lock(&p->mu);
     p->stop = 1;
     cnd_broadcast(&p->start);
