@@ -320,12 +320,12 @@ fn crate_inspect(a: InspectArgs) -> Result<(), Error> {
 fn run(a: RunArgs) -> Result<(), Error> {
     let opts = CompileOptions {
         name: default_name(&a.model.model),
-        input_shapes: parse_shapes(&a.model.input_shapes)?,
-        bind_inputs: parse_binds(&a.bind.binds)?,
         backend: match a.backend {
             BackendArg::Cranelift => Backend::Cranelift,
             BackendArg::Llvm => Backend::Llvm,
         },
+        input_shapes: parse_shapes(&a.model.input_shapes)?,
+        bind_inputs: parse_binds(&a.bind.binds)?,
         ..Default::default()
     };
     let graph = onnxc::import_file(&a.model.model, &opts)?;
