@@ -135,6 +135,16 @@ struct RunArgs {
     /// Run the reference interpreter instead of compiled code.
     #[arg(long)]
     interpret: bool,
+    #[arg(long, value_enum, default_value = "cranelift")]
+    backend: BackendArg,
+    /// Worker threads of the pool passed to `<p>_run` (1: no pool, every kernel
+    /// on the calling thread; 0: one per core). Only the LLVM backend splits loops.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Run the compiled model this many times and print the median run time
+    /// (after one warm-up run; compile time is never counted) to stderr.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
 }
 
 pub fn main() -> Result<(), Error> {
@@ -342,6 +352,10 @@ fn crate_inspect(a: InspectArgs) -> Result<(), Error> {
 fn run(a: RunArgs) -> Result<(), Error> {
     let opts = CompileOptions {
         name: default_name(&a.model.model),
+        backend: match a.backend {
+            BackendArg::Cranelift => Backend::Cranelift,
+            BackendArg::Llvm => Backend::Llvm,
+        },
         input_shapes: parse_shapes(&a.model.input_shapes)?,
         bind_inputs: parse_binds(&a.bind.binds)?,
         sequence_inputs: parse_seqs(&a.model.input_seqs)?,
@@ -386,7 +400,26 @@ fn run(a: RunArgs) -> Result<(), Error> {
         onnxc_ir::eval::eval_graph(&graph, &inputs)?
     } else {
         let art = onnxc::compile_graph(graph, &opts)?;
-        onnxc::host::LoadedModel::load(&art)?.run(&inputs)?
+        let model = onnxc::host::LoadedModel::load(&art)?;
+        let pool = (a.threads != 1).then(|| onnxc_runtime::Pool::new(a.threads));
+        let outputs = model.run_with_pool(&inputs, pool.as_ref())?;
+        if a.repeat > 1 {
+            let mut times = Vec::with_capacity(a.repeat);
+            for _ in 0..a.repeat {
+                let t = Instant::now();
+                model.run_with_pool(&inputs, pool.as_ref())?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            let threads = pool.as_ref().map_or(1, |p| p.threads());
+            eprintln!(
+                "onnxc: median run {:.3} ms over {} runs (min {:.3} ms, {threads} thread(s))",
+                times[times.len() / 2],
+                times.len(),
+                times[0]
+            );
+        }
+        outputs
     };
     for (t, n) in outputs.iter().zip(output_names) {
         let path = a.output_dir.join(format!("{}.npy", onnxc_kernel::cabi::sanitize_ident(&n)));

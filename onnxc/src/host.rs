@@ -53,8 +53,15 @@ impl LoadedModel {
         })
     }
 
-    /// Runs the model; input tensors must match the model's input types.
+    /// Runs the model on the calling thread (NULL pool); input tensors must
+    /// match the model's input types.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, Error> {
+        self.run_with_pool(inputs, None)
+    }
+
+    /// Like [`run`](Self::run), passing `pool` as `<p>_run`'s pool, so
+    /// parallel loops (LLVM backend) are split across its threads.
+    pub fn run_with_pool(&self, inputs: &[Tensor], pool: Option<&onnxc_runtime::Pool>) -> Result<Vec<Tensor>, Error> {
         if inputs.len() != self.inputs.len() {
             return Err(Error::Run(format!("model has {} inputs, {} given", self.inputs.len(), inputs.len())));
         }
@@ -87,7 +94,8 @@ impl LoadedModel {
         let in_ptrs: Vec<*const u8> = ins.iter_mut().map(|b| b.ptr() as *const u8).collect();
         let out_ptrs: Vec<*mut u8> = outs.iter_mut().map(|b| b.ptr()).collect();
         // SAFETY: every buffer has the size the header promises and 64-byte alignment.
-        let rc = unsafe { run(in_ptrs.as_ptr(), out_ptrs.as_ptr(), ws.ptr(), std::ptr::null()) };
+        let pool = pool.map_or(std::ptr::null(), |p| p.abi() as *const onnxc_runtime::PoolAbi as *const u8);
+        let rc = unsafe { run(in_ptrs.as_ptr(), out_ptrs.as_ptr(), ws.ptr(), pool) };
         if rc != 0 {
             return Err(Error::Run(format!("{}_run returned {rc}", self.name)));
         }

@@ -130,8 +130,9 @@ pub const ALIGN: usize = 64;
 /// returns when all have finished. [`Pool`] implements it with threads; a
 /// bare-metal caller can supply one that runs the tasks in a loop.
 ///
-/// Objects generated today run every kernel on the calling thread and accept
-/// any pool (or NULL); the structure fixes the contract for parallel kernels.
+/// Objects from the LLVM backend split the parallel outer loops of large
+/// kernels into at most 64 chunks through `parallel_for` (results are
+/// bit-identical to a NULL pool); Cranelift objects ignore the pool.
 ///
 /// ```
 /// use core::ffi::c_void;

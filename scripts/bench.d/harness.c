@@ -6,6 +6,9 @@
  * already an object file linked into this program.
  *
  *   harness OUT.bin WARMUP MIN_ITERS MAX_ITERS BUDGET_S IN0.bin [IN1.bin ...]
+ *
+ * With ONNXC_THREADS=N (N > 1) in the environment, model_run gets a pool of N
+ * threads (tests/c/onnxc_pool.h); otherwise its pool is NULL.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include "model.h"
+#include "../../tests/c/onnxc_pool.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -54,14 +58,19 @@ int main(int argc, char **argv) {
     void *ws = alloc64(model_workspace_size());
     if (!ws) { fprintf(stderr, "out of memory\n"); return 1; }
     memset(ws, 0, model_workspace_size());
+    const char *te = getenv("ONNXC_THREADS");
+    int threads = te ? atoi(te) : 1;
+    onnxc_pool pool;
+    if (threads > 1 && onnxc_pool_init(&pool, threads) != 0) { fprintf(stderr, "cannot start threads\n"); return 1; }
+    const void *pool_arg = threads > 1 ? (const void *)&pool : NULL;
     for (int i = 0; i < warmup; i++)
-        if (model_run(inputs, outputs, ws, NULL) != 0) { fprintf(stderr, "model_run failed\n"); return 1; }
+        if (model_run(inputs, outputs, ws, pool_arg) != 0) { fprintf(stderr, "model_run failed\n"); return 1; }
     double *ts = malloc(sizeof(double) * (size_t)(max_iters > 0 ? max_iters : 1));
     int n = 0;
     double start = now_s();
     while (n < max_iters && (n < min_iters || now_s() - start < budget)) {
         double t0 = now_s();
-        model_run(inputs, outputs, ws, NULL);
+        model_run(inputs, outputs, ws, pool_arg);
         ts[n++] = (now_s() - t0) * 1e3;
     }
     qsort(ts, (size_t)n, sizeof(double), cmp_double);

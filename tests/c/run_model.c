@@ -3,7 +3,7 @@
  * Build (prefix m, object out/m.o, header out/m.h):
  *   cc -O2 -DPREFIX=m -include out/m.h tests/c/run_model.c out/m.o -o run_m
  * Run:
- *   run_m [-r N] IN_0.bin ... IN_{n-1}.bin OUT_0.bin ... OUT_{m-1}.bin
+ *   run_m [-r N] [-t T] IN_0.bin ... IN_{n-1}.bin OUT_0.bin ... OUT_{m-1}.bin
  *
  * Each IN file holds one input's raw bytes (dense, row-major, exactly the
  * size the header's table gives); each OUT file receives one output's raw
@@ -11,6 +11,8 @@
  * (<p>_output_dims gives its dims), and every output's actual dims are
  * printed to stderr as `out_dims=<i>:<d0>,<d1>,...`. With -r N the model runs N times and the mean time per run is
  * printed to stderr as `run_ms=<ms>` (the outputs are from the last run).
+ * With -t T (T > 1) `<p>_run` gets a pool of T threads (onnxc_pool.h);
+ * otherwise its pool is NULL.
  * Exit codes: 0 ok, 1 bad usage or I/O, 2 `<p>_run` returned non-zero.
  */
 #include <errno.h>
@@ -18,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "onnxc_pool.h"
 
 #ifndef PREFIX
 #error "compile with -DPREFIX=<symbol prefix> -include <prefix>.h"
@@ -90,7 +94,7 @@ static double now_ms(void) {
 }
 
 static void usage(size_t n_in, size_t n_out) {
-    fprintf(stderr, "usage: run_model [-r N] IN_0..IN_%zu OUT_0..OUT_%zu (%zu inputs, %zu outputs)\n",
+    fprintf(stderr, "usage: run_model [-r N] [-t THREADS] IN_0..IN_%zu OUT_0..OUT_%zu (%zu inputs, %zu outputs)\n",
             n_in ? n_in - 1 : 0, n_out ? n_out - 1 : 0, n_in, n_out);
     for (size_t i = 0; i < n_in; i++)
         fprintf(stderr, "  input  %zu: %s (dtype %d, %zu bytes)\n", i, P_INPUTS[i].name,
@@ -104,12 +108,20 @@ static void usage(size_t n_in, size_t n_out) {
 int main(int argc, char **argv) {
     const size_t n_in = count_named(P_INPUTS, TABLE_LEN(P_INPUTS));
     const size_t n_out = count_named(P_OUTPUTS, TABLE_LEN(P_OUTPUTS));
-    long repeat = 1;
+    long repeat = 1, threads = 1;
     int arg = 1;
-    if (arg + 1 < argc && strcmp(argv[arg], "-r") == 0) {
-        repeat = strtol(argv[arg + 1], NULL, 10);
+    while (arg + 1 < argc && (strcmp(argv[arg], "-r") == 0 || strcmp(argv[arg], "-t") == 0)) {
+        long v = strtol(argv[arg + 1], NULL, 10);
+        if (argv[arg][1] == 'r') repeat = v; else threads = v;
         arg += 2;
     }
+    if (threads < 1 || threads > 1024) usage(n_in, n_out);
+    onnxc_pool pool;
+    if (threads > 1 && onnxc_pool_init(&pool, (int)threads) != 0) {
+        fprintf(stderr, "run_model: cannot start %ld threads\n", threads);
+        return 1;
+    }
+    const void *pool_arg = threads > 1 ? (const void *)&pool : NULL;
     if (repeat < 1 || (size_t)(argc - arg) != n_in + n_out) usage(n_in, n_out);
 
     const void **inputs = calloc(n_in + 1, sizeof *inputs);
@@ -120,7 +132,7 @@ int main(int argc, char **argv) {
 
     double start = now_ms();
     for (long r = 0; r < repeat; r++) {
-        int rc = P_RUN(inputs, outputs, workspace, NULL);
+        int rc = P_RUN(inputs, outputs, workspace, pool_arg);
         if (rc != 0) {
             fprintf(stderr, "run_model: " STR(PREFIX) "_run returned %d\n", rc);
             return 2;

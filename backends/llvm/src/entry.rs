@@ -108,7 +108,8 @@ pub(crate) fn define<'ctx>(
     let b = ctx.create_builder();
     b.position_at_end(ctx.append_basic_block(run_fn, "entry"));
     let param = |i: u32| run_fn.get_nth_param(i).map(|v| v.into_pointer_value());
-    let (Some(ins), Some(outs), Some(ws)) = (param(0), param(1), param(2)) else {
+    let (Some(ins), Some(outs), Some(ws), Some(pool)) = (param(0), param(1), param(2), param(3))
+    else {
         return Err(LlvmError::InvalidProgram(
             "run function lost its params".into(),
         ));
@@ -153,17 +154,19 @@ pub(crate) fn define<'ctx>(
                         "step {n} calls kernel {kernel}, which does not exist"
                     ))
                 })?;
-                if args.len() != f.count_params() as usize {
+                // Kernels take their buffers, then the pool.
+                if args.len() + 1 != f.count_params() as usize {
                     return Err(LlvmError::InvalidProgram(format!(
                         "step {n} passes {} buffers to kernel {kernel}, which takes {}",
                         args.len(),
-                        f.count_params()
+                        f.count_params() - 1
                     )));
                 }
-                let args: Vec<BasicMetadataValueEnum> = args
+                let mut args: Vec<BasicMetadataValueEnum> = args
                     .iter()
                     .map(|&r| resolve(r).map(Into::into))
                     .collect::<Result<_>>()?;
+                args.push(pool.into());
                 b.build_call(f, &args, "")?;
             }
             Step::Copy { dst, src, bytes } => {

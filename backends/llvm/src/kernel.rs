@@ -52,7 +52,9 @@ fn enum_attr(ctx: &Context, name: &str) -> Attribute {
 /// Declares the kernel function with the attributes the optimiser needs.
 pub(crate) fn declare<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, symbol: &str) -> FunctionValue<'ctx> {
     let ptr = cx.ctx.ptr_type(AddressSpace::default());
-    let params: Vec<BasicMetadataTypeEnum> = vec![ptr.into(); k.params.len()];
+    // The buffers, then the caller's `pool` (NULL: run serially), which
+    // `_run` passes to every kernel so parallel loops can use it.
+    let params: Vec<BasicMetadataTypeEnum> = vec![ptr.into(); k.params.len() + 1];
     let f = cx.module.add_function(
         symbol,
         cx.ctx.void_type().fn_type(&params, false),
@@ -60,16 +62,27 @@ pub(crate) fn declare<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, symbol: &str) -> Func
     );
     // noinline: kernels are big loop nests called once; inlining them all into
     // `_run` makes one huge function that is slow to optimise and gains nothing.
-    for a in [
-        "nounwind",
-        "noinline",
-        "mustprogress",
-        "nofree",
-        "nosync",
-        "willreturn",
-    ] {
-        f.add_attribute(AttributeLoc::Function, enum_attr(cx.ctx, a));
+    f.add_attribute(AttributeLoc::Function, enum_attr(cx.ctx, "noinline"));
+    // A kernel that hands loops to the pool calls unknown code that
+    // synchronises threads: only loop-only kernels get the purity attributes.
+    let pure = crate::parallel::outlined_loops(k).is_empty();
+    add_loop_attrs(cx, f, pure);
+    add_param_attrs(cx, f, k);
+    f
+}
+
+/// Attributes of functions made only of KIR loops (`pure`), or calling the pool.
+pub(crate) fn add_loop_attrs(cx: &Cx<'_, '_>, f: FunctionValue<'_>, pure: bool) {
+    f.add_attribute(AttributeLoc::Function, enum_attr(cx.ctx, "nounwind"));
+    if pure {
+        for a in ["mustprogress", "nofree", "nosync", "willreturn"] {
+            f.add_attribute(AttributeLoc::Function, enum_attr(cx.ctx, a));
+        }
     }
+}
+
+/// noalias/nocapture/readonly on the first `k.params.len()` params of `f`.
+pub(crate) fn add_param_attrs(cx: &Cx<'_, '_>, f: FunctionValue<'_>, k: &Kernel) {
     for (i, p) in k.params.iter().enumerate() {
         let loc = AttributeLoc::Param(i as u32);
         // `Program` guarantees params never alias unless all are read-only, and
@@ -82,17 +95,18 @@ pub(crate) fn declare<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, symbol: &str) -> Func
             f.add_attribute(loc, enum_attr(cx.ctx, "readonly"));
         }
     }
-    f
 }
 
 pub(crate) struct KernelGen<'a, 'ctx> {
     pub cx: &'a Cx<'a, 'ctx>,
     pub k: &'a Kernel,
     pub b: Builder<'ctx>,
-    f: FunctionValue<'ctx>,
+    pub f: FunctionValue<'ctx>,
     /// Builder kept before the entry block's terminator: all allocas go there.
-    alloca_b: Builder<'ctx>,
+    pub alloca_b: Builder<'ctx>,
     locals: Vec<PointerValue<'ctx>>,
+    /// The kernel's buffers (the first params of `f`).
+    params: Vec<PointerValue<'ctx>>,
 }
 
 /// Fills in the body of `f` (from `declare`).
@@ -102,31 +116,62 @@ pub(crate) fn define<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, f: FunctionValue<'ctx>
         kernel: k.name.clone(),
         msg,
     })?;
-    let entry = cx.ctx.append_basic_block(f, "entry");
-    let start = cx.ctx.append_basic_block(f, "start");
-    let alloca_b = cx.ctx.create_builder();
-    alloca_b.position_at_end(entry);
-    let br = alloca_b.build_unconditional_branch(start)?;
-    alloca_b.position_before(&br);
-    let mut g = KernelGen {
-        cx,
-        k,
-        b: cx.ctx.create_builder(),
-        f,
-        alloca_b,
-        locals: Vec::new(),
-    };
-    for &ty in &k.locals {
-        let slot = g.alloca(ty)?;
-        g.locals.push(slot);
+    let mut g = KernelGen::new(cx, k, f)?;
+    let pool = f
+        .get_nth_param(k.params.len() as u32)
+        .ok_or_else(|| g.bad("pool param missing"))?
+        .into_pointer_value();
+    let outlined = crate::parallel::outlined_loops(k);
+    for (i, s) in k.body.iter().enumerate() {
+        if outlined.contains(&i) {
+            crate::parallel::emit(&mut g, i, pool)?;
+        } else {
+            g.stmt(s)?;
+        }
     }
-    g.b.position_at_end(start);
-    g.block(&k.body)?;
     g.b.build_return(None)?;
     Ok(())
 }
 
 impl<'a, 'ctx> KernelGen<'a, 'ctx> {
+    /// A generator for `f`, whose first params are `k`'s buffers, with every
+    /// local in a zeroed slot and the builder at the start of the body.
+    pub fn new(cx: &'a Cx<'a, 'ctx>, k: &'a Kernel, f: FunctionValue<'ctx>) -> Result<Self> {
+        let entry = cx.ctx.append_basic_block(f, "entry");
+        let start = cx.ctx.append_basic_block(f, "start");
+        let alloca_b = cx.ctx.create_builder();
+        alloca_b.position_at_end(entry);
+        let br = alloca_b.build_unconditional_branch(start)?;
+        alloca_b.position_before(&br);
+        let mut g = KernelGen {
+            cx,
+            k,
+            b: cx.ctx.create_builder(),
+            f,
+            alloca_b,
+            locals: Vec::new(),
+            params: Vec::new(),
+        };
+        for i in 0..k.params.len() {
+            let p = f
+                .get_nth_param(i as u32)
+                .ok_or_else(|| g.bad("param missing"))?
+                .into_pointer_value();
+            g.params.push(p);
+        }
+        for &ty in &k.locals {
+            let slot = g.alloca(ty)?;
+            g.locals.push(slot);
+        }
+        g.b.position_at_end(start);
+        Ok(g)
+    }
+
+    /// The kernel's buffer params, in order.
+    pub fn params(&self) -> &[PointerValue<'ctx>] {
+        &self.params
+    }
+
     pub fn bad(&self, msg: impl Into<String>) -> LlvmError {
         LlvmError::InvalidKernel {
             kernel: self.k.name.clone(),
@@ -135,7 +180,7 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     }
 
     /// A zero-initialised stack slot in the entry block.
-    fn alloca(&self, ty: Scalar) -> Result<PointerValue<'ctx>> {
+    pub fn alloca(&self, ty: Scalar) -> Result<PointerValue<'ctx>> {
         let t = reg_ty(self.cx.ctx, ty);
         let slot = self.alloca_b.build_alloca(t, "")?;
         self.alloca_b.build_store(slot, t.const_zero())?;
@@ -158,11 +203,10 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             .get(buf.0 as usize)
             .ok_or_else(|| self.bad(format!("unknown param {}", buf.0)))?;
         let idx = self.index(index)?;
-        let base = self
-            .f
-            .get_nth_param(buf.0)
-            .ok_or_else(|| self.bad("param missing"))?
-            .into_pointer_value();
+        let base = *self
+            .params
+            .get(buf.0 as usize)
+            .ok_or_else(|| self.bad("param missing"))?;
         // inbounds: KIR accesses stay inside their buffer, and it lets SCEV
         // prove unit-stride accesses do not wrap (needed to vectorize).
         let ptr = unsafe {
@@ -173,7 +217,7 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     }
 
     /// An `I64` expression.
-    fn index(&mut self, e: &Expr) -> Result<IntValue<'ctx>> {
+    pub fn index(&mut self, e: &Expr) -> Result<IntValue<'ctx>> {
         let (v, t) = self.expr(e)?;
         if t != Scalar::I64 {
             return Err(self.bad(format!("index or loop bound of type {t}, expected i64")));
@@ -185,7 +229,7 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         body.iter().try_for_each(|s| self.stmt(s))
     }
 
-    fn stmt(&mut self, s: &Stmt) -> Result<()> {
+    pub fn stmt(&mut self, s: &Stmt) -> Result<()> {
         match s {
             Stmt::Assign { local, value } => {
                 let (slot, lt) = self.local(*local)?;
@@ -268,6 +312,20 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         step: i64,
         body: &[Stmt],
     ) -> Result<()> {
+        let s = self.index(start)?;
+        let e = self.index(end)?;
+        self.for_range(var, s, e, step, body)
+    }
+
+    /// The loop of `for_` with its bounds already evaluated.
+    pub fn for_range(
+        &mut self,
+        var: LocalId,
+        s: IntValue<'ctx>,
+        e: IntValue<'ctx>,
+        step: i64,
+        body: &[Stmt],
+    ) -> Result<()> {
         if step <= 0 {
             return Err(self.bad(format!("loop step {step} is not positive")));
         }
@@ -275,8 +333,6 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
         if vt != Scalar::I64 {
             return Err(self.bad(format!("loop variable of type {vt}")));
         }
-        let s = self.index(start)?;
-        let e = self.index(end)?;
         let counter = self.alloca(Scalar::I64)?;
         self.b.build_store(counter, s)?;
         let i64t = self.cx.ctx.i64_type();

@@ -15,6 +15,7 @@ mod error;
 mod expr;
 mod kernel;
 mod machine;
+mod parallel;
 
 pub use error::LlvmError;
 

@@ -340,7 +340,9 @@ pub(crate) fn lin(vars: &[Expr], strides: &[i64]) -> Expr {
 }
 
 /// Nested loops over `dims` (outermost marked parallel when `par`); `f`
-/// receives the loop variables, outermost first.
+/// receives the loop variables, outermost first. With `par`, leading
+/// extent-1 dims get no loop (their variable is 0), so the parallel loop is
+/// the first one that can be split (batch 1 tensors are the common case).
 pub(crate) fn nest(b: &mut KernelBuilder, dims: &[usize], par: bool, f: &mut dyn FnMut(&mut KernelBuilder, &[Expr])) {
     fn go(b: &mut KernelBuilder, dims: &[usize], vars: &mut Vec<Expr>, par: bool, f: &mut dyn FnMut(&mut KernelBuilder, &[Expr])) {
         if vars.len() == dims.len() {
@@ -348,13 +350,18 @@ pub(crate) fn nest(b: &mut KernelBuilder, dims: &[usize], par: bool, f: &mut dyn
             return;
         }
         let d = dims[vars.len()] as i64;
-        let outermost = vars.is_empty();
-        let body = |b: &mut KernelBuilder, i: Expr| {
-            vars.push(i);
+        if par && d == 1 {
+            vars.push(ci(0));
             go(b, dims, vars, par, f);
             vars.pop();
+            return;
+        }
+        let body = |b: &mut KernelBuilder, i: Expr| {
+            vars.push(i);
+            go(b, dims, vars, false, f);
+            vars.pop();
         };
-        if par && outermost {
+        if par {
             b.par_for(0, d, body)
         } else {
             b.for_loop(0, d, body)

@@ -111,6 +111,11 @@ impl Compiled {
     }
 
     pub fn run(&self, p: &Program, inputs: &[&[u8]]) -> Vec<Vec<u8>> {
+        self.run_with_pool(p, inputs, std::ptr::null())
+    }
+
+    /// `run` passing `pool` (a `PoolAbi *`, or NULL) to `<p>_run`.
+    pub fn run_with_pool(&self, p: &Program, inputs: &[&[u8]], pool: *const u8) -> Vec<Vec<u8>> {
         let f = unsafe {
             self.lib
                 .get::<RunFn>(format!("{}_run", self.name).as_bytes())
@@ -126,7 +131,7 @@ impl Compiled {
         let layout =
             std::alloc::Layout::from_size_align(self.workspace_size().max(64), 64).unwrap();
         let ws = unsafe { std::alloc::alloc_zeroed(layout) };
-        let rc = unsafe { f(ins.as_ptr(), outp.as_ptr(), ws, std::ptr::null()) };
+        let rc = unsafe { f(ins.as_ptr(), outp.as_ptr(), ws, pool) };
         unsafe { std::alloc::dealloc(ws, layout) };
         assert_eq!(rc, 0);
         outs
