@@ -7,7 +7,7 @@
 //!   through the generic C driver `tests/c/run_model.c`.
 //! - [`cross`]: the cross targets (cross gcc + qemu-user) and the test
 //!   matrix's knobs (`ONNXC_BACKENDS`, `ONNXC_TARGETS`).
-//! - [`elf`]: undefined symbols of generated objects (only memcpy/memset).
+//! - [`elf`]: undefined symbols of generated objects (only memcpy/memmove/memset).
 //! - [`light`]: the light models' cache, compile and output check.
 //! - [`report`]: one JSON line per conformance case and the per-op summary.
 //! - [`runner`]: runs the `conformance` binary on chunks of cases, crash-isolated.

@@ -16,7 +16,7 @@ pub enum Stage {
     Unsupported,
     /// onnxc::compile_file failed (unsupported op, dtype, ...).
     Compile,
-    /// The object references symbols other than memcpy/memset.
+    /// The object references symbols other than memcpy/memmove/memset.
     Symbols,
     /// Linking the object with the C driver failed (cross targets).
     Link,

@@ -7,7 +7,7 @@
 //!   on the host (about 80 ms per case on 2 cores: a cross link and a qemu
 //!   start); `ONNXC_CROSS_CASES=N` narrows that to a deterministic subset,
 //!   round-robin over ops, for quick local runs.
-//! - Every object is checked for undefined symbols (only memcpy/memset).
+//! - Every object is checked for undefined symbols (only memcpy/memmove/memset).
 //!
 //! Prints the table of pass counts (markdown, for the README) and every case
 //! that passes in one cell but fails in another with the failing cell's

@@ -1,5 +1,5 @@
 //! Generated objects for every target and backend reference no symbol but
-//! memcpy/memset, checked with `nm -u` (binutils reads foreign ELF objects,
+//! memcpy/memmove/memset, checked with `nm -u` (binutils reads foreign ELF objects,
 //! so no cross tools are needed).
 //!
 //! The models are the conformance cases of the ops most likely to pull in a
@@ -127,7 +127,7 @@ fn objects_reference_only_memcpy_and_memset() {
             );
         }
     }
-    assert!(bad.is_empty(), "undefined symbols other than memcpy/memset:\n  {}", bad.join("\n  "));
+    assert!(bad.is_empty(), "undefined symbols other than memcpy/memmove/memset:\n  {}", bad.join("\n  "));
 }
 
 /// The check itself catches a libm call: a C object calling `expf`.

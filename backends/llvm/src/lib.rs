@@ -2,7 +2,7 @@
 //!
 //! Mirrors the Cranelift backend: every kernel becomes an internal function,
 //! `<name>_run` calls them in step order, constants become private read-only
-//! globals, and the object has no undefined symbols but memcpy/memset (LLVM
+//! globals, and the object has no undefined symbols but memcpy/memmove/memset (LLVM
 //! may turn loops into those). Nothing here is op-specific: it translates KIR.
 //!
 //! Optimisation is the new pass manager's `default<O3>` (which vectorizes
@@ -66,7 +66,7 @@ pub fn compile(p: &Program, target: &Target, opts: &LlvmOptions) -> Result<LlvmO
     let entries = entry::declare(&cx, p);
     let consts = entry::consts(&cx, p);
     // A '.' cannot occur in C identifiers, so kernel symbols never clash
-    // with the exported functions or with memcpy/memset.
+    // with the exported functions or with memcpy/memmove/memset.
     let kernels: Vec<_> = p
         .kernels
         .iter()
