@@ -18,7 +18,7 @@
 //!   fused epilogues (bias, activation, residual) plug in.
 
 use super::*;
-use crate::target::{Arch, Target};
+use crate::target::{Arch, Codegen, Target};
 
 /// Register tile (`mr`×`nr`) and cache blocks (`kc`, `mc`, `nc`), in elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,16 +31,12 @@ pub(crate) struct Tile {
 }
 
 impl Tile {
-    /// f32 tiles sized from the target's vector registers.
-    pub(crate) fn for_target(t: &Target) -> Tile {
-        let (mr, nr) = match t.arch {
-            // Two vectors per row: with AVX2 (16 ymm registers) 6×2 accumulators,
-            // 2 for B, 1 product; with AVX-512 the same shape in zmm registers.
-            Arch::X86_64 => (6, 2 * t.vector_bits() as i64 / 32),
-            // 32 q registers of 4 lanes: 8×3 accumulators, 3 for B, A values.
-            Arch::Aarch64 => (8, 12),
-            // 32 vector registers; LLVM's RVV code keeps a 16-lane row in one or two of them.
-            Arch::Riscv64 => (8, 16),
+    /// f32 tiles sized from the target's registers and how its backend
+    /// generates code.
+    pub(crate) fn for_target(t: &Target, codegen: Codegen) -> Tile {
+        let (mr, nr) = match codegen {
+            Codegen::Vectorizing => vector_tile(t),
+            Codegen::Scalar => scalar_tile(t),
         };
         let (mr, nr) = tile_override().unwrap_or((mr, nr));
         // KC×NR of B (16 KiB) stays in L1 while MC×KC of A (L2) streams past it.
@@ -56,6 +52,34 @@ impl Tile {
         let mc = (self.mc / mr * mr).min(round_up(m.max(1), mr)).max(mr);
         let nc = self.nc.min(round_up(n.max(1), nr));
         Tile { mr, nr, kc, mc, nc }
+    }
+}
+
+/// Tiles for an auto-vectorizing backend: each row of `NR` accumulators is
+/// `NR / lanes` vector registers.
+fn vector_tile(t: &Target) -> (i64, i64) {
+    match t.arch {
+        // Two vectors per row: with AVX2 (16 ymm registers) 6×2 accumulators,
+        // 2 for B, 1 product; with AVX-512 the same shape in zmm registers.
+        Arch::X86_64 => (6, 2 * t.vector_bits() as i64 / 32),
+        // 32 q registers of 4 lanes: 8×3 accumulators, 3 for B, A values.
+        Arch::Aarch64 => (8, 12),
+        // 32 vector registers; LLVM's RVV code keeps a 16-lane row in one or two of them.
+        Arch::Riscv64 => (8, 16),
+    }
+}
+
+/// Tiles for a backend that keeps every accumulator in its own scalar FP
+/// register (Cranelift: no vectorizer, no FMA contraction): `MR·NR`
+/// accumulators, `NR` B values, one A value and the product's temporary must
+/// fit the FP register file, or the k-loop spills on every step.
+fn scalar_tile(t: &Target) -> (i64, i64) {
+    match t.arch {
+        // 16 xmm registers: 9 + 3 + 1 + 1. (4×3 needs 17 and spills; on
+        // ResNet-50 3×3 ran 0.92 s against 1.46 s for the vector tile 6×16.)
+        Arch::X86_64 => (3, 3),
+        // 32 FP registers: 16 + 4 + 1 + 1, room left for the allocator.
+        Arch::Aarch64 | Arch::Riscv64 => (4, 4),
     }
 }
 
