@@ -76,6 +76,9 @@ fn conv_implicit_gemm() {
     conv(&[1, 5, 5, 5], &[17, 5, 1, 1], win(&[1, 1], &[1, 1], &[0, 0, 0, 0], &[1, 1]), 1, true); // direct 1x1
     conv(&[1, 30, 6, 6], &[9, 30, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true); // K = 270 > KC
     conv(&[1, 8, 6, 6], &[8, 2, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 4, false); // grouped
+    // More output positions than one N block (im2col packed in several blocks, a partial last one).
+    conv(&[1, 3, 19, 21], &[5, 3, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true);
+    conv(&[1, 3, 40, 41], &[7, 3, 3, 3], win(&[3, 3], &[2, 2], &[1, 0, 1, 1], &[1, 1]), 1, false);
 }
 
 #[test]
@@ -126,6 +129,13 @@ fn scalar_backend_tiles() {
     let x = g.input(DType::F32, &[1, 5, 7, 6]);
     let w = g.konst(rand_tensor(DType::F32, &[7, 5, 3, 3], 3));
     let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
+    g.output(y);
+    check_codegen(&g, Codegen::Scalar);
+    check_codegen(&g, Codegen::Vectorizing);
+    let mut g = G::new();
+    let x = g.input(DType::F32, &[1, 4, 9, 13]);
+    let w = g.konst(rand_tensor(DType::F32, &[5, 4, 3, 3], 3));
+    let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[0, 1, 1, 0], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
     g.output(y);
     check_codegen(&g, Codegen::Scalar);
     check_codegen(&g, Codegen::Vectorizing);

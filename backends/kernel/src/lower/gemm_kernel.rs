@@ -122,9 +122,11 @@ impl Side<'_> {
     }
 }
 
-/// One block to pack for `Side::Custom`: `nr`-column panels
-/// `scratch[off + jr·kcur + kk·nr + c] = B[pc + kk, j0 + jr + c]` for
-/// `jr` in `(0..ncur).step_by(nr)`, zero where `j0 + jr + c >= n`.
+/// One block to pack for `Side::Custom`, row-major with row stride `ld`:
+/// `scratch[off + kk·ld + jj] = B[pc + kk, j0 + jj]` for `jj` below
+/// `ncur` rounded up to `nr`, zero where `j0 + jj >= n`. (Rows rather than
+/// `nr`-column panels let the packer copy whole input rows at a time; the
+/// micro-kernel reads `nr` contiguous values per row either way.)
 pub(crate) struct PackBlock {
     pub scratch: ParamId,
     pub off: Expr,
@@ -133,6 +135,7 @@ pub(crate) struct PackBlock {
     pub pc: Expr,
     pub kcur: Expr,
     pub nr: i64,
+    pub ld: i64,
 }
 
 /// Per-element finish hook: `(builder, accumulated value, flat output index) -> stored value`.
@@ -167,9 +170,16 @@ pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_lo
     a + b + tile.fit(m, n, k).mr * tile.nr
 }
 
-/// Elements of the packed A block and of the packed B block.
+/// Elements of the packed A block and of the packed B block (room for
+/// either layout: panels, or rows of `b_ld`).
 fn scratch_parts(t: Tile, a_load: bool, b_load: bool) -> (i64, i64) {
-    (if a_load { t.mc * t.kc } else { 0 }, if b_load { t.nc * t.kc } else { 0 })
+    (if a_load { t.mc * t.kc } else { 0 }, if b_load { b_ld(t) * t.kc } else { 0 })
+}
+
+/// Row stride of a row-major B block: `NC` plus 16 so that successive rows
+/// do not map to the same L1 sets (a power-of-two stride would).
+fn b_ld(t: Tile) -> i64 {
+    t.nc + 16
 }
 
 /// Packs row-major-addressed A (`a(i, k)` = element) into `mr`-row panels
@@ -225,6 +235,7 @@ pub(crate) fn f32_bytes(v: &[f32]) -> Bytes {
 struct PanelRef {
     buf: ParamId,
     base: Expr,
+    stride: i64,
 }
 
 /// Emits the whole product into `b` (the caller wraps batch loops around it).
@@ -244,7 +255,7 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                     pack_b(b, t, n, [*buf, g.scratch], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
                 }
                 Side::Custom(pack) => {
-                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr };
+                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
                     pack(b, &blk);
                 }
                 Side::Packed { .. } => {}
@@ -260,12 +271,13 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                     b.for_step(0, mcur.clone(), t.mr, |b, ir| {
                         let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                         let pa = match &g.a {
-                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))) },
-                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())) },
+                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))), stride: t.mr },
+                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
                         };
                         let pb = match &g.b {
-                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))) },
-                            _ => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())) },
+                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))), stride: t.nr },
+                            Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
+                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
                         };
                         let accs = micro(b, t, pa, pb, kcur.clone());
                         let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
@@ -285,8 +297,8 @@ fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr)
     let accs: Vec<LocalIdx> = (0..mr * nr).map(|_| b.var(cf(Scalar::F32, 0.0))).collect();
     let (abase, bbase) = (b.let_(pa.base), b.let_(pb.base));
     b.for_loop(0, kcur, |b, kk| {
-        let ao = b.let_(add(abase.clone(), mul(kk.clone(), ci(t.mr))));
-        let bo = b.let_(add(bbase.clone(), mul(kk, ci(t.nr))));
+        let ao = b.let_(add(abase.clone(), mul(kk.clone(), ci(pa.stride))));
+        let bo = b.let_(add(bbase.clone(), mul(kk, ci(pb.stride))));
         let bv: Vec<Expr> = (0..nr).map(|c| b.let_(load(pb.buf, add(bo.clone(), ci(c as i64))))).collect();
         for r in 0..mr {
             let av = b.let_(load(pa.buf, add(ao.clone(), ci(r as i64))));
