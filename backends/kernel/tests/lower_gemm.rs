@@ -79,6 +79,9 @@ fn conv_implicit_gemm() {
     // More output positions than one N block (im2col packed in several blocks, a partial last one).
     conv(&[1, 3, 19, 21], &[5, 3, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true);
     conv(&[1, 3, 40, 41], &[7, 3, 3, 3], win(&[3, 3], &[2, 2], &[1, 0, 1, 1], &[1, 1]), 1, false);
+    // Padding zeros stored as fixed runs (pads up to 8 per side) and as loops (wider).
+    conv(&[1, 2, 12, 30], &[3, 2, 7, 7], win(&[7, 7], &[2, 2], &[3, 3, 3, 3], &[1, 1]), 1, true);
+    conv(&[1, 2, 5, 6], &[3, 2, 3, 11], win(&[3, 11], &[1, 1], &[1, 10, 1, 9], &[1, 1]), 1, false);
 }
 
 #[test]

@@ -118,6 +118,12 @@ fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackB
     // Columns up to the next multiple of nr are read by the micro-kernel: zeros.
     let ncols = b.let_(mul(div(add(blk.ncur.clone(), ci(nr - 1)), ci(nr)), ci(nr)));
     let (oh0, oh1) = (b.let_(div(j0.clone(), ci(aw.out))), b.let_(div(sub(jend.clone(), ci(1)), ci(aw.out))));
+    let (lmax, rmax) = pad_bounds(aw);
+    // Few padding zeros per row (the usual case): fixed runs of stores that
+    // may spill past the row segment (into a later segment, which overwrites
+    // them, or the block row's slack of 16) instead of variable-length loops
+    // that become a `memset` call each.
+    let fixed = lmax <= 8 && rmax <= 8;
     b.for_loop(0, blk.kcur.clone(), |b, kk| {
         let kabs = b.let_(add(blk.pc.clone(), kk.clone()));
         let t = b.let_(rem(kabs.clone(), ci(taps)));
@@ -142,16 +148,36 @@ fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackB
                 row_in,
                 |b| {
                     let (a, z) = (b.let_(max(lo.clone(), min(vlo.clone(), hi.clone()))), b.let_(min(hi.clone(), max(vhi.clone(), lo.clone()))));
-                    b.for_loop(lo.clone(), a.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
+                    if fixed {
+                        let at = b.let_(add(cbase.clone(), lo.clone()));
+                        (0..lmax).for_each(|q| b.store(s, add(at.clone(), ci(q)), zero.clone()));
+                    } else {
+                        b.for_loop(lo.clone(), a.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
+                    }
                     let xrow = b.let_(add(chbase.clone(), add(mul(ih.clone(), ci(aw.inp)), shift.clone())));
                     b.for_loop(a.clone(), z.clone(), |b, ow| {
                         let v = load(px, add(xrow.clone(), mul(ow.clone(), ci(aw.s))));
                         b.store(s, add(cbase.clone(), ow), v);
                     });
-                    b.for_loop(max(z, a), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
+                    if fixed {
+                        let at = b.let_(add(cbase.clone(), max(z, a)));
+                        (0..rmax).for_each(|q| b.store(s, add(at.clone(), ci(q)), zero.clone()));
+                    } else {
+                        b.for_loop(max(z, a), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
+                    }
                 },
                 |b| b.for_loop(lo.clone(), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone())),
             );
         });
     });
+}
+
+/// Most zeros left and right of the inside columns of one output row, over
+/// all kernel columns: the first kernel column reads furthest left, the last
+/// furthest right.
+fn pad_bounds(aw: Axis) -> (i64, i64) {
+    let left = if aw.p > 0 { (aw.p + aw.s - 1) / aw.s } else { 0 };
+    let num2 = aw.inp - 1 - ((aw.k - 1) * aw.d - aw.p);
+    let vhi = if num2 < 0 { 0 } else { num2 / aw.s + 1 };
+    (left, (aw.out - vhi).max(0))
 }
