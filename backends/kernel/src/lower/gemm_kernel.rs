@@ -9,6 +9,11 @@
 //!   (`pack_a_const`/`pack_b_const`); any other is read through a closure and
 //!   packed at run time into workspace scratch, one `MC×KC` / `KC×NC` block at
 //!   a time (the closure may compute an im2col position: implicit GEMM).
+//!   A caller-packed B (`Side::Custom`, the im2col packer) is instead a
+//!   row-major `KC×NC` block with a padded row stride; the micro-kernel
+//!   reads `NR` contiguous values per k either way.
+//! - The register tile depends on the backend (`Codegen`): LLVM vectorizes
+//!   rows of accumulators, Cranelift keeps each one in a scalar register.
 //! - The micro-kernel keeps the `MR×NR` tile of Y in `MR·NR` scalar locals
 //!   and runs an unrolled k-loop of `MR` broadcasts times `NR` contiguous
 //!   loads; LLVM's SLP vectorizer turns each row of `NR` accumulators into
