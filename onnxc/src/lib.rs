@@ -157,7 +157,12 @@ pub fn compile_graph(mut graph: Graph, opts: &CompileOptions) -> Result<Artifact
 pub fn compile_optimized(graph: Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
     let plan = onnxc_passes::plan(&graph);
     let name = onnxc_kernel::cabi::sanitize_ident(&opts.name);
-    let program = onnxc_kernel::lower::lower_graph_for(&graph, &plan, &name, &opts.target).map_err(|e| lower_error(e, &graph))?;
+    let codegen = match opts.backend {
+        Backend::Cranelift => onnxc_kernel::target::Codegen::Scalar,
+        Backend::Llvm => onnxc_kernel::target::Codegen::Vectorizing,
+    };
+    let program = onnxc_kernel::lower::lower_graph_for_codegen(&graph, &plan, &name, &opts.target, codegen)
+        .map_err(|e| lower_error(e, &graph))?;
     let (object, asm, llvm_ir) = match opts.backend {
         Backend::Cranelift => {
             if opts.want_asm {

@@ -87,6 +87,19 @@ fn host_has_avx512() -> bool {
     false
 }
 
+/// How the backend turns lowering's scalar loops into machine code; kernels
+/// with a register-blocked inner loop size their blocks from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Codegen {
+    /// An auto-vectorizing optimizer (LLVM): a row of `NR` scalar
+    /// accumulators becomes `NR / lanes` vector registers.
+    #[default]
+    Vectorizing,
+    /// Scalar code as written (Cranelift): every accumulator takes a whole
+    /// FP register, so register tiles must fit the scalar register file.
+    Scalar,
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.triple)

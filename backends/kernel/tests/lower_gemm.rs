@@ -76,6 +76,12 @@ fn conv_implicit_gemm() {
     conv(&[1, 5, 5, 5], &[17, 5, 1, 1], win(&[1, 1], &[1, 1], &[0, 0, 0, 0], &[1, 1]), 1, true); // direct 1x1
     conv(&[1, 30, 6, 6], &[9, 30, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true); // K = 270 > KC
     conv(&[1, 8, 6, 6], &[8, 2, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 4, false); // grouped
+    // More output positions than one N block (im2col packed in several blocks, a partial last one).
+    conv(&[1, 3, 19, 21], &[5, 3, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), 1, true);
+    conv(&[1, 3, 40, 41], &[7, 3, 3, 3], win(&[3, 3], &[2, 2], &[1, 0, 1, 1], &[1, 1]), 1, false);
+    // Padding zeros stored as fixed runs (pads up to 8 per side) and as loops (wider).
+    conv(&[1, 2, 12, 30], &[3, 2, 7, 7], win(&[7, 7], &[2, 2], &[3, 3, 3, 3], &[1, 1]), 1, true);
+    conv(&[1, 2, 5, 6], &[3, 2, 3, 11], win(&[3, 11], &[1, 1], &[1, 10, 1, 9], &[1, 1]), 1, false);
 }
 
 #[test]
@@ -94,4 +100,46 @@ fn packed_kernels_are_used() {
     assert!(names.iter().any(|n| n.ends_with("matmul_gemm")), "{names:?}");
     // Packing scratch lives after the planned values.
     assert!(p.workspace_size > plan.size);
+}
+
+/// Lowers for `codegen` (the tile depends on it), interprets and compares.
+fn check_codegen(g: &G, codegen: onnxc_kernel::target::Codegen) {
+    let plan = onnxc_passes::plan(&g.g);
+    let p = onnxc_kernel::lower::lower_graph_for_codegen(&g.g, &plan, "t", &onnxc_kernel::Target::host(), codegen).unwrap();
+    let ins: Vec<&[u8]> = g.inputs.iter().map(|t| &t.bytes()[..]).collect();
+    let mut outs = vec![Vec::new(); p.outputs.len()];
+    onnxc_kernel::interp::run_program(&p, &ins, &mut outs).unwrap();
+    let want = onnxc_ir::eval::eval_graph(&g.g, &g.inputs).unwrap();
+    for (i, (o, w)) in outs.into_iter().zip(want).enumerate() {
+        let got = onnxc_ir::Tensor::from_bytes(w.ty().clone(), o.into()).unwrap();
+        compare(i, &got, &w, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn scalar_backend_tiles() {
+    use onnxc_kernel::target::Codegen;
+    // MatMul sizes around the small scalar tile, K above the K block.
+    for &(m, n, k, const_b) in &[(1, 1, 1, true), (5, 7, 3, false), (9, 13, 300, true), (4, 3, 8, false)] {
+        let mut g = G::new();
+        let a = g.input(DType::F32, &[m, k]);
+        let b = if const_b { g.konst(rand_tensor(DType::F32, &[k, n], 7)) } else { g.input(DType::F32, &[k, n]) };
+        let y = g.node(Op::MatMul, vec![Some(a), Some(b)]);
+        g.output(y);
+        check_codegen(&g, Codegen::Scalar);
+    }
+    let mut g = G::new();
+    let x = g.input(DType::F32, &[1, 5, 7, 6]);
+    let w = g.konst(rand_tensor(DType::F32, &[7, 5, 3, 3], 3));
+    let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
+    g.output(y);
+    check_codegen(&g, Codegen::Scalar);
+    check_codegen(&g, Codegen::Vectorizing);
+    let mut g = G::new();
+    let x = g.input(DType::F32, &[1, 4, 9, 13]);
+    let w = g.konst(rand_tensor(DType::F32, &[5, 4, 3, 3], 3));
+    let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[0, 1, 1, 0], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
+    g.output(y);
+    check_codegen(&g, Codegen::Scalar);
+    check_codegen(&g, Codegen::Vectorizing);
 }

@@ -102,56 +102,82 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     Ok(true)
 }
 
-/// Packs a block of the im2col matrix (`gk::PackBlock`) without divisions
-/// per element: per panel and kernel tap, the panel's output positions split
-/// into at most a few output-row segments; in each, the input row is either
-/// outside (zeros) or read over the valid output-column range computed up
-/// front (zeros left and right for the padding).
+/// Packs a block of the im2col matrix (`gk::PackBlock`, row-major) without
+/// divisions per element: per k row (input channel and kernel tap), the
+/// block's output positions split into output-row segments; in each, the
+/// input row is either outside (zeros) or read over the valid output-column
+/// range computed up front (zeros left and right for the padding). A
+/// segment is a whole output row (not a panel's share of one), so the
+/// per-segment set-up is paid a few times per k row, not per panel.
 fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackBlock, axes: (Axis, Axis), npos: i64) {
     let (ah, aw) = axes;
     let (taps, hw, nr, s) = (ah.k * aw.k, ah.inp * aw.inp, blk.nr, blk.scratch);
     let zero = cf(Scalar::F32, 0.0);
-    b.for_step(0, blk.ncur.clone(), nr, |b, jr| {
-        let pbase = b.let_(add(blk.off.clone(), mul(jr.clone(), blk.kcur.clone())));
-        let j0 = b.let_(add(blk.j0.clone(), jr));
-        let jend = b.let_(min(add(j0.clone(), ci(nr)), ci(npos)));
-        let (oh0, oh1) = (b.let_(div(j0.clone(), ci(aw.out))), b.let_(div(sub(jend.clone(), ci(1)), ci(aw.out))));
-        b.for_loop(0, blk.kcur.clone(), |b, kk| {
-            let kabs = b.let_(add(blk.pc.clone(), kk.clone()));
-            let t = b.let_(rem(kabs.clone(), ci(taps)));
-            let (kh, kw) = (b.let_(div(t.clone(), ci(aw.k))), b.let_(rem(t, ci(aw.k))));
-            let chbase = b.let_(add(xbase.clone(), mul(div(kabs, ci(taps)), ci(hw))));
-            let dst = b.let_(add(pbase.clone(), mul(kk, ci(nr))));
-            // Columns past the last output position: zeros.
-            b.for_loop(sub(jend.clone(), j0.clone()), ci(nr), |b, c| b.store(s, add(dst.clone(), c), zero.clone()));
-            let shift = b.let_(sub(mul(kw, ci(aw.d)), ci(aw.p)));
-            // Output columns whose input column is inside: [vlo, vhi).
-            let num = b.let_(neg(shift.clone()));
-            let vlo = b.let_(select(gt(num.clone(), ci(0)), div(add(num, ci(aw.s - 1)), ci(aw.s)), ci(0)));
-            let num2 = b.let_(sub(ci(aw.inp - 1), shift.clone()));
-            let vhi = b.let_(select(lt(num2.clone(), ci(0)), ci(0), add(div(num2, ci(aw.s)), ci(1))));
-            b.for_loop(oh0.clone(), add(oh1.clone(), ci(1)), |b, oh| {
-                let rowj = b.let_(mul(oh.clone(), ci(aw.out)));
-                let lo = b.let_(max(sub(j0.clone(), rowj.clone()), ci(0)));
-                let hi = b.let_(min(sub(jend.clone(), rowj.clone()), ci(aw.out)));
-                let cbase = b.let_(add(dst.clone(), sub(rowj, j0.clone())));
-                let ih = b.let_(add(sub(mul(oh, ci(ah.s)), ci(ah.p)), mul(kh.clone(), ci(ah.d))));
-                let row_in = math::band(ge(ih.clone(), ci(0)), lt(ih.clone(), ci(ah.inp)));
-                b.if_else(
-                    row_in,
-                    |b| {
-                        let (a, z) = (b.let_(max(lo.clone(), min(vlo.clone(), hi.clone()))), b.let_(min(hi.clone(), max(vhi.clone(), lo.clone()))));
+    let j0 = blk.j0.clone();
+    let jend = b.let_(min(add(j0.clone(), blk.ncur.clone()), ci(npos)));
+    // Columns up to the next multiple of nr are read by the micro-kernel: zeros.
+    let ncols = b.let_(mul(div(add(blk.ncur.clone(), ci(nr - 1)), ci(nr)), ci(nr)));
+    let (oh0, oh1) = (b.let_(div(j0.clone(), ci(aw.out))), b.let_(div(sub(jend.clone(), ci(1)), ci(aw.out))));
+    let (lmax, rmax) = pad_bounds(aw);
+    // Few padding zeros per row (the usual case): fixed runs of stores that
+    // may spill past the row segment (into a later segment, which overwrites
+    // them, or the block row's slack of 16) instead of variable-length loops
+    // that become a `memset` call each.
+    let fixed = lmax <= 8 && rmax <= 8;
+    b.for_loop(0, blk.kcur.clone(), |b, kk| {
+        let kabs = b.let_(add(blk.pc.clone(), kk.clone()));
+        let t = b.let_(rem(kabs.clone(), ci(taps)));
+        let (kh, kw) = (b.let_(div(t.clone(), ci(aw.k))), b.let_(rem(t, ci(aw.k))));
+        let chbase = b.let_(add(xbase.clone(), mul(div(kabs, ci(taps)), ci(hw))));
+        let dst = b.let_(add(blk.off.clone(), mul(kk, ci(blk.ld))));
+        b.for_loop(sub(jend.clone(), j0.clone()), ncols.clone(), |b, c| b.store(s, add(dst.clone(), c), zero.clone()));
+        let shift = b.let_(sub(mul(kw, ci(aw.d)), ci(aw.p)));
+        // Output columns whose input column is inside: [vlo, vhi).
+        let num = b.let_(neg(shift.clone()));
+        let vlo = b.let_(select(gt(num.clone(), ci(0)), div(add(num, ci(aw.s - 1)), ci(aw.s)), ci(0)));
+        let num2 = b.let_(sub(ci(aw.inp - 1), shift.clone()));
+        let vhi = b.let_(select(lt(num2.clone(), ci(0)), ci(0), add(div(num2, ci(aw.s)), ci(1))));
+        b.for_loop(oh0.clone(), add(oh1.clone(), ci(1)), |b, oh| {
+            let rowj = b.let_(mul(oh.clone(), ci(aw.out)));
+            let lo = b.let_(max(sub(j0.clone(), rowj.clone()), ci(0)));
+            let hi = b.let_(min(sub(jend.clone(), rowj.clone()), ci(aw.out)));
+            let cbase = b.let_(add(dst.clone(), sub(rowj, j0.clone())));
+            let ih = b.let_(add(sub(mul(oh, ci(ah.s)), ci(ah.p)), mul(kh.clone(), ci(ah.d))));
+            let row_in = math::band(ge(ih.clone(), ci(0)), lt(ih.clone(), ci(ah.inp)));
+            b.if_else(
+                row_in,
+                |b| {
+                    let (a, z) = (b.let_(max(lo.clone(), min(vlo.clone(), hi.clone()))), b.let_(min(hi.clone(), max(vhi.clone(), lo.clone()))));
+                    if fixed {
+                        let at = b.let_(add(cbase.clone(), lo.clone()));
+                        (0..lmax).for_each(|q| b.store(s, add(at.clone(), ci(q)), zero.clone()));
+                    } else {
                         b.for_loop(lo.clone(), a.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
-                        let xrow = b.let_(add(chbase.clone(), add(mul(ih.clone(), ci(aw.inp)), shift.clone())));
-                        b.for_loop(a.clone(), z.clone(), |b, ow| {
-                            let v = load(px, add(xrow.clone(), mul(ow.clone(), ci(aw.s))));
-                            b.store(s, add(cbase.clone(), ow), v);
-                        });
+                    }
+                    let xrow = b.let_(add(chbase.clone(), add(mul(ih.clone(), ci(aw.inp)), shift.clone())));
+                    b.for_loop(a.clone(), z.clone(), |b, ow| {
+                        let v = load(px, add(xrow.clone(), mul(ow.clone(), ci(aw.s))));
+                        b.store(s, add(cbase.clone(), ow), v);
+                    });
+                    if fixed {
+                        let at = b.let_(add(cbase.clone(), max(z, a)));
+                        (0..rmax).for_each(|q| b.store(s, add(at.clone(), ci(q)), zero.clone()));
+                    } else {
                         b.for_loop(max(z, a), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
-                    },
-                    |b| b.for_loop(lo.clone(), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone())),
-                );
-            });
+                    }
+                },
+                |b| b.for_loop(lo.clone(), hi.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone())),
+            );
         });
     });
+}
+
+/// Most zeros left and right of the inside columns of one output row, over
+/// all kernel columns: the first kernel column reads furthest left, the last
+/// furthest right.
+fn pad_bounds(aw: Axis) -> (i64, i64) {
+    let left = if aw.p > 0 { (aw.p + aw.s - 1) / aw.s } else { 0 };
+    let num2 = aw.inp - 1 - ((aw.k - 1) * aw.d - aw.p);
+    let vhi = if num2 < 0 { 0 } else { num2 / aw.s + 1 };
+    (left, (aw.out - vhi).max(0))
 }

@@ -59,8 +59,21 @@ pub fn lower_graph(g: &Graph, plan: &MemoryPlan, name: &str) -> Result<Program, 
     lower_graph_for(g, plan, name, &crate::Target::host())
 }
 
-/// Like `lower_graph`, with kernels (GEMM register tiles) sized for `target`.
+/// Like `lower_graph`, with kernels (GEMM register tiles) sized for `target`
+/// and an auto-vectorizing backend (LLVM).
 pub fn lower_graph_for(g: &Graph, plan: &MemoryPlan, name: &str, target: &crate::Target) -> Result<Program, LowerError> {
+    lower_graph_for_codegen(g, plan, name, target, crate::target::Codegen::Vectorizing)
+}
+
+/// Like `lower_graph_for`, with kernels sized for how the backend generates
+/// code (`Codegen::Scalar` for Cranelift: small scalar register tiles).
+pub fn lower_graph_for_codegen(
+    g: &Graph,
+    plan: &MemoryPlan,
+    name: &str,
+    target: &crate::Target,
+    codegen: crate::target::Codegen,
+) -> Result<Program, LowerError> {
     onnxc_ir::dynamic::check_consumers(g).map_err(|e| match e {
         onnxc_ir::IrError::Node { node, op, msg } => LowerError::Invalid { node, op, msg },
         other => LowerError::Invalid { node: String::new(), op: String::new(), msg: other.to_string() },
@@ -75,7 +88,7 @@ pub fn lower_graph_for(g: &Graph, plan: &MemoryPlan, name: &str, target: &crate:
         node: None,
         node_idx: 0,
         extra: Extra::reserve(g, plan),
-        tile: gemm_kernel::Tile::for_target(target),
+        tile: gemm_kernel::Tile::for_target(target, codegen),
         scratch: 0,
         scratch_cursor: 0,
     };
