@@ -1,5 +1,6 @@
 //! Graph-to-graph passes, one file each, and the pipeline that runs them.
 
+pub mod alias;
 pub mod bn_fold;
 pub mod const_fold;
 pub mod dce;

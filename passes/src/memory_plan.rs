@@ -5,10 +5,13 @@
 //! Lifetimes are measured in node indices (the graph's topological order is
 //! the execution order). A value is live from the node that defines it to its
 //! last reader, both inclusive, so a node's outputs never share bytes with its
-//! inputs nor with each other, with one exception: an elementwise node whose
-//! input dies at that node and has the output's exact type writes its output
-//! over that input (`in_place_input`).
+//! inputs nor with each other, except where `alias` places values inside
+//! each other by construction: an elementwise output over an input that dies
+//! at that node (`in_place_input`), a reshape over its input, and the parts
+//! of a contiguous concat inside its output. The plan allocates one interval
+//! per such group.
 
+use crate::alias::{self, lifetimes, Aliases};
 use onnxc_ir::op::UnaryOp;
 use onnxc_ir::{Graph, Node, Op, ValueId};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -74,37 +77,42 @@ pub fn in_place_input(g: &Graph, k: usize, last_use: &HashMap<ValueId, usize>) -
     })
 }
 
-fn last_uses(g: &Graph) -> HashMap<ValueId, usize> {
-    let mut last_use: HashMap<ValueId, usize> = HashMap::new();
-    for (k, n) in g.nodes.iter().enumerate() {
-        for i in n.inputs.iter().flatten() {
-            last_use.insert(*i, k);
-        }
-    }
-    last_use
+/// Node outputs that live in the workspace: not graph outputs, not constants.
+fn workspace_values(g: &Graph) -> Vec<ValueId> {
+    let outputs: HashSet<ValueId> = g.outputs.iter().copied().collect();
+    g.nodes
+        .iter()
+        .flat_map(|n| n.outputs.iter().copied())
+        .filter(|o| !outputs.contains(o) && g.const_value(*o).is_none())
+        .collect()
 }
 
-/// Lifetimes of all workspace values, in definition order.
-fn intervals(g: &Graph) -> Vec<Interval> {
-    let outputs: HashSet<ValueId> = g.outputs.iter().copied().collect();
-    let mut last_use: HashMap<ValueId, usize> = HashMap::new();
-    for (k, n) in g.nodes.iter().enumerate() {
-        for i in n.inputs.iter().flatten() {
-            last_use.insert(*i, k);
-        }
-    }
-    let mut out = Vec::new();
-    for (k, n) in g.nodes.iter().enumerate() {
-        for o in &n.outputs {
-            if outputs.contains(o) || g.const_value(*o).is_some() {
-                continue;
+/// One interval per alias group (`alias::analyze`): the root's bytes, from
+/// the first member's definition to the last member's last use, ordered by
+/// definition.
+fn intervals(g: &Graph, al: &Aliases) -> Vec<Interval> {
+    let life = lifetimes(g);
+    let def: HashMap<ValueId, usize> =
+        g.nodes.iter().enumerate().flat_map(|(k, n)| n.outputs.iter().map(move |o| (*o, k))).collect();
+    let mut out: Vec<Interval> = Vec::new();
+    let mut at: HashMap<ValueId, usize> = HashMap::new();
+    for v in workspace_values(g) {
+        let root = al.find(v).0;
+        // Unread outputs (an unused Split part, say) are still written by
+        // their kernel, so they live for the defining node.
+        let (d, l) = (def[&v], life[&v]);
+        match at.get(&root) {
+            Some(&j) => {
+                out[j].def = out[j].def.min(d);
+                out[j].last = out[j].last.max(l);
             }
-            // Unread outputs (an unused Split part, say) are still written by
-            // their kernel, so they live for the defining node.
-            let last = last_use.get(o).copied().unwrap_or(k).max(k);
-            out.push(Interval { id: *o, def: k, last, bytes: reserved_bytes(g, *o) });
+            None => {
+                at.insert(root, out.len());
+                out.push(Interval { id: root, def: d, last: l, bytes: reserved_bytes(g, root) });
+            }
         }
     }
+    out.sort_by_key(|iv| iv.def);
     out
 }
 
@@ -164,81 +172,76 @@ impl FreeList {
 /// Plans `g`: walks the nodes in order, allocating each workspace value when
 /// its node runs and releasing it after its last reader.
 pub fn plan(g: &Graph) -> MemoryPlan {
-    let ivs = intervals(g);
-    // Values to release after node k, by node index.
+    let al = alias::analyze(g);
+    let ivs = intervals(g, &al);
+    // Groups to release after node k, by node index.
     let mut dies: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
     for (j, iv) in ivs.iter().enumerate() {
         dies[iv.last].push(j);
     }
     let mut fl = FreeList::default();
-    let mut offsets = HashMap::with_capacity(ivs.len());
+    let mut roots = HashMap::with_capacity(ivs.len());
     let mut next = 0;
-    let last_use = last_uses(g);
     for (k, released) in dies.iter().enumerate() {
-        // An in-place output takes over its input's bytes, which are then
-        // not released here.
-        let reuse = in_place_input(g, k, &last_use).filter(|x| offsets.contains_key(x));
-        // Allocate node k's outputs while its inputs are still held.
+        // Allocate the groups starting at node k while its inputs are held.
         while next < ivs.len() && ivs[next].def == k {
-            let off = match reuse {
-                Some(x) => offsets[&x],
-                None => fl.alloc(ivs[next].bytes),
-            };
-            offsets.insert(ivs[next].id, off);
+            roots.insert(ivs[next].id, fl.alloc(ivs[next].bytes));
             next += 1;
         }
         for &j in released {
-            if Some(ivs[j].id) != reuse {
-                fl.free(offsets[&ivs[j].id], ivs[j].bytes);
-            }
+            fl.free(roots[&ivs[j].id], ivs[j].bytes);
         }
     }
+    let offsets = workspace_values(g)
+        .into_iter()
+        .map(|v| {
+            let (root, rel) = al.find(v);
+            (v, roots[&root] + rel)
+        })
+        .collect();
     MemoryPlan { size: fl.top, offsets }
 }
 
-/// Checks `p` against `g`: every workspace value has an aligned offset inside
-/// the workspace, nothing else is planned, and no two values that are live at
-/// the same time share a byte, except an in-place output and the input it
-/// overwrites (`in_place_input`), which must then start at the same offset.
+/// Checks `p` against `g`: every workspace value has an offset inside the
+/// workspace, nothing else is planned, each alias group's root is
+/// `ALIGN`-aligned with every member at its fixed place inside the root, and
+/// no two groups that are live at the same time share a byte.
 pub fn validate(g: &Graph, p: &MemoryPlan) -> Result<(), String> {
-    let ivs = intervals(g);
-    let last_use = last_uses(g);
-    // Output -> the input it may overwrite.
-    let in_place: HashMap<ValueId, ValueId> = (0..g.nodes.len())
-        .filter_map(|k| in_place_input(g, k, &last_use).map(|x| (g.nodes[k].outputs[0], x)))
-        .collect();
+    let al = alias::analyze(g);
+    let ivs = intervals(g, &al);
+    let values = workspace_values(g);
     if !p.size.is_multiple_of(ALIGN) {
         return Err(format!("workspace size {} is not {ALIGN}-byte aligned", p.size));
     }
-    if p.offsets.len() != ivs.len() {
-        return Err(format!(
-            "plan has {} values, the graph {} workspace values",
-            p.offsets.len(),
-            ivs.len()
-        ));
+    if p.offsets.len() != values.len() {
+        return Err(format!("plan has {} values, the graph {} workspace values", p.offsets.len(), values.len()));
+    }
+    let at = |v: ValueId| p.offsets.get(&v).copied().ok_or_else(|| format!("value {v} has no offset"));
+    for v in values {
+        let (off, (root, rel)) = (at(v)?, al.find(v));
+        let want = at(root)? + rel;
+        let end = off + g.ty(v).byte_size().unwrap_or(0);
+        if off != want {
+            return Err(format!("value {v} at offset {off}, but its alias group puts it at {want}"));
+        }
+        if end > p.size {
+            return Err(format!("value {v} [{off}, {end}) exceeds the workspace ({} bytes)", p.size));
+        }
     }
     let mut placed = Vec::with_capacity(ivs.len());
     for iv in &ivs {
-        let off = *p.offsets.get(&iv.id).ok_or_else(|| format!("value {} has no offset", iv.id))?;
+        let off = at(iv.id)?;
         if !off.is_multiple_of(ALIGN) {
             return Err(format!("value {} at offset {off} is not {ALIGN}-byte aligned", iv.id));
         }
-        let end = off + g.ty(iv.id).byte_size().unwrap_or(0);
-        if end > p.size {
-            return Err(format!(
-                "value {} [{off}, {end}) exceeds the workspace ({} bytes)",
-                iv.id, p.size
-            ));
-        }
-        placed.push((iv, off, end));
+        placed.push((iv, off, off + g.ty(iv.id).byte_size().unwrap_or(0)));
     }
-    // Sweep in definition order, keeping the values still live.
+    // Sweep in definition order, keeping the groups still live.
     let mut active: Vec<(&Interval, usize, usize)> = Vec::new();
     for cur in placed {
         active.retain(|(a, _, _)| a.last >= cur.0.def);
         for &(a, s, e) in &active {
-            let aliased = in_place.get(&cur.0.id) == Some(&a.id) && s == cur.1 && a.last == cur.0.def;
-            if s < cur.2 && cur.1 < e && !aliased {
+            if s < cur.2 && cur.1 < e {
                 return Err(format!(
                     "values {} [{s}, {e}) and {} [{}, {}) are live together but overlap",
                     a.id, cur.0.id, cur.1, cur.2

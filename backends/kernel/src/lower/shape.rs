@@ -99,12 +99,33 @@ fn concat_split(cx: &mut Cx, n: &Node, axis: i64, concat: bool) -> Result<(), Lo
     let ax = onnxc_ir::infer::norm_axis(axis, ws.len()).map_err(|e| cx.invalid(e.0))?;
     let el = scalar(cx.ty(whole).dtype);
     let wst = strides(&ws);
+    // Each part's start along `axis`; a concat part that the memory plan
+    // already put in its slice of the output (`onnxc_passes::alias`) needs no copy.
+    let starts: Vec<i64> = parts
+        .iter()
+        .scan(0i64, |o, v| {
+            let s = *o;
+            *o += cx.ty(*v).shape.get(ax).copied().unwrap_or(0) as i64;
+            Some(s)
+        })
+        .collect();
+    let (wbuf, esize) = (cx.buf(whole)?, cx.ty(whole).dtype.size() as i64);
+    let mut todo = Vec::with_capacity(parts.len());
+    for (v, s) in parts.iter().zip(&starts) {
+        let at = workspace_at(wbuf, s * wst[ax] * esize);
+        if !(concat && at.is_some() && at == Some(cx.buf(*v)?)) {
+            todo.push((*v, *s));
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<ValueId> = todo.iter().map(|(v, _)| *v).collect();
     let mut b = cx.builder(if concat { "concat" } else { "split" });
     let pw = if concat { None } else { Some(b.input(el)) };
     let pp: Vec<ParamId> = parts.iter().map(|_| if concat { b.input(el) } else { b.output(el) }).collect();
     let pw = pw.unwrap_or_else(|| b.output(el));
-    let mut off = 0i64;
-    for (v, p) in parts.iter().zip(&pp) {
+    for ((v, p), (_, off)) in parts.iter().zip(&pp).zip(&todo) {
         let shape = cx.ty(*v).shape.clone();
         if shape.len() != ws.len() {
             return Err(cx.invalid("parts differ in rank"));
@@ -116,7 +137,6 @@ fn concat_split(cx: &mut Cx, n: &Node, axis: i64, concat: bool) -> Result<(), Lo
         } else {
             emit_affine(&mut b, pw, *p, &shape, woff, wst.clone(), 0, pst);
         }
-        off += shape[ax] as i64;
     }
     let mut args = Vec::new();
     if !concat {
@@ -130,6 +150,14 @@ fn concat_split(cx: &mut Cx, n: &Node, axis: i64, concat: bool) -> Result<(), Lo
     }
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// `base` moved by `bytes`, when it is a workspace buffer.
+fn workspace_at(base: BufRef, bytes: i64) -> Option<BufRef> {
+    match base {
+        BufRef::Workspace(w) => usize::try_from(bytes).ok().map(|b| BufRef::Workspace(w + b)),
+        _ => None,
+    }
 }
 
 fn slice(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
