@@ -245,12 +245,7 @@ struct PanelRef {
 
 /// Emits the whole product into `b` (the caller wraps batch loops around it).
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
-    let mut t = g.tile.fit(g.m, g.n, g.k);
-    if matches!(g.b, Side::Packed { .. }) {
-        // B needs no packing, so one N block: a run-time packed A block is
-        // then packed once per K block instead of once per N block.
-        t.nc = round_up(g.n.max(1), t.nr);
-    }
+    let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
     let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
