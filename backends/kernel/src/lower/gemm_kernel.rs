@@ -272,25 +272,32 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                     let s = g.scratch;
                     pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
                 }
-                b.for_step(0, ncur.clone(), t.nr, |b, jr| {
-                    b.for_step(0, mcur.clone(), t.mr, |b, ir| {
-                        let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
-                        let pa = match &g.a {
-                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(m, t.mr))), mul(i0.clone(), kcur.clone()))), stride: t.mr },
-                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
-                        };
-                        let pb = match &g.b {
-                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(n, t.nr))), mul(j0.clone(), kcur.clone()))), stride: t.nr },
-                            Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
-                        };
-                        let accs = micro(b, t, pa, pb, kcur.clone());
-                        let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
-                        let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
-                        let tile = TileAt { i0, j0, first, last, accs, off: tile_off };
-                        store_tile(b, g, t, &tile, finish);
-                    });
-                });
+                // Y tiles walk along rows (ir outer) so each tile's rows are
+                // a few sequential streams for the prefetcher (the output and
+                // a fused residual), except over a caller-packed B, whose
+                // strided panel is best kept in L1 across the ir tiles.
+                let tile = |b: &mut KernelBuilder, ir: Expr, jr: Expr| {
+                    let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
+                    let pa = match &g.a {
+                        Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(m, t.mr))), mul(i0.clone(), kcur.clone()))), stride: t.mr },
+                        _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
+                    };
+                    let pb = match &g.b {
+                        Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(n, t.nr))), mul(j0.clone(), kcur.clone()))), stride: t.nr },
+                        Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
+                        Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
+                    };
+                    let accs = micro(b, t, pa, pb, kcur.clone());
+                    let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
+                    let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
+                    let tile = TileAt { i0, j0, first, last, accs, off: tile_off };
+                    store_tile(b, g, t, &tile, finish);
+                };
+                if matches!(g.b, Side::Custom(_)) {
+                    b.for_step(0, ncur.clone(), t.nr, |b, jr| b.for_step(0, mcur.clone(), t.mr, |b, ir| tile(b, ir, jr.clone())));
+                } else {
+                    b.for_step(0, mcur.clone(), t.mr, |b, ir| b.for_step(0, ncur.clone(), t.nr, |b, jr| tile(b, ir.clone(), jr)));
+                }
             });
         });
     });
