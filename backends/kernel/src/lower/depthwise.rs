@@ -80,6 +80,17 @@ enum Seg {
     Range(i64, i64),
 }
 
+/// Where `plane` reads the input: X itself, or (stride 2 along the width)
+/// a copy of each input row split into its even then its odd columns, so
+/// that every tap reads consecutive elements (stride-2 reads of X become
+/// gathers).
+#[derive(Clone, Copy)]
+pub(super) struct Src {
+    pub x: ParamId,
+    /// Scratch of X's size, used when the width stride is 2.
+    pub split: Option<ParamId>,
+}
+
 /// One output position (or the interior loop's current one) as seen by the
 /// per-element code: its in-bounds taps and where they are in the input.
 pub(super) struct Site<'a> {
@@ -89,25 +100,60 @@ pub(super) struct Site<'a> {
     pub rows: &'a [(i64, Expr)],
     /// In-bounds kernel columns.
     pub cols: &'a [i64],
-    /// Input column of kernel column 0: `ow*s - p` (may be negative at the border).
-    pub iw0: Expr,
     /// Window positions inside the padded input.
     pub padded: i64,
-    /// Column dilation.
-    pub dw: i64,
+    /// The buffer the taps are read from (`at` indexes it).
+    pub buf: ParamId,
+    aw: Axis,
+    /// Length of the even half of a split row (`None`: X's own layout).
+    even: Option<i64>,
 }
 
 impl Site<'_> {
-    /// Input offset of tap (`rows[r]`, `kw`).
+    /// Offset in `buf` of tap (`rows[r]`, `kw`).
     pub fn at(&self, r: usize, kw: i64) -> Expr {
-        add(self.rows[r].1.clone(), add(self.iw0.clone(), ci(kw * self.dw)))
+        let q = kw * self.aw.d - self.aw.p;
+        let col = match self.even {
+            None => add(mul(self.ow.clone(), ci(self.aw.s)), ci(q)),
+            // Input column 2*ow + q: even half at ow + q/2, odd half at ow + (q-1)/2.
+            Some(even) => add(self.ow.clone(), ci(q.div_euclid(2) + if q.rem_euclid(2) == 1 { even } else { 0 })),
+        };
+        add(self.rows[r].1.clone(), col)
     }
 }
 
+/// Copies plane `xbase` of X to `sbase` of `s`, each row as its even
+/// columns then its odd ones (paired loads that LLVM vectorizes with
+/// shuffles).
+fn split_rows(b: &mut KernelBuilder, x: ParamId, s: ParamId, base: [&Expr; 2], ah: Axis, aw: Axis) {
+    let (w, even) = (aw.inp, (aw.inp + 1) / 2);
+    b.for_loop(0, ah.inp, |b, ih| {
+        let row = b.let_(add(base[0].clone(), mul(ih.clone(), ci(w))));
+        let srow = b.let_(add(base[1].clone(), mul(ih, ci(w))));
+        b.for_loop(0, w / 2, |b, i| {
+            let src = b.let_(add(row.clone(), mul(i.clone(), ci(2))));
+            let dst = b.let_(add(srow.clone(), i));
+            b.store(s, dst.clone(), load(x, src.clone()));
+            b.store(s, add(dst, ci(even)), load(x, add(src, ci(1))));
+        });
+        if w % 2 == 1 {
+            b.store(s, add(srow, ci(even - 1)), load(x, add(row, ci(w - 1))));
+        }
+    });
+}
+
 /// Calls `elem` for every output position of one `ah × aw` plane whose input
-/// plane starts at `xbase`: border rows and columns one by one, the interior
+/// plane starts at `xbase` (`sbase` in `src.split`, a region of the plane's
+/// size that no other iteration of a parallel loop uses): border rows and columns one by one, the interior
 /// as loops over rows and (innermost) columns.
-pub(super) fn plane(b: &mut KernelBuilder, xbase: &Expr, ah: Axis, aw: Axis, elem: &mut dyn FnMut(&mut KernelBuilder, &Site)) {
+pub(super) fn plane(b: &mut KernelBuilder, src: Src, base: [&Expr; 2], ah: Axis, aw: Axis, elem: &mut dyn FnMut(&mut KernelBuilder, &Site)) {
+    let (buf, even, xbase) = match src.split {
+        Some(s) if aw.s == 2 => {
+            split_rows(b, src.x, s, base, ah, aw);
+            (s, Some((aw.inp + 1) / 2), base[1])
+        }
+        _ => (src.x, None, base[0]),
+    };
     let all_w: Vec<i64> = (0..aw.k).collect();
     let mut row = |b: &mut KernelBuilder, oh: Expr, khs: Vec<i64>, padh: i64| {
         let ih0 = b.let_(sub(mul(oh.clone(), ci(ah.s)), ci(ah.p)));
@@ -116,12 +162,11 @@ pub(super) fn plane(b: &mut KernelBuilder, xbase: &Expr, ah: Axis, aw: Axis, ele
             match seg {
                 Seg::One(ow) => {
                     let cols = aw.taps(ow);
-                    let site = Site { oh: oh.clone(), ow: ci(ow), rows: &rows, cols: &cols, iw0: ci(ow * aw.s - aw.p), padded: padh * aw.padded(ow), dw: aw.d };
+                    let site = Site { oh: oh.clone(), ow: ci(ow), rows: &rows, cols: &cols, padded: padh * aw.padded(ow), buf, aw, even };
                     elem(b, &site);
                 }
                 Seg::Range(lo, hi) => b.for_loop(lo, hi, |b, ow| {
-                    let iw0 = sub(mul(ow.clone(), ci(aw.s)), ci(aw.p));
-                    let site = Site { oh: oh.clone(), ow, rows: &rows, cols: &all_w, iw0, padded: padh * aw.k, dw: aw.d };
+                    let site = Site { oh: oh.clone(), ow, rows: &rows, cols: &all_w, padded: padh * aw.k, buf, aw, even };
                     elem(b, &site);
                 }),
             }
@@ -192,13 +237,14 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     let pw = b.input(t);
     let pb = bias.map(|_| b.input(t));
     let py = b.output(t);
+    let ps = (aw.s == 2).then(|| b.output(t));
     let epi = Epilogue::declare(cx, &mut b, n)?;
     b.allow_contract();
     b.par_for(0, nb * m, |b, nm| {
         let ni = b.let_(div(nm.clone(), ci(m)));
         let mi = b.let_(rem(nm.clone(), ci(m)));
         let xbase = b.let_(mul(add(mul(ni.clone(), ci(c)), div(mi.clone(), ci(mg))), ci(is)));
-        let ybase = b.let_(mul(nm, ci(os)));
+        let ybase = b.let_(mul(nm.clone(), ci(os)));
         // The taps and the bias stay in registers for the whole plane.
         let wbase = b.let_(mul(mi.clone(), ci(taps)));
         let wv: Vec<Expr> = (0..taps).map(|q| b.let_(load(pw, add(wbase.clone(), ci(q))))).collect();
@@ -206,11 +252,12 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
             Some(pb) => b.let_(load(pb, mi.clone())),
             None => cf(t, 0.0),
         };
-        plane(b, &xbase, ah, aw, &mut |b, s| {
+        let sbase = b.let_(mul(nm.clone(), ci(is)));
+        plane(b, Src { x: px, split: ps }, [&xbase, &sbase], ah, aw, &mut |b, s| {
             let mut acc = init.clone();
             for (r, (kh, _)) in s.rows.iter().enumerate() {
                 for &kw in s.cols {
-                    acc = add(acc, mul(wv[(kh * aw.k + kw) as usize].clone(), load(px, s.at(r, kw))));
+                    acc = add(acc, mul(wv[(kh * aw.k + kw) as usize].clone(), load(s.buf, s.at(r, kw))));
                 }
             }
             let yi = b.let_(add(ybase.clone(), add(mul(s.oh.clone(), ci(aw.out)), s.ow.clone())));
@@ -224,6 +271,9 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
         args.push(cx.buf(bv)?);
     }
     args.push(cx.buf(y)?);
+    if ps.is_some() {
+        args.push(cx.scratch((nb * m * is) as usize * d.size()));
+    }
     epi.push_args(cx, &mut args)?;
     epi.check(cx)?;
     cx.emit(b.finish(), args);
@@ -247,14 +297,15 @@ pub(super) fn pool(cx: &mut Cx, n: &Node, w: &Window, is_max: bool, include_pad:
     let mut b = cx.builder(if is_max { "maxpool" } else { "avgpool" });
     let px = b.input(t);
     let py = b.output(t);
+    let ps = (aw.s == 2).then(|| b.output(t));
     b.par_for(0, (xs[0] * xs[1]) as i64, |b, nc| {
         let xbase = b.let_(mul(nc.clone(), ci(is)));
         let ybase = b.let_(mul(nc, ci(os)));
-        plane(b, &xbase, ah, aw, &mut |b, s| {
+        plane(b, Src { x: px, split: ps }, [&xbase, &xbase], ah, aw, &mut |b, s| {
             let mut acc: Option<Expr> = None;
             for r in 0..s.rows.len() {
                 for &kw in s.cols {
-                    let v = load(px, s.at(r, kw));
+                    let v = load(s.buf, s.at(r, kw));
                     acc = Some(match acc {
                         None => v,
                         Some(a) if is_max => max(a, v),
@@ -273,7 +324,10 @@ pub(super) fn pool(cx: &mut Cx, n: &Node, w: &Window, is_max: bool, include_pad:
             b.store(py, yi, res);
         });
     });
-    let args = vec![cx.buf(x)?, cx.buf(y)?];
+    let mut args = vec![cx.buf(x)?, cx.buf(y)?];
+    if ps.is_some() {
+        args.push(cx.scratch((xs[0] * xs[1]) * is as usize * d.size()));
+    }
     cx.emit(b.finish(), args);
     Ok(true)
 }
