@@ -80,10 +80,13 @@ enum Seg {
     Range(i64, i64),
 }
 
-/// Where `plane` reads the input: X itself, or (stride 2 along the width)
-/// a copy of each input row split into its even then its odd columns, so
-/// that every tap reads consecutive elements (stride-2 reads of X become
-/// gathers).
+/// Where `plane` reads the input: X itself, or (stride 2 along the width) a
+/// copy of the plane split into its even-index then its odd-index elements,
+/// so that every tap reads consecutive elements (stride-2 reads of X become
+/// gathers). The split is by flat index, which is one long loop LLVM
+/// vectorizes with shuffles; it follows the column parity when the width is
+/// even, or when the height stride is even (then each kernel row has a
+/// fixed row parity).
 #[derive(Clone, Copy)]
 pub(super) struct Src {
     pub x: ParamId,
@@ -91,13 +94,22 @@ pub(super) struct Src {
     pub split: Option<ParamId>,
 }
 
+/// A kernel row that reads inside the input.
+pub(super) struct Row {
+    pub kh: i64,
+    /// X layout: offset of input row `ih = oh*s - p + kh*d`. Split layout:
+    /// `base + (ih*W - par) / 2`.
+    off: Expr,
+    /// Split layout: parity of `ih*W`.
+    par: i64,
+}
+
 /// One output position (or the interior loop's current one) as seen by the
 /// per-element code: its in-bounds taps and where they are in the input.
 pub(super) struct Site<'a> {
     pub oh: Expr,
     pub ow: Expr,
-    /// In-bounds kernel rows: `(kh, offset of input row oh*s - p + kh*d)`.
-    pub rows: &'a [(i64, Expr)],
+    pub rows: &'a [Row],
     /// In-bounds kernel columns.
     pub cols: &'a [i64],
     /// Window positions inside the padded input.
@@ -105,68 +117,82 @@ pub(super) struct Site<'a> {
     /// The buffer the taps are read from (`at` indexes it).
     pub buf: ParamId,
     aw: Axis,
-    /// Length of the even half of a split row (`None`: X's own layout).
-    even: Option<i64>,
+    /// Split layout: length of the even half (`None`: X's own layout).
+    half: Option<i64>,
 }
 
 impl Site<'_> {
     /// Offset in `buf` of tap (`rows[r]`, `kw`).
     pub fn at(&self, r: usize, kw: i64) -> Expr {
         let q = kw * self.aw.d - self.aw.p;
-        let col = match self.even {
+        let row = &self.rows[r];
+        let col = match self.half {
             None => add(mul(self.ow.clone(), ci(self.aw.s)), ci(q)),
-            // Input column 2*ow + q: even half at ow + q/2, odd half at ow + (q-1)/2.
-            Some(even) => add(self.ow.clone(), ci(q.div_euclid(2) + if q.rem_euclid(2) == 1 { even } else { 0 })),
+            // Flat index f = ih*W + 2*ow + q, of parity `par`, is element
+            // (f - par)/2 of the even (par 0) or odd half.
+            Some(half) => {
+                let par = (row.par + q).rem_euclid(2);
+                add(self.ow.clone(), ci((row.par + q - par) / 2 + par * half))
+            }
         };
-        add(self.rows[r].1.clone(), col)
+        add(row.off.clone(), col)
     }
 }
 
-/// Copies plane `xbase` of X to `sbase` of `s`, each row as its even
-/// columns then its odd ones (paired loads that LLVM vectorizes with
-/// shuffles).
-fn split_rows(b: &mut KernelBuilder, x: ParamId, s: ParamId, base: [&Expr; 2], ah: Axis, aw: Axis) {
-    let (w, even) = (aw.inp, (aw.inp + 1) / 2);
-    b.for_loop(0, ah.inp, |b, ih| {
-        let row = b.let_(add(base[0].clone(), mul(ih.clone(), ci(w))));
-        let srow = b.let_(add(base[1].clone(), mul(ih, ci(w))));
-        b.for_loop(0, w / 2, |b, i| {
-            let src = b.let_(add(row.clone(), mul(i.clone(), ci(2))));
-            let dst = b.let_(add(srow.clone(), i));
-            b.store(s, dst.clone(), load(x, src.clone()));
-            b.store(s, add(dst, ci(even)), load(x, add(src, ci(1))));
-        });
-        if w % 2 == 1 {
-            b.store(s, add(srow, ci(even - 1)), load(x, add(row, ci(w - 1))));
-        }
+/// Copies plane `base[0]` of X to `base[1]` of `s`: its even-index
+/// elements, then its odd-index ones.
+fn split_plane(b: &mut KernelBuilder, x: ParamId, s: ParamId, base: [&Expr; 2], n: i64) {
+    let half = (n + 1) / 2;
+    b.for_loop(0, n / 2, |b, i| {
+        let src = b.let_(add(base[0].clone(), mul(i.clone(), ci(2))));
+        let dst = b.let_(add(base[1].clone(), i));
+        b.store(s, dst.clone(), load(x, src.clone()));
+        b.store(s, add(dst, ci(half)), load(x, add(src, ci(1))));
     });
+    if n % 2 == 1 {
+        b.store(s, add(base[1].clone(), ci(half - 1)), load(x, add(base[0].clone(), ci(n - 1))));
+    }
 }
 
 /// Calls `elem` for every output position of one `ah × aw` plane whose input
-/// plane starts at `xbase` (`sbase` in `src.split`, a region of the plane's
-/// size that no other iteration of a parallel loop uses): border rows and columns one by one, the interior
-/// as loops over rows and (innermost) columns.
+/// plane starts at `base[0]` in X (and `base[1]` in `src.split`, a region of
+/// the plane's size that no other iteration of a parallel loop uses):
+/// border rows and columns one by one, the interior as loops over rows and
+/// (innermost) columns.
 pub(super) fn plane(b: &mut KernelBuilder, src: Src, base: [&Expr; 2], ah: Axis, aw: Axis, elem: &mut dyn FnMut(&mut KernelBuilder, &Site)) {
-    let (buf, even, xbase) = match src.split {
-        Some(s) if aw.s == 2 => {
-            split_rows(b, src.x, s, base, ah, aw);
-            (s, Some((aw.inp + 1) / 2), base[1])
+    let (buf, half, xbase) = match src.split {
+        Some(s) if aw.s == 2 && (aw.inp % 2 == 0 || ah.s % 2 == 0) => {
+            split_plane(b, src.x, s, base, ah.inp * aw.inp);
+            (s, Some((ah.inp * aw.inp + 1) / 2), base[1])
         }
         _ => (src.x, None, base[0]),
     };
     let all_w: Vec<i64> = (0..aw.k).collect();
     let mut row = |b: &mut KernelBuilder, oh: Expr, khs: Vec<i64>, padh: i64| {
         let ih0 = b.let_(sub(mul(oh.clone(), ci(ah.s)), ci(ah.p)));
-        let rows: Vec<(i64, Expr)> = khs.iter().map(|&kh| (kh, b.let_(add(xbase.clone(), mul(add(ih0.clone(), ci(kh * ah.d)), ci(aw.inp)))))).collect();
+        let rows: Vec<Row> = khs
+            .iter()
+            .map(|&kh| {
+                let rowoff = mul(add(ih0.clone(), ci(kh * ah.d)), ci(aw.inp));
+                match half {
+                    None => Row { kh, off: b.let_(add(xbase.clone(), rowoff)), par: 0 },
+                    Some(_) => {
+                        // ih*W's parity is fixed: W even, or ih = even + kh*d - p.
+                        let par = ((kh * ah.d - ah.p) * aw.inp).rem_euclid(2);
+                        Row { kh, off: b.let_(add(xbase.clone(), div(sub(rowoff, ci(par)), ci(2)))), par }
+                    }
+                }
+            })
+            .collect();
         for seg in aw.segments() {
             match seg {
                 Seg::One(ow) => {
                     let cols = aw.taps(ow);
-                    let site = Site { oh: oh.clone(), ow: ci(ow), rows: &rows, cols: &cols, padded: padh * aw.padded(ow), buf, aw, even };
+                    let site = Site { oh: oh.clone(), ow: ci(ow), rows: &rows, cols: &cols, padded: padh * aw.padded(ow), buf, aw, half };
                     elem(b, &site);
                 }
                 Seg::Range(lo, hi) => b.for_loop(lo, hi, |b, ow| {
-                    let site = Site { oh: oh.clone(), ow, rows: &rows, cols: &all_w, padded: padh * aw.k, buf, aw, even };
+                    let site = Site { oh: oh.clone(), ow, rows: &rows, cols: &all_w, padded: padh * aw.k, buf, aw, half };
                     elem(b, &site);
                 }),
             }
@@ -255,7 +281,8 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
         let sbase = b.let_(mul(nm.clone(), ci(is)));
         plane(b, Src { x: px, split: ps }, [&xbase, &sbase], ah, aw, &mut |b, s| {
             let mut acc = init.clone();
-            for (r, (kh, _)) in s.rows.iter().enumerate() {
+            for (r, row) in s.rows.iter().enumerate() {
+                let kh = row.kh;
                 for &kw in s.cols {
                     acc = add(acc, mul(wv[(kh * aw.k + kw) as usize].clone(), load(s.buf, s.at(r, kw))));
                 }
