@@ -74,6 +74,11 @@ fn depthwise_shapes() {
     // Rank 1.
     dwconv(f, &[2, 3, 15], 1, win(&[3], &[2], &[1, 1], &[1]), true, false);
     dwconv(f, &[1, 4, 20], 2, win(&[5], &[1], &[4, 1], &[2]), true, false);
+    // Interior rows of 16+ columns: whole 16-column runs and an overlapping tail.
+    dwconv(f, &[1, 2, 5, 40], 1, win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), true, true);
+    dwconv(f, &[1, 2, 5, 37], 1, win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), true, false);
+    dwconv(f, &[1, 2, 6, 75], 1, win(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), false, false);
+    dwconv(f, &[1, 2, 7, 70], 1, win(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), true, false);
     // f64.
     dwconv(DType::F64, &[1, 3, 9, 9], 1, win(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), true, false);
 }
@@ -129,6 +134,8 @@ fn pools() {
         pool(&[1, 2, 7, 7], win(&[7, 7], &[1, 1], &[0, 0, 1, 1], &[1, 1]), max, false, true);
         pool(&[1, 2, 10, 9], win(&[2, 3], &[2, 1], &[1, 0, 0, 2], &[2, 1]), max, true, false);
         pool(&[1, 3, 17], win(&[4], &[3], &[2, 1], &[1]), max, true, true);
+        pool(&[1, 2, 7, 75], win(&[3, 3], &[2, 2], &[0, 0, 0, 0], &[1, 1]), max, false, false);
+        pool(&[1, 2, 6, 41], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), max, false, false);
     }
 }
 
