@@ -94,7 +94,7 @@ fn depthwise_epilogue() {
 #[test]
 fn depthwise_random_shapes() {
     let vals = rand_vals(1000, 1234, 0.0, 1.0);
-    let mut it = vals.iter().map(|v| *v);
+    let mut it = vals.iter().copied();
     let mut pick = |lo: usize, hi: usize| lo + ((it.next().unwrap() * (hi - lo + 1) as f64) as usize).min(hi - lo);
     for _ in 0..30 {
         let (k0, k1) = (pick(1, 5), pick(1, 5));
