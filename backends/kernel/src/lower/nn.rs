@@ -65,6 +65,9 @@ pub(super) fn lower_base(cx: &mut Cx, n: &Node, base: &Op) -> Result<(), LowerEr
 fn conv_any(cx: &mut Cx, n: &Node, window: &Window, group: usize) -> Result<(), LowerError> {
     let r = cx.ty(cx.input(n, 0)?).shape.len().saturating_sub(2);
     check_window(cx, window, r)?;
+    if super::depthwise::conv(cx, n, window, group)? {
+        return Ok(());
+    }
     if super::conv_kernel::conv(cx, n, window, group)? {
         return Ok(());
     }
@@ -284,6 +287,9 @@ fn pool(cx: &mut Cx, n: &Node, w: &Window, kind: Pool) -> Result<(), LowerError>
     if kind != Pool::Max && !d.is_float() {
         return Err(cx.unsupported(format!("AveragePool on {d}")));
     }
+    if super::depthwise::pool(cx, n, w, kind == Pool::Max, kind == (Pool::Avg { include_pad: true }))? {
+        return Ok(());
+    }
     let t = compute_ty(d);
     let (ins, outs) = (&xs[2..], &ys[2..]);
     let (is, os) = (ins.iter().product::<usize>() as i64, outs.iter().product::<usize>() as i64);
@@ -355,6 +361,9 @@ fn global_pool(cx: &mut Cx, n: &Node, is_max: bool) -> Result<(), LowerError> {
     let d = cx.ty(x).dtype;
     if xs.len() < 2 || (!is_max && !d.is_float()) {
         return Err(cx.unsupported(format!("{d} input of rank {}", xs.len())));
+    }
+    if super::depthwise::global_pool(cx, n, is_max)? {
+        return Ok(());
     }
     let t = compute_ty(d);
     let inner = xs[2..].iter().product::<usize>() as i64;
