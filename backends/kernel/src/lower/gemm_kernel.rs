@@ -169,10 +169,68 @@ pub(crate) struct Gemm<'a> {
     pub tile: Tile,
 }
 
-/// Elements of f32 scratch `emit` needs for this problem.
+/// Elements of f32 scratch `emit` needs for this problem (one chunk's worth
+/// for `emit_part`), a multiple of 16 so that chunks never share a cache line.
 pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_load: bool) -> i64 {
     let (a, b) = scratch_parts(tile.fit(m, n, k), a_load, b_load);
-    a + b + tile.fit(m, n, k).mr * tile.nr
+    round_up(a + b + tile.fit(m, n, k).mr * tile.nr, 16)
+}
+
+/// One of `of` chunks of a product (`emit_part`): chunk `idx` (an I64
+/// expression, usually the variable of a parallel loop over `0..of`) computes
+/// a contiguous range of `NR`-column panels of Y (or of `MR`-row panels,
+/// `Split::M`) with its own `scratch_len` elements of scratch, so chunks may
+/// run on different threads. Every output element is computed by the same
+/// code and in the same order as by `emit`, so results are bit-identical.
+pub(crate) struct Part {
+    pub idx: Expr,
+    pub of: i64,
+}
+
+/// Which panels the chunks of a product split.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Split {
+    N,
+    M,
+}
+
+/// Below this many multiply-adds a product stays on one thread: waking a
+/// worker (tens of microseconds with a sleeping pool) would cost more than
+/// half the product saves. `ONNXC_GEMM_PAR_MIN` overrides it.
+const PAR_MIN_MACS: i64 = 1 << 22;
+/// Chunks a large product splits into: enough for two threads to balance
+/// uneven chunks, few enough that the scratch (one set of packed blocks per
+/// chunk) stays small. `ONNXC_GEMM_CHUNKS` overrides it.
+const PAR_CHUNKS: i64 = 4;
+
+fn env_i64(name: &str) -> Option<i64> {
+    std::env::var(name).ok()?.parse().ok().filter(|v: &i64| *v >= 0)
+}
+
+/// How many chunks (`Part::of`) the product splits into; 1 means `emit`.
+pub(crate) fn chunks(tile: Tile, m: i64, n: i64, k: i64) -> i64 {
+    split_plan(tile, m, n, k).1
+}
+
+/// Split dimension and chunk count. Splitting N shares nothing; splitting M
+/// makes every chunk pack the same B blocks again, so M is taken only when
+/// the N panels would leave threads idle (e.g. a 7×7 convolution).
+fn split_plan(tile: Tile, m: i64, n: i64, k: i64) -> (Split, i64) {
+    let t = tile.fit(m, n, k);
+    let macs = m.max(1).saturating_mul(n.max(1)).saturating_mul(k.max(1));
+    let want = env_i64("ONNXC_GEMM_CHUNKS").unwrap_or(PAR_CHUNKS).max(1);
+    if macs < env_i64("ONNXC_GEMM_PAR_MIN").unwrap_or(PAR_MIN_MACS) || want == 1 {
+        return (Split::N, 1);
+    }
+    let (pn, pm) = ((n.max(1) + t.nr - 1) / t.nr, (m.max(1) + t.mr - 1) / t.mr);
+    // Slowest chunk relative to a perfect split, in panels.
+    let imbalance = |panels: i64| {
+        let p = want.min(panels);
+        ((panels + p - 1) / p * want) as f64 / panels as f64
+    };
+    let split = if pn >= 2 * want || imbalance(pn) <= imbalance(pm) * 1.1 { Split::N } else { Split::M };
+    let panels = if split == Split::N { pn } else { pm };
+    (split, want.min(panels))
 }
 
 /// Elements of the packed A block and of the packed B block (room for
@@ -245,49 +303,75 @@ struct PanelRef {
 
 /// Emits the whole product into `b` (the caller wraps batch loops around it).
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
+    emit_part(b, g, finish, &Part { idx: ci(0), of: 1 })
+}
+
+/// `[lo, hi)` of chunk `p.idx` over `len` elements in panels of `w`:
+/// constants for a single chunk (the serial kernel is unchanged).
+fn part_range(b: &mut KernelBuilder, p: &Part, len: i64, w: i64) -> (Expr, Expr) {
+    if p.of == 1 {
+        return (ci(0), ci(len));
+    }
+    let panels = (len + w - 1) / w;
+    let at = |b: &mut KernelBuilder, c: Expr| b.let_(min(mul(div(mul(c, ci(panels)), ci(p.of)), ci(w)), ci(len)));
+    (at(b, p.idx.clone()), at(b, add(p.idx.clone(), ci(1))))
+}
+
+/// Emits chunk `p` of the product (`Part`); its scratch is chunk `p.idx`'s
+/// `scratch_len` elements of `g.scratch`. `p.of` must be `chunks(..)` of
+/// the same problem (or 1), which fixes how the panels are split.
+pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
     let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
-    let (a_scratch, b_scratch, tile_off) = (0i64, a_len, a_len + b_len);
+    let split = if p.of == 1 { Split::N } else { split_plan(g.tile, m, n, k).0 };
+    let ((jlo, jhi), (ilo, ihi)) = match split {
+        Split::N => (part_range(b, p, n, t.nr), (ci(0), ci(m))),
+        Split::M => ((ci(0), ci(n)), part_range(b, p, m, t.mr)),
+    };
+    // This chunk's scratch: [A block][B block][tile].
+    let base = if p.of == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime())))) };
+    let at_off = |b: &mut KernelBuilder, off: i64| if p.of == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
+    let (a_scratch, b_scratch, tile_off) = (base.clone(), at_off(b, a_len), at_off(b, a_len + b_len));
     let single_k = k <= t.kc;
-    b.for_step(0, n, t.nc, |b, jc| {
-        let ncur = b.let_(min(ci(t.nc), sub(ci(n), jc.clone())));
+    b.for_step(jlo, jhi.clone(), t.nc, |b, jc| {
+        let ncur = b.let_(min(ci(t.nc), sub(jhi.clone(), jc.clone())));
         b.for_step(0, k.max(1), t.kc, |b, pc| {
             let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
             match &g.b {
                 Side::Load { buf, at } => {
-                    pack_b(b, t, n, [*buf, g.scratch], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
+                    pack_b(b, t, n, [*buf, g.scratch], *at, b_scratch.clone(), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
                 }
                 Side::Custom(pack) => {
-                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
+                    let blk = PackBlock { scratch: g.scratch, off: b_scratch.clone(), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
                     pack(b, &blk);
                 }
                 Side::Packed { .. } => {}
             }
-            b.for_step(0, m, t.mc, |b, ic| {
-                let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
+            b.for_step(ilo.clone(), ihi.clone(), t.mc, |b, ic| {
+                let mcur = b.let_(min(ci(t.mc), sub(ihi.clone(), ic.clone())));
                 if let Side::Load { buf, at } = &g.a {
                     // (a `Custom` A is not supported: A is always Load or Packed)
                     let s = g.scratch;
-                    pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                    pack_a(b, t, m, [*buf, s], *at, a_scratch.clone(), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
                 }
                 b.for_step(0, ncur.clone(), t.nr, |b, jr| {
                     b.for_step(0, mcur.clone(), t.mr, |b, ir| {
                         let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                         let pa = match &g.a {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))), stride: t.mr },
-                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
+                            _ => PanelRef { buf: g.scratch, base: add(a_scratch.clone(), mul(ir.clone(), kcur.clone())), stride: t.mr },
                         };
                         let pb = match &g.b {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))), stride: t.nr },
-                            Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
-                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
+                            Side::Custom(_) => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), jr.clone()), stride: b_ld(t) },
+                            Side::Load { .. } => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), mul(jr.clone(), kcur.clone())), stride: t.nr },
                         };
                         let accs = micro(b, t, pa, pb, kcur.clone());
                         let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
                         let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
-                        let tile = TileAt { i0, j0, first, last, accs, off: tile_off };
+                        let tile = TileAt { i0, j0, first, last, accs, off: tile_off.clone() };
                         store_tile(b, g, t, &tile, finish);
                     });
                 });
@@ -326,7 +410,7 @@ struct TileAt {
     last: Expr,
     accs: Vec<LocalIdx>,
     /// Scratch offset of the `MR×NR` tile buffer.
-    off: i64,
+    off: Expr,
 }
 
 /// Writes the tile: the accumulators go to a small tile buffer (contiguous,
@@ -336,14 +420,14 @@ struct TileAt {
 /// written, and it handles edge tiles without a second copy of the code.
 fn store_tile(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish) {
     for (q, acc) in at.accs.iter().enumerate() {
-        b.store(g.scratch, ci(at.off + q as i64), Expr::Local(*acc));
+        b.store(g.scratch, add(at.off.clone(), ci(q as i64)), Expr::Local(*acc));
     }
     let rows = if g.m % t.mr == 0 { ci(t.mr) } else { b.let_(min(ci(t.mr), sub(ci(g.m), at.i0.clone()))) };
     let cols = if g.n % t.nr == 0 { ci(t.nr) } else { b.let_(min(ci(t.nr), sub(ci(g.n), at.j0.clone()))) };
     let write = |b: &mut KernelBuilder, finish: Option<Finish>| {
         b.for_loop(0, rows.clone(), |b, r| {
             let i = b.let_(add(at.i0.clone(), r.clone()));
-            let trow = b.let_(add(ci(at.off), mul(r, ci(t.nr))));
+            let trow = b.let_(add(at.off.clone(), mul(r, ci(t.nr))));
             b.for_loop(0, cols.clone(), |b, c| {
                 let j = b.let_(add(at.j0.clone(), c.clone()));
                 let acc = load(g.scratch, add(trow.clone(), c));
