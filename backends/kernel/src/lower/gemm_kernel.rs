@@ -212,9 +212,11 @@ pub(crate) fn chunks(tile: Tile, m: i64, n: i64, k: i64) -> i64 {
     split_plan(tile, m, n, k).1
 }
 
-/// Split dimension and chunk count. Splitting N shares nothing; splitting M
-/// makes every chunk pack the same B blocks again, so M is taken only when
-/// the N panels would leave threads idle (e.g. a 7×7 convolution).
+/// Split dimension and chunk count. Every chunk of an N split streams all
+/// of A (M×K: the weights of a convolution) through the cache once more;
+/// every chunk of an M split packs all of B (K×N: the im2col matrix) once
+/// more. So the split goes along the larger of M and N: early convolution
+/// layers (many positions, few channels) split N, late ones M.
 fn split_plan(tile: Tile, m: i64, n: i64, k: i64) -> (Split, i64) {
     let t = tile.fit(m, n, k);
     let macs = m.max(1).saturating_mul(n.max(1)).saturating_mul(k.max(1));
@@ -223,14 +225,11 @@ fn split_plan(tile: Tile, m: i64, n: i64, k: i64) -> (Split, i64) {
         return (Split::N, 1);
     }
     let (pn, pm) = ((n.max(1) + t.nr - 1) / t.nr, (m.max(1) + t.mr - 1) / t.mr);
-    // Slowest chunk relative to a perfect split, in panels.
-    let imbalance = |panels: i64| {
-        let p = want.min(panels);
-        ((panels + p - 1) / p * want) as f64 / panels as f64
-    };
-    let split = if pn >= 2 * want || imbalance(pn) <= imbalance(pm) * 1.1 { Split::N } else { Split::M };
-    let panels = if split == Split::N { pn } else { pm };
-    (split, want.min(panels))
+    if (n >= m && pn >= 2) || pm < 2 {
+        (Split::N, want.min(pn))
+    } else {
+        (Split::M, want.min(pm))
+    }
 }
 
 /// Elements of the packed A block and of the packed B block (room for
@@ -317,6 +316,28 @@ fn part_range(b: &mut KernelBuilder, p: &Part, len: i64, w: i64) -> (Expr, Expr)
     (at(b, p.idx.clone()), at(b, add(p.idx.clone(), ci(1))))
 }
 
+/// Calls `f(start, len)` for blocks of at most `blk` elements covering
+/// `[lo, hi)`, each a whole number of `w`-panels (but the last), of equal
+/// size within one panel: a 3136-column product runs 7 blocks of 448
+/// columns, not 6 of 512 and one of 64, which would stream A once more for
+/// little work.
+fn blocks(b: &mut KernelBuilder, range: (Expr, Expr), w: i64, blk: i64, f: &mut dyn FnMut(&mut KernelBuilder, Expr, Expr)) {
+    let (lo, hi) = range;
+    let panels = b.let_(div(add(sub(hi.clone(), lo.clone()), ci(w - 1)), ci(w)));
+    let per = blk / w;
+    let nblk = b.let_(div(add(panels.clone(), ci(per - 1)), ci(per)));
+    let edge = |b: &mut KernelBuilder, q: Expr| {
+        let at = add(lo.clone(), mul(div(mul(q, panels.clone()), nblk.clone()), ci(w)));
+        b.let_(min(at, hi.clone()))
+    };
+    b.for_loop(0, nblk.clone(), |b, q| {
+        let start = edge(b, q.clone());
+        let end = edge(b, add(q, ci(1)));
+        let len = b.let_(sub(end, start.clone()));
+        f(b, start, len)
+    });
+}
+
 /// Emits chunk `p` of the product (`Part`); its scratch is chunk `p.idx`'s
 /// `scratch_len` elements of `g.scratch`. `p.of` must be `chunks(..)` of
 /// the same problem (or 1), which fixes how the panels are split.
@@ -335,8 +356,7 @@ pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Par
     let at_off = |b: &mut KernelBuilder, off: i64| if p.of == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
     let (a_scratch, b_scratch, tile_off) = (base.clone(), at_off(b, a_len), at_off(b, a_len + b_len));
     let single_k = k <= t.kc;
-    b.for_step(jlo, jhi.clone(), t.nc, |b, jc| {
-        let ncur = b.let_(min(ci(t.nc), sub(jhi.clone(), jc.clone())));
+    blocks(b, (jlo, jhi), t.nr, t.nc, &mut |b, jc, ncur| {
         b.for_step(0, k.max(1), t.kc, |b, pc| {
             let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
             match &g.b {
@@ -349,8 +369,7 @@ pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Par
                 }
                 Side::Packed { .. } => {}
             }
-            b.for_step(ilo.clone(), ihi.clone(), t.mc, |b, ic| {
-                let mcur = b.let_(min(ci(t.mc), sub(ihi.clone(), ic.clone())));
+            blocks(b, (ilo.clone(), ihi.clone()), t.mr, t.mc, &mut |b, ic, mcur| {
                 if let Side::Load { buf, at } = &g.a {
                     // (a `Custom` A is not supported: A is always Load or Packed)
                     let s = g.scratch;
