@@ -127,7 +127,7 @@ fn stmt_cost(s: &Stmt) -> u64 {
 
 fn expr_size(e: &Expr) -> u64 {
     match e {
-        Expr::Const(_) | Expr::Local(_) => 1,
+        Expr::Const(_) | Expr::Local(_) | Expr::Pooled => 1,
         Expr::Load { index, .. } => 1 + expr_size(index),
         Expr::Un(_, a) | Expr::Cast(_, a) | Expr::Bitcast(_, a) => 1 + expr_size(a),
         Expr::Bin(_, a, b) | Expr::Cmp(_, a, b) => 1 + expr_size(a) + expr_size(b),
@@ -137,7 +137,7 @@ fn expr_size(e: &Expr) -> u64 {
 
 fn expr_locals(e: &Expr, out: &mut BTreeSet<LocalId>) {
     match e {
-        Expr::Const(_) => {}
+        Expr::Const(_) | Expr::Pooled => {}
         Expr::Local(l) => {
             out.insert(*l);
         }

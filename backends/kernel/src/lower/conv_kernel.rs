@@ -71,7 +71,7 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
-    let body = |b: &mut KernelBuilder, part: Expr| b.for_loop(0, nb * g, |b, ng| {
+    let body = |b: &mut KernelBuilder, part: gk::Part| b.for_loop(0, nb * g, |b, ng| {
         let gi = b.let_(rem(ng.clone(), ci(g)));
         let ni = b.let_(div(ng, ci(g)));
         let xbase = b.let_(mul(add(mul(ni.clone(), ci(c)), mul(gi.clone(), ci(cg))), ci(hw)));
@@ -91,13 +91,9 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
             scratch: ps,
             tile,
         };
-        gk::emit_part(b, &gm, &fin, &gk::Part { idx: part.clone(), of: parts });
+        gk::emit_part(b, &gm, &fin, &part);
     });
-    if parts > 1 {
-        b.par_for(0, parts, body);
-    } else {
-        body(&mut b, ci(0));
-    }
+    gk::for_parts(&mut b, parts, body);
     let mut args = vec![cx.buf(x)?, wbuf];
     if let Some(bv) = bias {
         args.push(cx.buf(bv)?);

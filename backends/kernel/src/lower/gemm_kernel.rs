@@ -180,11 +180,27 @@ pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_lo
 /// expression, usually the variable of a parallel loop over `0..of`) computes
 /// a contiguous range of `NR`-column panels of Y (or of `MR`-row panels,
 /// `Split::M`) with its own `scratch_len` elements of scratch, so chunks may
-/// run on different threads. Every output element is computed by the same
-/// code and in the same order as by `emit`, so results are bit-identical.
+/// run on different threads. `of` (I64) is at most `max`, the chunk count
+/// the scratch was sized for (`chunks`). Every output element is computed by
+/// the same code and in the same order as by `emit`, so results are
+/// bit-identical for any `of`.
 pub(crate) struct Part {
     pub idx: Expr,
-    pub of: i64,
+    pub of: Expr,
+    pub max: i64,
+}
+
+/// Runs `f` for the chunks of a product that `chunks` splits into `max`:
+/// a parallel loop over `max` chunks when the kernel has a pool
+/// (`Expr::Pooled`), else one chunk covering the whole product, so a serial
+/// run pays nothing for the split. Must be a top-level statement of the
+/// kernel for the LLVM backend to hand it to the pool.
+pub(crate) fn for_parts(b: &mut KernelBuilder, max: i64, f: impl FnOnce(&mut KernelBuilder, Part)) {
+    if max <= 1 {
+        return f(b, Part { idx: ci(0), of: ci(1), max: 1 });
+    }
+    let of = b.let_(select(Expr::Pooled, ci(max), ci(1)));
+    b.par_for(0, of.clone(), |b, idx| f(b, Part { idx, of, max }));
 }
 
 /// Which panels the chunks of a product split.
@@ -304,18 +320,19 @@ struct PanelRef {
 }
 
 /// Emits the whole product into `b` (the caller wraps batch loops around it).
+#[allow(dead_code)] // the product in one piece, for callers that split nothing (Winograd)
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
-    emit_part(b, g, finish, &Part { idx: ci(0), of: 1 })
+    emit_part(b, g, finish, &Part { idx: ci(0), of: ci(1), max: 1 })
 }
 
 /// `[lo, hi)` of chunk `p.idx` over `len` elements in panels of `w`:
 /// constants for a single chunk (the serial kernel is unchanged).
 fn part_range(b: &mut KernelBuilder, p: &Part, len: i64, w: i64) -> (Expr, Expr) {
-    if p.of == 1 {
+    if p.max == 1 {
         return (ci(0), ci(len));
     }
     let panels = (len + w - 1) / w;
-    let at = |b: &mut KernelBuilder, c: Expr| b.let_(min(mul(div(mul(c, ci(panels)), ci(p.of)), ci(w)), ci(len)));
+    let at = |b: &mut KernelBuilder, c: Expr| b.let_(min(mul(div(mul(c, ci(panels)), p.of.clone()), ci(w)), ci(len)));
     (at(b, p.idx.clone()), at(b, add(p.idx.clone(), ci(1))))
 }
 
@@ -342,21 +359,21 @@ fn blocks(b: &mut KernelBuilder, range: (Expr, Expr), w: i64, blk: i64, f: &mut 
 }
 
 /// Emits chunk `p` of the product (`Part`); its scratch is chunk `p.idx`'s
-/// `scratch_len` elements of `g.scratch`. `p.of` must be `chunks(..)` of
+/// `scratch_len` elements of `g.scratch`. `p.max` must be `chunks(..)` of
 /// the same problem (or 1), which fixes how the panels are split.
 pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
     let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
-    let split = if p.of == 1 { Split::N } else { split_plan(g.tile, m, n, k).0 };
+    let split = if p.max == 1 { Split::N } else { split_plan(g.tile, m, n, k).0 };
     let ((jlo, jhi), (ilo, ihi)) = match split {
         Split::N => (part_range(b, p, n, t.nr), (ci(0), ci(m))),
         Split::M => ((ci(0), ci(n)), part_range(b, p, m, t.mr)),
     };
     // This chunk's scratch: [A block][B block][tile].
-    let base = if p.of == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime())))) };
-    let at_off = |b: &mut KernelBuilder, off: i64| if p.of == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
+    let base = if p.max == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime())))) };
+    let at_off = |b: &mut KernelBuilder, off: i64| if p.max == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
     let (a_scratch, b_scratch, tile_off) = (base.clone(), at_off(b, a_len), at_off(b, a_len + b_len));
     let single_k = k <= t.kc;
     blocks(b, (jlo, jhi), t.nr, t.nc, &mut |b, jc, ncur| {

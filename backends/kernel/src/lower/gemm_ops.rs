@@ -42,7 +42,7 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
-    let body = |b: &mut KernelBuilder, part: Expr| nest(b, &batch, false, &mut |b, bv| {
+    let body = |b: &mut KernelBuilder, part: gk::Part| nest(b, &batch, false, &mut |b, bv| {
         let abase = b.let_(lin(bv, &bsa));
         let bbase = b.let_(lin(bv, &bsb));
         let ybase = b.let_(lin(bv, &bsy));
@@ -61,14 +61,10 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
             scratch: ps,
             tile,
         };
-        gk::emit_part(b, &g, &fin, &gk::Part { idx: part.clone(), of: parts });
+        gk::emit_part(b, &g, &fin, &part);
     });
     // The chunk loop is outermost (see `conv_kernel::conv`).
-    if parts > 1 {
-        b.par_for(0, parts, body);
-    } else {
-        body(&mut b, ci(0));
-    }
+    gk::for_parts(&mut b, parts, body);
     let bbuf = match packed {
         Some(p) => p,
         None => cx.buf(bm)?,
@@ -135,11 +131,7 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool)) -> Result<b
         scratch: ps,
         tile,
     };
-    if parts > 1 {
-        b.par_for(0, parts, |b, part| gk::emit_part(b, &g, &fin, &gk::Part { idx: part, of: parts }));
-    } else {
-        gk::emit(&mut b, &g, &fin);
-    }
+    gk::for_parts(&mut b, parts, |b, part| gk::emit_part(b, &g, &fin, &part));
     let bbuf = match packed {
         Some(p) => p,
         None => cx.buf(bm)?,
