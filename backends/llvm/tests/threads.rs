@@ -270,3 +270,15 @@ fn gemm_and_conv_chunks_are_bit_identical_on_any_pool() {
         assert!(pool.calls.load(Ordering::Relaxed) >= 4, "the GEMM kernels use the pool");
     }
 }
+
+/// `tests/c/onnxc_pool.h` under stress (`tests/c/pool_stress.c`).
+#[test]
+fn c_pool_runs_every_task_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/c/pool_stress.c");
+    let exe = dir.path().join("stress");
+    let st = std::process::Command::new("cc").args(["-O1", "-std=c11"]).arg(&c).arg("-o").arg(&exe).status().expect("cc runs");
+    assert!(st.success(), "building the pool stress test failed");
+    let out = std::process::Command::new(&exe).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
