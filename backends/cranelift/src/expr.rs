@@ -27,6 +27,8 @@ impl KernelCx<'_, '_> {
         let d = depth + 1;
         Ok(match e {
             Expr::Const(c) => (self.constant(*c), c.ty),
+            // Cranelift runs every loop on the calling thread.
+            Expr::Pooled => (self.constant(Const { ty: Scalar::Bool, bits: 0 }), Scalar::Bool),
             Expr::Local(l) => {
                 let (var, ty) = self.local(*l)?;
                 (self.b.use_var(var), ty)

@@ -57,7 +57,7 @@ impl KernelBuilder {
             Expr::Local(l) => self.locals[l.0 as usize],
             Expr::Load { buf, .. } => self.params[buf.0 as usize].elem,
             Expr::Un(_, a) | Expr::Bin(_, a, _) => self.ty(a),
-            Expr::Cmp(..) => Scalar::Bool,
+            Expr::Cmp(..) | Expr::Pooled => Scalar::Bool,
             Expr::Select(_, a, _) => self.ty(a),
             Expr::Cast(t, _) | Expr::Bitcast(t, _) => *t,
         }

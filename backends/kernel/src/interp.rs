@@ -197,6 +197,8 @@ impl State<'_> {
     fn eval_t(&self, e: &Expr) -> Result<(u64, Scalar), String> {
         Ok(match e {
             Expr::Const(c) => (c.bits, c.ty),
+            // The interpreter is the serial oracle.
+            Expr::Pooled => (0, Scalar::Bool),
             Expr::Local(l) => (self.locals[l.0 as usize], self.k.locals[l.0 as usize]),
             Expr::Load { buf, index } => {
                 let idx = self.eval(index)? as i64;
@@ -503,6 +505,7 @@ impl Checker<'_> {
     fn expr(&self, e: &Expr) -> Result<Scalar, String> {
         Ok(match e {
             Expr::Const(c) => c.ty,
+            Expr::Pooled => Scalar::Bool,
             Expr::Local(l) => self.local(*l)?,
             Expr::Load { buf, index } => {
                 self.want(index, Scalar::I64, "load index")?;

@@ -174,6 +174,13 @@ pub enum Expr {
     Select(Box<Expr>, Box<Expr>, Box<Expr>),
     Cast(Scalar, Box<Expr>),
     Bitcast(Scalar, Box<Expr>),
+    /// Bool: whether this kernel's parallel loops may run on several threads
+    /// (LLVM with a non-NULL pool); false in the interpreter, in Cranelift,
+    /// with a NULL pool and inside a parallel loop. Lets a kernel choose a
+    /// split into chunks only where threads can use it (a GEMM's chunks each
+    /// re-pack a shared operand, which a serial run would pay for nothing);
+    /// both choices must compute the same bits.
+    Pooled,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -222,7 +229,7 @@ impl Kernel {
             Expr::Local(l) => self.local_ty(*l),
             Expr::Load { buf, .. } => self.params[buf.0 as usize].elem,
             Expr::Un(_, a) | Expr::Bin(_, a, _) => self.type_of(a),
-            Expr::Cmp(..) => Scalar::Bool,
+            Expr::Cmp(..) | Expr::Pooled => Scalar::Bool,
             Expr::Select(_, a, _) => self.type_of(a),
             Expr::Cast(t, _) | Expr::Bitcast(t, _) => *t,
         }

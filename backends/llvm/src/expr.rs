@@ -16,6 +16,13 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
     pub fn expr(&mut self, e: &Expr) -> Result<Val<'ctx>> {
         Ok(match e {
             Expr::Const(c) => (self.constant(*c)?, c.ty),
+            Expr::Pooled => {
+                let v = match self.pool {
+                    Some(p) => self.b.build_is_not_null(p, "pooled")?,
+                    None => self.cx.ctx.bool_type().const_zero(),
+                };
+                (v.into(), Scalar::Bool)
+            }
             Expr::Local(l) => {
                 let (slot, t) = self.local(*l)?;
                 (self.b.build_load(reg_ty(self.cx.ctx, t), slot, "")?, t)

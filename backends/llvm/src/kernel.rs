@@ -107,6 +107,8 @@ pub(crate) struct KernelGen<'a, 'ctx> {
     locals: Vec<PointerValue<'ctx>>,
     /// The kernel's buffers (the first params of `f`).
     params: Vec<PointerValue<'ctx>>,
+    /// The caller's pool (`Expr::Pooled`); `None` in outlined loops.
+    pub pool: Option<PointerValue<'ctx>>,
 }
 
 /// Fills in the body of `f` (from `declare`).
@@ -121,6 +123,7 @@ pub(crate) fn define<'ctx>(cx: &Cx<'_, 'ctx>, k: &Kernel, f: FunctionValue<'ctx>
         .get_nth_param(k.params.len() as u32)
         .ok_or_else(|| g.bad("pool param missing"))?
         .into_pointer_value();
+    g.pool = Some(pool);
     let outlined = crate::parallel::outlined_loops(k);
     for (i, s) in k.body.iter().enumerate() {
         if outlined.contains(&i) {
@@ -151,6 +154,7 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             alloca_b,
             locals: Vec::new(),
             params: Vec::new(),
+            pool: None,
         };
         for i in 0..k.params.len() {
             let p = f

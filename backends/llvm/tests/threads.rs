@@ -220,3 +220,65 @@ fn c_driver_pool_gives_the_same_bytes() {
         assert_eq!(run(t), serial, "-t {t}");
     }
 }
+
+/// Hex of f32 values, for a `const` in the textual IR.
+fn hex_f32(n: usize, f: impl Fn(usize) -> f32) -> String {
+    (0..n)
+        .flat_map(|i| f(i).to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The packed GEMM kernels split their block loops into chunks with their
+/// own scratch (`gemm_kernel::emit_part`): a convolution split over output
+/// positions (28×28), one split over output channels (7×7 positions), a
+/// MatMul with two run-time operands and a Gemm with constant weights and a
+/// fused Relu give the same bits with a NULL pool and with 1, 2 and 3
+/// threads, and they do use the pool.
+#[test]
+fn gemm_and_conv_chunks_are_bit_identical_on_any_pool() {
+    let w1 = hex_f32(64 * 32 * 9, |i| ((i % 23) as f32 - 11.0) * 0.01);
+    let w2 = hex_f32(256 * 64 * 9, |i| ((i % 19) as f32 - 9.0) * 0.003);
+    let w3 = hex_f32(256 * 512, |i| ((i % 29) as f32 - 14.0) * 0.002);
+    let win = "(kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1])";
+    let text = format!(
+        r#"graph(%0 "x": f32[1,32,28,28], %1 "z": f32[1,64,7,7], %2 "a": f32[256,384], %3 "b": f32[384,256]) {{
+  %4 "w1": f32[64,32,3,3] = const "{w1}"
+  %5 "w2": f32[256,64,3,3] = const "{w2}"
+  %6 "w3": f32[256,512] = const "{w3}"
+  %7 "c1": f32[1,64,28,28] = Conv(window: {win}, group: 1)(%0, %4, _)
+  %8 "c2": f32[1,256,7,7] = Conv(window: {win}, group: 1)(%1, %5, _)
+  %9 "mm": f32[256,256] = MatMul(%2, %3)
+  %10 "g": f32[256,512] = Gemm(alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false)(%9, %6, _)
+  %11 "r": f32[256,512] = Unary(Relu)(%10)
+  return %7, %8, %11
+}}"#
+    );
+    let mut g = onnxc_ir::text::parse(&text).unwrap();
+    onnxc_passes::pipeline::run(&mut g, &Default::default()).unwrap();
+    let plan = onnxc_passes::plan(&g);
+    let p = onnxc_kernel::lower::lower_graph(&g, &plan, "gemms").unwrap();
+    let gen = |n: usize, s: usize| bytes_of(&(0..n).map(|i| (((i * s) % 101) as f32 - 50.0) * 0.02).collect::<Vec<_>>());
+    let ins = [gen(32 * 28 * 28, 7), gen(64 * 49, 3), gen(256 * 384, 5), gen(384 * 256, 11)];
+    let ins: Vec<&[u8]> = ins.iter().map(|v| v.as_slice()).collect();
+    let lib = build(&p, &host_target());
+    let serial = lib.run(&p, &ins);
+    for threads in [1, 2, 3] {
+        let pool = Counting::new(threads);
+        assert_eq!(lib.run_with_pool(&p, &ins, pool.ptr()), serial, "{threads} threads");
+        // Conv 28×28, conv 7×7, MatMul, Gemm (+ Relu).
+        assert!(pool.calls.load(Ordering::Relaxed) >= 4, "the GEMM kernels use the pool");
+    }
+}
+
+/// `tests/c/onnxc_pool.h` under stress (`tests/c/pool_stress.c`).
+#[test]
+fn c_pool_runs_every_task_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/c/pool_stress.c");
+    let exe = dir.path().join("stress");
+    let st = std::process::Command::new("cc").args(["-O1", "-std=c11"]).arg(&c).arg("-o").arg(&exe).status().expect("cc runs");
+    assert!(st.success(), "building the pool stress test failed");
+    let out = std::process::Command::new(&exe).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -59,7 +59,10 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     let group_len = (packed.len() / group) as i64;
     let wbuf = cx.const_buf(gk::f32_bytes(&packed));
     let direct = taps == 1 && ah.s == 1 && aw.s == 1 && ah.p == 0 && aw.p == 0 && ah.inp == ah.out && aw.inp == aw.out;
-    let scratch_elems = gk::scratch_len(tile, mg, npos, kdim, false, true);
+    // Chunks of the product run on the pool's threads (LLVM), each with its
+    // own scratch; the chunk loop is outermost so the backend can outline it.
+    let parts = gk::chunks(tile, mg, npos, kdim);
+    let scratch_elems = gk::scratch_len(tile, mg, npos, kdim, false, true) * parts;
     let mut b = cx.builder(if direct { "conv1x1_gemm" } else { "conv_gemm" });
     let px = b.input(Scalar::F32);
     let pw = b.input(Scalar::F32);
@@ -68,7 +71,7 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
-    b.for_loop(0, nb * g, |b, ng| {
+    let body = |b: &mut KernelBuilder, part: gk::Part| b.for_loop(0, nb * g, |b, ng| {
         let gi = b.let_(rem(ng.clone(), ci(g)));
         let ni = b.let_(div(ng, ci(g)));
         let xbase = b.let_(mul(add(mul(ni.clone(), ci(c)), mul(gi.clone(), ci(cg))), ci(hw)));
@@ -88,8 +91,9 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
             scratch: ps,
             tile,
         };
-        gk::emit(b, &gm, &fin);
+        gk::emit_part(b, &gm, &fin, &part);
     });
+    gk::for_parts(&mut b, parts, body);
     let mut args = vec![cx.buf(x)?, wbuf];
     if let Some(bv) = bias {
         args.push(cx.buf(bv)?);

@@ -170,10 +170,86 @@ pub(crate) struct Gemm<'a> {
     pub tile: Tile,
 }
 
-/// Elements of f32 scratch `emit` needs for this problem.
+/// Elements of f32 scratch `emit` needs for this problem (one chunk's worth
+/// for `emit_part`), a multiple of 16 so that chunks never share a cache line.
 pub(crate) fn scratch_len(tile: Tile, m: i64, n: i64, k: i64, a_load: bool, b_load: bool) -> i64 {
     let (a, b) = scratch_parts(tile.fit(m, n, k), a_load, b_load);
-    a + b + tile.fit(m, n, k).mr * tile.nr
+    round_up(a + b + tile.fit(m, n, k).mr * tile.nr, 16)
+}
+
+/// One of `of` chunks of a product (`emit_part`): chunk `idx` (an I64
+/// expression, usually the variable of a parallel loop over `0..of`) computes
+/// a contiguous range of `NR`-column panels of Y (or of `MR`-row panels,
+/// `Split::M`) with its own `scratch_len` elements of scratch, so chunks may
+/// run on different threads. `of` (I64) is at most `max`, the chunk count
+/// the scratch was sized for (`chunks`). Every output element is computed by
+/// the same code and in the same order as by `emit`, so results are
+/// bit-identical for any `of`.
+pub(crate) struct Part {
+    pub idx: Expr,
+    pub of: Expr,
+    pub max: i64,
+}
+
+/// Runs `f` for the chunks of a product that `chunks` splits into `max`:
+/// a parallel loop over `max` chunks when the kernel has a pool
+/// (`Expr::Pooled`), else one chunk covering the whole product, so a serial
+/// run pays nothing for the split. Must be a top-level statement of the
+/// kernel for the LLVM backend to hand it to the pool.
+pub(crate) fn for_parts(b: &mut KernelBuilder, max: i64, f: impl FnOnce(&mut KernelBuilder, Part)) {
+    if max <= 1 {
+        return f(b, Part { idx: ci(0), of: ci(1), max: 1 });
+    }
+    let of = b.let_(select(Expr::Pooled, ci(max), ci(1)));
+    b.par_for(0, of.clone(), |b, idx| f(b, Part { idx, of, max }));
+}
+
+/// Which panels the chunks of a product split.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Split {
+    N,
+    M,
+}
+
+/// Below this many multiply-adds a product stays on one thread: waking a
+/// worker (tens of microseconds with a sleeping pool) would cost more than
+/// half the product saves. `ONNXC_GEMM_PAR_MIN` overrides it.
+const PAR_MIN_MACS: i64 = 1 << 22;
+/// Chunks a large product splits into. Each chunk re-streams A (N split)
+/// or re-packs B (M split), which a NULL pool pays too (the chunks then run
+/// one after another): on ResNet-50 one thread ran 3% slower with 2 chunks
+/// and 7% with 4, and two threads were no faster with 4 (panels are split
+/// evenly, so 2 chunks balance 2 threads). `ONNXC_GEMM_CHUNKS` overrides it
+/// (e.g. for machines with more cores).
+const PAR_CHUNKS: i64 = 2;
+
+fn env_i64(name: &str) -> Option<i64> {
+    std::env::var(name).ok()?.parse().ok().filter(|v: &i64| *v >= 0)
+}
+
+/// How many chunks (`Part::of`) the product splits into; 1 means `emit`.
+pub(crate) fn chunks(tile: Tile, m: i64, n: i64, k: i64) -> i64 {
+    split_plan(tile, m, n, k).1
+}
+
+/// Split dimension and chunk count. Every chunk of an N split streams all
+/// of A (M×K: the weights of a convolution) through the cache once more;
+/// every chunk of an M split packs all of B (K×N: the im2col matrix) once
+/// more. So the split goes along the larger of M and N: early convolution
+/// layers (many positions, few channels) split N, late ones M.
+fn split_plan(tile: Tile, m: i64, n: i64, k: i64) -> (Split, i64) {
+    let t = tile.fit(m, n, k);
+    let macs = m.max(1).saturating_mul(n.max(1)).saturating_mul(k.max(1));
+    let want = env_i64("ONNXC_GEMM_CHUNKS").unwrap_or(PAR_CHUNKS).max(1);
+    if macs < env_i64("ONNXC_GEMM_PAR_MIN").unwrap_or(PAR_MIN_MACS) || want == 1 {
+        return (Split::N, 1);
+    }
+    let (pn, pm) = ((n.max(1) + t.nr - 1) / t.nr, (m.max(1) + t.mr - 1) / t.mr);
+    if (n >= m && pn >= 2) || pm < 2 {
+        (Split::N, want.min(pn))
+    } else {
+        (Split::M, want.min(pm))
+    }
 }
 
 /// Elements of the packed A block and of the packed B block (room for
@@ -244,33 +320,80 @@ struct PanelRef {
 }
 
 /// Emits the whole product into `b` (the caller wraps batch loops around it).
+#[allow(dead_code)] // the product in one piece, for callers that split nothing (Winograd)
 pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
+    emit_part(b, g, finish, &Part { idx: ci(0), of: ci(1), max: 1 })
+}
+
+/// `[lo, hi)` of chunk `p.idx` over `len` elements in panels of `w`:
+/// constants for a single chunk (the serial kernel is unchanged).
+fn part_range(b: &mut KernelBuilder, p: &Part, len: i64, w: i64) -> (Expr, Expr) {
+    if p.max == 1 {
+        return (ci(0), ci(len));
+    }
+    let panels = (len + w - 1) / w;
+    let at = |b: &mut KernelBuilder, c: Expr| b.let_(min(mul(div(mul(c, ci(panels)), p.of.clone()), ci(w)), ci(len)));
+    (at(b, p.idx.clone()), at(b, add(p.idx.clone(), ci(1))))
+}
+
+/// Calls `f(start, len)` for blocks of at most `blk` elements covering
+/// `[lo, hi)`, each a whole number of `w`-panels (but the last), of equal
+/// size within one panel: a 3136-column product runs 7 blocks of 448
+/// columns, not 6 of 512 and one of 64, which would stream A once more for
+/// little work.
+fn blocks(b: &mut KernelBuilder, range: (Expr, Expr), w: i64, blk: i64, f: &mut dyn FnMut(&mut KernelBuilder, Expr, Expr)) {
+    let (lo, hi) = range;
+    let panels = b.let_(div(add(sub(hi.clone(), lo.clone()), ci(w - 1)), ci(w)));
+    let per = blk / w;
+    let nblk = b.let_(div(add(panels.clone(), ci(per - 1)), ci(per)));
+    let edge = |b: &mut KernelBuilder, q: Expr| {
+        let at = add(lo.clone(), mul(div(mul(q, panels.clone()), nblk.clone()), ci(w)));
+        b.let_(min(at, hi.clone()))
+    };
+    b.for_loop(0, nblk.clone(), |b, q| {
+        let start = edge(b, q.clone());
+        let end = edge(b, add(q, ci(1)));
+        let len = b.let_(sub(end, start.clone()));
+        f(b, start, len)
+    });
+}
+
+/// Emits chunk `p` of the product (`Part`); its scratch is chunk `p.idx`'s
+/// `scratch_len` elements of `g.scratch`. `p.max` must be `chunks(..)` of
+/// the same problem (or 1), which fixes how the panels are split.
+pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
     let (a_len, b_len) = scratch_parts(t, g.a.runtime(), g.b.runtime());
-    let (a_scratch, b_scratch, tile_off) = (0i64, a_len, a_len + b_len);
+    let split = if p.max == 1 { Split::N } else { split_plan(g.tile, m, n, k).0 };
+    let ((jlo, jhi), (ilo, ihi)) = match split {
+        Split::N => (part_range(b, p, n, t.nr), (ci(0), ci(m))),
+        Split::M => ((ci(0), ci(n)), part_range(b, p, m, t.mr)),
+    };
+    // This chunk's scratch: [A block][B block][tile].
+    let base = if p.max == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime())))) };
+    let at_off = |b: &mut KernelBuilder, off: i64| if p.max == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
+    let (a_scratch, b_scratch, tile_off) = (base.clone(), at_off(b, a_len), at_off(b, a_len + b_len));
     let single_k = k <= t.kc;
-    b.for_step(0, n, t.nc, |b, jc| {
-        let ncur = b.let_(min(ci(t.nc), sub(ci(n), jc.clone())));
+    blocks(b, (jlo, jhi), t.nr, t.nc, &mut |b, jc, ncur| {
         b.for_step(0, k.max(1), t.kc, |b, pc| {
             let kcur = b.let_(min(ci(t.kc), sub(ci(k), pc.clone())));
             match &g.b {
                 Side::Load { buf, at } => {
-                    pack_b(b, t, n, [*buf, g.scratch], *at, ci(b_scratch), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
+                    pack_b(b, t, n, [*buf, g.scratch], *at, b_scratch.clone(), jc.clone(), ncur.clone(), pc.clone(), kcur.clone())
                 }
                 Side::Custom(pack) => {
-                    let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
+                    let blk = PackBlock { scratch: g.scratch, off: b_scratch.clone(), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
                     pack(b, &blk);
                 }
                 Side::Packed { .. } => {}
             }
-            b.for_step(0, m, t.mc, |b, ic| {
-                let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
+            blocks(b, (ilo.clone(), ihi.clone()), t.mr, t.mc, &mut |b, ic, mcur| {
                 if let Side::Load { buf, at } = &g.a {
                     // (a `Custom` A is not supported: A is always Load or Packed)
                     let s = g.scratch;
-                    pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                    pack_a(b, t, m, [*buf, s], *at, a_scratch.clone(), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
                 }
                 // Y tiles walk along rows (ir outer) so each tile's rows are
                 // a few sequential streams for the prefetcher (the output and
@@ -280,17 +403,17 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                     let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                     let pa = match &g.a {
                         Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(m, t.mr))), mul(i0.clone(), kcur.clone()))), stride: t.mr },
-                        _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
+                        _ => PanelRef { buf: g.scratch, base: add(a_scratch.clone(), mul(ir.clone(), kcur.clone())), stride: t.mr },
                     };
                     let pb = match &g.b {
                         Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(n, t.nr))), mul(j0.clone(), kcur.clone()))), stride: t.nr },
-                        Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
-                        Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
+                        Side::Custom(_) => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), jr.clone()), stride: b_ld(t) },
+                        Side::Load { .. } => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), mul(jr.clone(), kcur.clone())), stride: t.nr },
                     };
                     let accs = micro(b, t, pa, pb, kcur.clone());
                     let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
                     let last = if single_k { cbool(true) } else { b.let_(ge(add(pc.clone(), ci(t.kc)), ci(k))) };
-                    let tile = TileAt { i0, j0, first, last, accs, off: tile_off };
+                    let tile = TileAt { i0, j0, first, last, accs, off: tile_off.clone() };
                     store_tile(b, g, t, &tile, finish);
                 };
                 if matches!(g.b, Side::Custom(_)) {
@@ -333,7 +456,7 @@ struct TileAt {
     last: Expr,
     accs: Vec<LocalIdx>,
     /// Scratch offset of the `MR×NR` tile buffer.
-    off: i64,
+    off: Expr,
 }
 
 /// Writes the tile: the accumulators go to a small tile buffer (contiguous,
@@ -389,12 +512,12 @@ fn store_full(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Fin
 /// Stores an edge tile (`rows × cols` valid) through the tile buffer.
 fn store_edge(b: &mut KernelBuilder, g: &Gemm, t: Tile, at: &TileAt, finish: Finish, rows: Expr, cols: Expr) {
     for (q, acc) in at.accs.iter().enumerate() {
-        b.store(g.scratch, ci(at.off + q as i64), Expr::Local(*acc));
+        b.store(g.scratch, add(at.off.clone(), ci(q as i64)), Expr::Local(*acc));
     }
     let write = |b: &mut KernelBuilder, finish: Option<Finish>| {
         b.for_loop(0, rows.clone(), |b, r| {
             let i = b.let_(add(at.i0.clone(), r.clone()));
-            let trow = b.let_(add(ci(at.off), mul(r, ci(t.nr))));
+            let trow = b.let_(add(at.off.clone(), mul(r, ci(t.nr))));
             b.for_loop(0, cols.clone(), |b, c| {
                 let j = b.let_(add(at.j0.clone(), c.clone()));
                 let acc = load(g.scratch, add(trow.clone(), c));

@@ -33,7 +33,8 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
     let shared_b = bsb.iter().all(|s| *s == 0);
     let packed = if shared_b { packed_b(cx, bm, (m, nc, k), &|v, kk, j| v[kk * nc as usize + j]) } else { None };
     let tile = cx.tile;
-    let scratch_elems = gk::scratch_len(tile, m, nc, k, true, packed.is_none());
+    let parts = gk::chunks(tile, m, nc, k);
+    let scratch_elems = gk::scratch_len(tile, m, nc, k, true, packed.is_none()) * parts;
     let mut b = cx.builder("matmul_gemm");
     let pa = b.input(Scalar::F32);
     let pb = b.input(Scalar::F32);
@@ -41,7 +42,7 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
-    nest(&mut b, &batch, false, &mut |b, bv| {
+    let body = |b: &mut KernelBuilder, part: gk::Part| nest(b, &batch, false, &mut |b, bv| {
         let abase = b.let_(lin(bv, &bsa));
         let bbase = b.let_(lin(bv, &bsb));
         let ybase = b.let_(lin(bv, &bsy));
@@ -60,8 +61,10 @@ pub(super) fn matmul(cx: &mut Cx, n: &Node) -> Result<bool, LowerError> {
             scratch: ps,
             tile,
         };
-        gk::emit(b, &g, &fin);
+        gk::emit_part(b, &g, &fin, &part);
     });
+    // The chunk loop is outermost (see `conv_kernel::conv`).
+    gk::for_parts(&mut b, parts, body);
     let bbuf = match packed {
         Some(p) => p,
         None => cx.buf(bm)?,
@@ -90,7 +93,8 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool)) -> Result<b
     // A C that broadcasts along rows (shape [N] or [1, N]) is a column bias.
     let col_bias = alpha == 1.0 && beta == 1.0 && cst.as_ref().is_some_and(|s| s[0] == 0 && s[1] == 1);
     let tile = cx.tile;
-    let scratch_elems = gk::scratch_len(tile, m, nc, k, true, packed.is_none());
+    let parts = gk::chunks(tile, m, nc, k);
+    let scratch_elems = gk::scratch_len(tile, m, nc, k, true, packed.is_none()) * parts;
     let mut b = cx.builder("gemm_packed");
     let pa = b.input(Scalar::F32);
     let pb = b.input(Scalar::F32);
@@ -127,7 +131,7 @@ pub(super) fn gemm(cx: &mut Cx, n: &Node, p: (f32, f32, bool, bool)) -> Result<b
         scratch: ps,
         tile,
     };
-    gk::emit(&mut b, &g, &fin);
+    gk::for_parts(&mut b, parts, |b, part| gk::emit_part(b, &g, &fin, &part));
     let bbuf = match packed {
         Some(p) => p,
         None => cx.buf(bm)?,
