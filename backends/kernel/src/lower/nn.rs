@@ -587,6 +587,9 @@ enum SoftKind {
 }
 
 fn softmax(cx: &mut Cx, n: &Node, axis: i64, kind: SoftKind) -> Result<(), LowerError> {
+    if kind != SoftKind::Hard && super::softmax_fast::try_lower(cx, n, axis, kind == SoftKind::Log)? {
+        return Ok(());
+    }
     let (x, y) = (cx.input(n, 0)?, cx.output(n, 0)?);
     let xs = cx.ty(x).shape.clone();
     let d = cx.ty(x).dtype;
