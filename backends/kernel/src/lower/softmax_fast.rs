@@ -29,6 +29,8 @@ pub(super) fn try_lower(cx: &mut Cx, n: &Node, axis: i64, log: bool) -> Result<b
     let outer = xs[..ax].iter().product::<usize>() as i64;
     let t = scalar(d);
     let mut b = cx.builder(if log { "logsoftmax" } else { "softmax" });
+    // FMAs in exp's polynomial; the sums are already reordered.
+    b.allow_contract();
     let px = b.input(t);
     let py = b.output(t);
     b.par_for(0, outer, |b, o| {
