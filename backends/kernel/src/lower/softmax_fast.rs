@@ -6,10 +6,12 @@
 //! summation order.
 
 use super::*;
-use crate::kir::LocalId;
 
-/// Partial accumulators: one AVX-512 vector of f32.
+/// Partial accumulators: one AVX-512 vector of f32 ...
 const LANES: i64 = 16;
+/// ... or four, on rows long enough: the partials are carried through
+/// memory, and four independent chains hide the store-to-load latency.
+const WIDE: i64 = 64;
 
 /// Lowers Softmax (`log == false`) or LogSoftmax when the axis is the
 /// innermost one and the dtype is f32/f64; returns false (nothing emitted)
@@ -35,25 +37,25 @@ pub(super) fn try_lower(cx: &mut Cx, n: &Node, axis: i64, log: bool) -> Result<b
     let py = b.output(t);
     b.par_for(0, outer, |b, o| {
         let base = b.let_(mul(o, ci(len)));
-        let mx = reduce(b, px, &base, len, extreme(t, true), max);
-        b.for_loop(0, len, |b, a| {
-            let i = b.let_(add(base.clone(), a));
-            let e = math::exp(b, sub(load(px, i.clone()), mx.clone()));
-            b.store(py, i, e);
-        });
-        let s = reduce(b, py, &base, len, cf(t, 0.0), add);
+        let mx = reduce(b, py, &base, len, max, &|_, i| load(px, i));
+        let mx = b.let_(mx);
+        let e = |b: &mut KernelBuilder, i: Expr| math::exp(b, sub(load(px, i), mx.clone()));
+        let s = reduce(b, py, &base, len, add, &e);
+        let s = b.let_(s);
         if log {
             let ls = math::log(b, s);
-            let ls = b.let_(add(ls, mx));
+            let ls = b.let_(add(ls, mx.clone()));
             b.for_loop(0, len, |b, a| {
                 let i = b.let_(add(base.clone(), a));
                 b.store(py, i.clone(), sub(load(px, i), ls.clone()));
             });
         } else {
+            // Recomputing e^{x - max} is cheaper than another pass to keep it.
             let inv = b.let_(div(cf(t, 1.0), s));
             b.for_loop(0, len, |b, a| {
                 let i = b.let_(add(base.clone(), a));
-                b.store(py, i.clone(), mul(load(py, i), inv.clone()));
+                let v = e(b, i.clone());
+                b.store(py, i, mul(v, inv.clone()));
             });
         }
     });
@@ -62,29 +64,48 @@ pub(super) fn try_lower(cx: &mut Cx, n: &Node, axis: i64, log: bool) -> Result<b
     Ok(true)
 }
 
-/// `op`-reduction of `buf[base .. base + len]` into a fresh local, through
-/// `LANES` partial accumulators (the SLP vectorizer turns them into one
-/// vector register), then the tail.
-fn reduce(b: &mut KernelBuilder, buf: ParamId, base: &Expr, len: i64, init: Expr, op: fn(Expr, Expr) -> Expr) -> Expr {
-    let acc: Vec<LocalId> = (0..LANES).map(|_| b.var(init.clone())).collect();
-    let full = len / LANES * LANES;
-    b.for_step(0, full, LANES, |b, a| {
-        let at = b.let_(add(base.clone(), a));
-        for (j, l) in acc.iter().enumerate() {
-            let v = load(buf, add(at.clone(), ci(j as i64)));
-            b.assign(*l, op(Expr::Local(*l), v));
-        }
+/// `op`-reduction of `val(i)` over `i` in `base .. base + len`, using the
+/// row's own output as scratch: `LANES` running partials are stored chunk
+/// after chunk (`y[i] = op(y[i - LANES], val(i))`), so the inner loop over
+/// contiguous lanes vectorizes and the last chunk holds the partials.
+/// (Partials in locals become phis that LLVM's loop vectorizer vectorizes
+/// across chunks, with gathers.) Overwrites `y[base .. base + len / LANES * LANES]` (`WIDE` for long rows).
+fn reduce(
+    b: &mut KernelBuilder,
+    y: ParamId,
+    base: &Expr,
+    len: i64,
+    op: fn(Expr, Expr) -> Expr,
+    val: &dyn Fn(&mut KernelBuilder, Expr) -> Expr,
+) -> Expr {
+    let lanes = if len >= 4 * WIDE { WIDE } else { LANES };
+    let full = len / lanes * lanes;
+    b.for_loop(0, lanes, |b, j| {
+        let i = b.let_(add(base.clone(), j));
+        let v = val(b, i.clone());
+        b.store(y, i, v);
     });
-    // Pairwise combination keeps the sum's rounding error growth at log2(LANES).
-    let mut parts: Vec<Expr> = acc.iter().map(|l| Expr::Local(*l)).collect();
+    b.for_step(lanes, full, lanes, |b, c| {
+        let at = b.let_(add(base.clone(), c));
+        b.for_loop(0, lanes, |b, j| {
+            let i = b.let_(add(at.clone(), j));
+            let v = val(b, i.clone());
+            let prev = load(y, sub(i.clone(), ci(lanes)));
+            b.store(y, i, op(prev, v));
+        });
+    });
+    // Pairwise combination keeps the sum's rounding error growth at log2(lanes).
+    let last = full - lanes;
+    let mut parts: Vec<Expr> = (0..lanes).map(|j| load(y, add(base.clone(), ci(last + j)))).collect();
     while parts.len() > 1 {
         let half = parts.len() / 2;
         let (lo, hi) = parts.split_at(half);
         parts = lo.iter().zip(hi).map(|(p, q)| op(p.clone(), q.clone())).collect();
     }
-    let r = b.var(parts.pop().unwrap_or(init));
+    let r = b.var(parts.pop().expect("lanes > 0"));
     b.for_loop(full, len, |b, a| {
-        let v = load(buf, add(base.clone(), a));
+        let i = b.let_(add(base.clone(), a));
+        let v = val(b, i);
         b.assign(r, op(Expr::Local(r), v));
     });
     Expr::Local(r)
