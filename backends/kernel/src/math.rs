@@ -203,12 +203,16 @@ pub fn tanh(b: &mut B, x: Expr) -> Expr {
     select(lt(ax, cf(t, thr)), small, big)
 }
 
-/// 1 / (1 + e^{-x}).
+/// 1 / (1 + e^{-x}) for x >= 0, e^x / (1 + e^x) below: e^{-|x|} never
+/// overflows, so large negative x keep their tiny (subnormal) results and
+/// full relative accuracy.
 pub fn sigmoid(b: &mut B, x: Expr) -> Expr {
     let t = ty(b, &x);
-    let e = exp(b, neg(x));
+    let x = b.let_(x);
+    let e = exp(b, neg(abs(x.clone())));
     let e = b.let_(e);
-    div(cf(t, 1.0), add(cf(t, 1.0), e))
+    let r = b.let_(div(cf(t, 1.0), add(cf(t, 1.0), e.clone())));
+    select(ge(x, cf(t, 0.0)), r.clone(), mul(e, r))
 }
 
 /// log(1 + e^x), as max(x, 0) + log1p(e^{-|x|}) so it never overflows.
