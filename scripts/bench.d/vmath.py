@@ -4,7 +4,8 @@
     python3 scripts/bench.d/vmath.py --onnxc target/debug/onnxc [--ops softmax,sigmoid] [--budget 1]
 
 One-node models (Softmax and LogSoftmax over a 1000x1000 input along the last
-axis; Exp, Sigmoid, Tanh, Erf and Gelu over 4M elements, as [1024, 4096]),
+axis; Exp, Sigmoid, Tanh, Erf and Gelu over 4M elements, as [1024, 4096]; Cast
+to int32 and QuantizeLinear to int8 over the same, for float -> int casts),
 compiled and timed like scripts/bench does it (LLVM backend, `--cpu native`,
 the C harness; onnxruntime with 1 intra-op thread), outputs checked with the
 same tolerances. Prints median ms per op and the ratio onnxc/onnxruntime.
@@ -37,6 +38,9 @@ OPS = {
     "tanh": ("Tanh", [1024, 4096], {}, 17, 2.0),
     "erf": ("Erf", [1024, 4096], {}, 17, 2.0),
     "gelu": ("Gelu", [1024, 4096], {}, 20, 2.0),
+    # Saturating float -> int conversions (not math, but the same vectorization issue).
+    "cast_i32": ("Cast", [1024, 4096], {"to": 6}, 17, 1000.0),
+    "quantize": ("QuantizeLinear", [1024, 4096], {}, 17, 100.0),
 }
 
 
@@ -47,9 +51,15 @@ def make(work, name):
     op, shape, attrs, opset, scale = OPS[name]
     path = os.path.join(work, f"vmath_{name}.onnx")
     inp = os.path.join(work, f"vmath_{name}_input_0.npy")
-    g = helper.make_graph([helper.make_node(op, ["x"], ["y"], **attrs)], f"vmath_{name}",
+    out_ty = {"cast_i32": TensorProto.INT32, "quantize": TensorProto.INT8}.get(name, TensorProto.FLOAT)
+    inputs, inits = ["x"], []
+    if name == "quantize":
+        inputs += ["s", "z"]
+        inits = [helper.make_tensor("s", TensorProto.FLOAT, [], [0.5]),
+                 helper.make_tensor("z", TensorProto.INT8, [], [3])]
+    g = helper.make_graph([helper.make_node(op, inputs, ["y"], **attrs)], f"vmath_{name}",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+                          [helper.make_tensor_value_info("y", out_ty, shape)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 9
     onnx.save(m, path)

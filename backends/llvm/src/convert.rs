@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::expr::Val;
 use crate::kernel::{reg_ty, KernelGen};
-use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{AsValueRef, BasicValueEnum, FloatValue, IntValue};
 use inkwell::FloatPredicate;
 use onnxc_kernel::kir::{Scalar, UnOp};
 
@@ -155,6 +155,18 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             b.build_float_to_signed_int(x, ity, "")?
         } else {
             b.build_float_to_unsigned_int(x, ity, "")?
+        };
+        // Without the freeze InstCombine folds the selects below back into
+        // llvm.fptosi.sat. (Freezing an out-of-range conversion gives an
+        // arbitrary value, which the selects then discard.)
+        // SAFETY: `i` is a live value of this builder's context, and
+        // LLVMBuildFreeze returns a value of the same (integer) type.
+        let i = unsafe {
+            IntValue::new(inkwell::llvm_sys::core::LLVMBuildFreeze(
+                b.as_mut_ptr(),
+                i.as_value_ref(),
+                c"".as_ptr(),
+            ))
         };
         let (min, max) = if signed {
             (ity.const_int(1 << (w - 1), false), ity.const_int(u64::MAX >> (65 - w), false))
