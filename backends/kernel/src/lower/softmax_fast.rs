@@ -40,7 +40,7 @@ pub(super) fn try_lower(cx: &mut Cx, n: &Node, axis: i64, log: bool) -> Result<b
         let mx = reduce(b, py, &base, len, max, &|_, i| load(px, i));
         let mx = b.let_(mx);
         let e = |b: &mut KernelBuilder, i: Expr| math::exp(b, sub(load(px, i), mx.clone()));
-        let s = reduce(b, py, &base, len, add, &e);
+        let s = if log { reduce(b, py, &base, len, add, &e) } else { sum_stored(b, py, &base, len, &e) };
         let s = b.let_(s);
         if log {
             let ls = math::log(b, s);
@@ -50,12 +50,10 @@ pub(super) fn try_lower(cx: &mut Cx, n: &Node, axis: i64, log: bool) -> Result<b
                 b.store(py, i.clone(), sub(load(px, i), ls.clone()));
             });
         } else {
-            // Recomputing e^{x - max} is cheaper than another pass to keep it.
             let inv = b.let_(div(cf(t, 1.0), s));
             b.for_loop(0, len, |b, a| {
                 let i = b.let_(add(base.clone(), a));
-                let v = e(b, i.clone());
-                b.store(py, i, mul(v, inv.clone()));
+                b.store(py, i.clone(), mul(load(py, i), inv.clone()));
             });
         }
     });
@@ -109,4 +107,50 @@ fn reduce(
         b.assign(r, op(Expr::Local(r), v));
     });
     Expr::Local(r)
+}
+
+/// Sum of `val(i)` over the row, leaving `y[i] = val(i)`: the `WIDE`
+/// partial sums live in the row's first chunk while the later chunks are
+/// computed (a vectorized inner loop over the chunk; LLVM keeps the
+/// partials in registers once it has unrolled it), then the first chunk is
+/// recomputed.
+fn sum_stored(b: &mut KernelBuilder, y: ParamId, base: &Expr, len: i64, val: &dyn Fn(&mut KernelBuilder, Expr) -> Expr) -> Expr {
+    let lanes = if len >= 4 * WIDE { WIDE } else { LANES };
+    let full = len / lanes * lanes;
+    let first = |b: &mut KernelBuilder| {
+        b.for_loop(0, lanes, |b, j| {
+            let i = b.let_(add(base.clone(), j));
+            let v = val(b, i.clone());
+            b.store(y, i, v);
+        });
+    };
+    first(b);
+    b.for_step(lanes, full, lanes, |b, c| {
+        let at = b.let_(add(base.clone(), c));
+        b.for_loop(0, lanes, |b, j| {
+            let i = b.let_(add(at.clone(), j.clone()));
+            let v = val(b, i.clone());
+            let v = b.let_(v);
+            b.store(y, i, v.clone());
+            let k = b.let_(add(base.clone(), j));
+            b.store(y, k.clone(), add(load(y, k), v));
+        });
+    });
+    let mut parts: Vec<Expr> = (0..lanes).map(|j| load(y, add(base.clone(), ci(j)))).collect();
+    while parts.len() > 1 {
+        let half = parts.len() / 2;
+        let (lo, hi) = parts.split_at(half);
+        parts = lo.iter().zip(hi).map(|(p, q)| add(p.clone(), q.clone())).collect();
+    }
+    let r = b.var(parts.pop().expect("lanes > 0"));
+    b.for_loop(full, len, |b, a| {
+        let i = b.let_(add(base.clone(), a));
+        let v = val(b, i.clone());
+            let v = b.let_(v);
+        b.store(y, i, v.clone());
+        b.assign(r, add(Expr::Local(r), v));
+    });
+    let r = b.let_(Expr::Local(r));
+    first(b);
+    r
 }
