@@ -1,9 +1,12 @@
 //! Softmax/LogSoftmax over a contiguous last axis (f32/f64), written so
-//! that every pass vectorizes: max and sum use `LANES` partial accumulators
-//! (a float reduction in one accumulator is a serial chain that LLVM may not
-//! reorder), and e^{x - max} is computed once, into the output, by a loop
-//! with no reduction in it. Results differ from the sequential sum only by
-//! summation order.
+//! that every pass vectorizes: max and sum use `LANES` (or `WIDE`) partial
+//! accumulators kept in the output row itself (a float reduction in one
+//! accumulator is a serial chain that LLVM may not reorder, and partials in
+//! locals get vectorized across chunks, with gathers). Softmax computes
+//! e^{x - max} once, into the output, then scales it; LogSoftmax computes
+//! it only for the sum. Results differ from a sequential sum only by
+//! summation order. The backend-independent general kernel (`nn.rs`)
+//! handles other axes, dtypes and rows under 32.
 
 use super::*;
 
