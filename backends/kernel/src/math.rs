@@ -5,9 +5,10 @@
 //!
 //! Methods: Cody-Waite range reduction plus truncated Taylor/atanh series or
 //! Chebyshev fits (erf), evaluated by Horner's rule. `exp`, `log`, `tanh`,
-//! `sigmoid` and `softplus` compute in the input's own type; the others
-//! compute in f64 and round (cheap insurance: the f32 result is then
-//! correctly rounded almost always).
+//! `sigmoid`, `softplus` and `erf` compute in the input's own type (so f32
+//! loops vectorize at full width); the others compute in f64 and round
+//! (cheap insurance: the f32 result is then correctly rounded almost
+//! always). The f32 ulp bounds are in `tests/vmath.rs`.
 //!
 //! Accuracy (checked by `tests/math.rs` against Rust's std over dense grids):
 //! - f32: max relative error about 2e-7 (a few ulp) for exp, log, tanh,
@@ -105,6 +106,11 @@ fn fact(n: usize) -> f64 {
 
 /// e^x. Reduction x = n·ln2 + r, |r| <= ln2/2; e^r by Taylor (degree 7 for
 /// f32, 13 for f64); 2^n applied in two halves so subnormal results work.
+///
+/// n is rounded with the shifter trick (adding 1.5·2^mantissa_bits leaves n
+/// in the low mantissa bits) and read back as an integer by a bitcast: no
+/// float -> int conversion, whose saturating KIR semantics LLVM can only
+/// scalarize, so the whole function vectorizes.
 pub fn exp(b: &mut B, x: Expr) -> Expr {
     let t = ty(b, &x);
     let it = int_of(t);
@@ -112,12 +118,15 @@ pub fn exp(b: &mut B, x: Expr) -> Expr {
     let (lo, hi) = if f32_ { (-104.0, 89.0) } else { (-746.0, 710.0) };
     // Clamping keeps 2^n in range; the clamped ends still over/underflow.
     let xc = b.let_(min(max(x, cf(t, lo)), cf(t, hi)));
-    let n = b.let_(round_even(mul(xc.clone(), cf(t, std::f64::consts::LOG2_E))));
+    let shifter = if f32_ { 12582912.0 } else { 6755399441055744.0 };
+    let sh = b.let_(add(mul(xc.clone(), cf(t, std::f64::consts::LOG2_E)), cf(t, shifter)));
+    let n = b.let_(sub(sh.clone(), cf(t, shifter)));
     let (c1, c2) = if f32_ { (0.693359375, -2.12194440e-4) } else { (6.93145751953125e-1, 1.42860682030941723212e-6) };
-    let r = b.let_(sub(sub(xc, mul(n.clone(), cf(t, c1))), mul(n.clone(), cf(t, c2))));
+    let r = b.let_(sub(sub(xc, mul(n.clone(), cf(t, c1))), mul(n, cf(t, c2))));
     let deg = if f32_ { 7 } else { 13 };
     let p = b.let_(horner(t, &r, &series(deg + 1, |k| 1.0 / fact(k))));
-    let ni = b.let_(cast(it, n));
+    let shifter_bits = if f32_ { (shifter as f32).to_bits() as i64 } else { shifter.to_bits() as i64 };
+    let ni = b.let_(sub(bitcast(it, sh), cint(it, shifter_bits)));
     let n1 = b.let_(shr(ni.clone(), cint(it, 1)));
     let n2 = sub(ni, n1.clone());
     let (bias, mant) = if f32_ { (127, 23) } else { (1023, 52) };
@@ -195,12 +204,16 @@ pub fn tanh(b: &mut B, x: Expr) -> Expr {
     select(lt(ax, cf(t, thr)), small, big)
 }
 
-/// 1 / (1 + e^{-x}).
+/// 1 / (1 + e^{-x}) for x >= 0, e^x / (1 + e^x) below: e^{-|x|} never
+/// overflows, so large negative x keep their tiny (subnormal) results and
+/// full relative accuracy.
 pub fn sigmoid(b: &mut B, x: Expr) -> Expr {
     let t = ty(b, &x);
-    let e = exp(b, neg(x));
+    let x = b.let_(x);
+    let e = exp(b, neg(abs(x.clone())));
     let e = b.let_(e);
-    div(cf(t, 1.0), add(cf(t, 1.0), e))
+    let r = b.let_(div(cf(t, 1.0), add(cf(t, 1.0), e.clone())));
+    select(ge(x, cf(t, 0.0)), r.clone(), mul(e, r))
 }
 
 /// log(1 + e^x), as max(x, 0) + log1p(e^{-|x|}) so it never overflows.
@@ -232,9 +245,43 @@ const ERFCX_4_6: [f64; 7] = [
     0.00013792377823191473, -2.6373805194484438e-05, 4.726303785169705e-06,
 ];
 
-/// erf. |x| < 1: Taylor series (17 terms); otherwise 1 - e^{-x²}·erfcx(|x|)
-/// with the fits above; |x| >= 6 gives ±1.
+/// erf(x)/x as a polynomial in x² on [0, 1] (f32 least-squares fit,
+/// relative weights, Chebyshev nodes).
+const ERF32_SMALL: [f64; 7] = [
+    1.1283791665100522, -0.37612628843325147, 0.11283612428244273, -0.026854808537187438,
+    0.005190053577755954, -0.0008024354127889351, 7.898210204193196e-05,
+];
+/// erfc(x)·e^{x²} on [1, 4] as a polynomial in x - 2.5 (same kind of fit).
+const ERFCX32: [f64; 11] = [
+    0.210806374636871, -0.0743475578592219, 0.024937805288076115, -0.00799960919918422,
+    0.0024674454259288117, -0.0007385663963721963, 0.00021110837664564704, -5.38454228420093e-05,
+    1.531716195304566e-05, -6.334183257068964e-06, 1.4981338399400398e-06,
+];
+
+/// erf in f32 (f32 arithmetic, so it vectorizes at full width): |x| < 1:
+/// x·P(x²); otherwise 1 - e^{-u²}·erfcx(u), u = min(|x|, 4) (erf rounds to
+/// 1 from 3.92 on). Max error 3 ulp (`tests/vmath.rs`).
+fn erf32(b: &mut B, x: Expr) -> Expr {
+    let t = Scalar::F32;
+    let x = b.let_(x);
+    let ax = b.let_(abs(x.clone()));
+    let z = b.let_(mul(x.clone(), x.clone()));
+    let small = b.let_(mul(x.clone(), horner(t, &z, &ERF32_SMALL)));
+    let u = b.let_(min(ax.clone(), cf(t, 4.0)));
+    let e = exp(b, neg(mul(u.clone(), u.clone())));
+    let e = b.let_(e);
+    let q = horner(t, &sub(u, cf(t, 2.5)), &ERFCX32);
+    let big = sub(cf(t, 1.0), mul(e, q));
+    let big = copysign(b, big, x);
+    select(lt(ax, cf(t, 1.0)), small, big)
+}
+
+/// erf. f32: `erf32`. f64: |x| < 1: Taylor series (17 terms); otherwise
+/// 1 - e^{-x²}·erfcx(|x|) with the fits above; |x| >= 6 gives ±1.
 pub fn erf(b: &mut B, x: Expr) -> Expr {
+    if ty(b, &x) == Scalar::F32 {
+        return erf32(b, x);
+    }
     in_f64(b, x, |b, x| {
         let t = Scalar::F64;
         let ax = b.let_(abs(x.clone()));

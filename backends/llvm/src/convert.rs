@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::expr::Val;
 use crate::kernel::{reg_ty, KernelGen};
-use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{AsValueRef, BasicValueEnum, FloatValue, IntValue};
 use inkwell::FloatPredicate;
 use onnxc_kernel::kir::{Scalar, UnOp};
 
@@ -99,15 +99,7 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             (true, false) if self.cx.caps.avoid_vector_rtz => {
                 self.float_to_int_dynamic(v.into_float_value(), to)?.into()
             }
-            (true, false) => {
-                // Saturating, NaN -> 0: exactly KIR's float -> int rule.
-                let name = if to.is_signed() {
-                    "llvm.fptosi.sat"
-                } else {
-                    "llvm.fptoui.sat"
-                };
-                self.intrinsic(name, &[ty, v.get_type()], &[v.into()])?
-            }
+            (true, false) => self.float_to_int_select(v.into_float_value(), to)?.into(),
             (false, true) if from.is_signed() => b
                 .build_signed_int_to_float(v.into_int_value(), ty.into_float_type(), "")?
                 .into(),
@@ -140,6 +132,54 @@ impl<'a, 'ctx> KernelGen<'a, 'ctx> {
             return Ok(v);
         }
         Ok(self.b.build_bit_cast(v, ty, "")?)
+    }
+
+    /// Saturating float -> int, NaN -> 0 (KIR's rule) as a plain
+    /// fptosi/fptoui plus selects on the range checks. Same results as
+    /// `llvm.fptosi.sat`, which LLVM scalarizes in vector loops (one
+    /// conversion and two branches-free fixups per lane); this form
+    /// vectorizes. Out of range the conversion is poison, but then a select
+    /// picks a bound instead.
+    fn float_to_int_select(&self, x: FloatValue<'ctx>, to: Scalar) -> Result<IntValue<'ctx>> {
+        let b = &self.b;
+        let fty = x.get_type();
+        let ity = reg_ty(self.cx.ctx, to).into_int_type();
+        let w = ity.get_bit_width();
+        let signed = to.is_signed();
+        let (lo, top) = if signed {
+            (-(2f64.powi(w as i32 - 1)), 2f64.powi(w as i32 - 1))
+        } else {
+            (0.0, 2f64.powi(w as i32))
+        };
+        let i = if signed {
+            b.build_float_to_signed_int(x, ity, "")?
+        } else {
+            b.build_float_to_unsigned_int(x, ity, "")?
+        };
+        // Without the freeze InstCombine folds the selects below back into
+        // llvm.fptosi.sat. (Freezing an out-of-range conversion gives an
+        // arbitrary value, which the selects then discard.)
+        // SAFETY: `i` is a live value of this builder's context, and
+        // LLVMBuildFreeze returns a value of the same (integer) type.
+        let i = unsafe {
+            IntValue::new(inkwell::llvm_sys::core::LLVMBuildFreeze(
+                b.as_mut_ptr(),
+                i.as_value_ref(),
+                c"".as_ptr(),
+            ))
+        };
+        let (min, max) = if signed {
+            (ity.const_int(1 << (w - 1), false), ity.const_int(u64::MAX >> (65 - w), false))
+        } else {
+            (ity.const_zero(), ity.const_all_ones())
+        };
+        // Both false for NaN.
+        let above_lo = b.build_float_compare(FloatPredicate::OGE, x, fty.const_float(lo), "")?;
+        let below_top = b.build_float_compare(FloatPredicate::OLT, x, fty.const_float(top), "")?;
+        let nan = b.build_float_compare(FloatPredicate::UNO, x, x, "")?;
+        let inside = b.build_select(above_lo, i, min, "")?.into_int_value();
+        let high = b.build_select(nan, ity.const_zero(), max, "")?.into_int_value();
+        Ok(b.build_select(below_top, inside, high, "")?.into_int_value())
     }
 
     /// Saturating float -> int without static round-toward-zero conversions:

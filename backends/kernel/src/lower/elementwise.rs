@@ -99,6 +99,9 @@ fn map_sat(
     ops.push(strides(&oty.shape));
     let (dims, st) = coalesce(&oty.shape, &ops);
     let mut b = cx.builder(kind);
+    if may_contract(&n.op) {
+        b.allow_contract();
+    }
     let out_buf = cx.buf(out)?;
     let mut aliased = Vec::with_capacity(inputs.len());
     for v in inputs {
@@ -140,6 +143,20 @@ fn map_sat(
     args.push(out_buf);
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// Lets LLVM fuse multiply-adds in the polynomials of `math.rs` (about
+/// half their instructions; an FMA rounds once, so the error can only
+/// shrink). Not where `fmod` runs: its Dekker product needs both roundings.
+fn may_contract(op: &Op) -> bool {
+    use onnxc_ir::fused::ElemFn;
+    match op {
+        Op::Unary(_) | Op::Activation(_) => true,
+        Op::FusedElementwise { program } => {
+            !program.iter().any(|i| matches!(i.f, ElemFn::Binary(BinaryOp::Mod { .. })))
+        }
+        _ => false,
+    }
 }
 
 /// Clip: `min(max(x, lo), hi)`, with absent bounds skipped.

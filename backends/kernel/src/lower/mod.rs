@@ -29,6 +29,7 @@ mod gemm_ops;
 mod roi;
 mod tree;
 mod depthwise;
+mod softmax_fast;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};

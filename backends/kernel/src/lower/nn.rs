@@ -398,6 +398,12 @@ fn lrn(cx: &mut Cx, n: &Node, size: usize, alpha: f32, beta: f32, bias: f32) -> 
     let (c, inner) = (xs[1] as i64, xs[2..].iter().product::<usize>() as i64);
     let (lo, hi) = (((size - 1) / 2) as i64, (size - 1).div_ceil(2) as i64);
     let mut b = cx.builder("lrn");
+    if scalar(d) == t {
+        lrn_rows(&mut b, (xs[0] as i64, c, inner), t, (lo, hi), (size, alpha, beta, bias));
+        let args = vec![cx.buf(x)?, cx.buf(y)?];
+        cx.emit(b.finish(), args);
+        return Ok(());
+    }
     let px = b.input(scalar(d));
     let py = b.output(scalar(d));
     b.par_for(0, xs[0] as i64 * c, |b, nc| {
@@ -424,6 +430,49 @@ fn lrn(cx: &mut Cx, n: &Node, size: usize, alpha: f32, beta: f32, bias: f32) -> 
     let args = vec![cx.buf(x)?, cx.buf(y)?];
     cx.emit(b.finish(), args);
     Ok(())
+}
+
+/// LRN for f32/f64 (no storage conversion): the window sum is accumulated
+/// in the output row (channel loop outside, contiguous spatial loop
+/// inside), so every pass is a plain vectorizable loop over `inner`.
+fn lrn_rows(b: &mut KernelBuilder, (n, c, inner): (i64, i64, i64), t: Scalar, (lo, hi): (i64, i64), (size, alpha, beta, bias): (usize, f32, f32, f32)) {
+    // FMAs in the sums and in log/exp's polynomials.
+    b.allow_contract();
+    let px = b.input(t);
+    let py = b.output(t);
+    b.par_for(0, n * c, |b, nc| {
+        let ch = b.let_(rem(nc.clone(), ci(c)));
+        let nbase = b.let_(mul(sub(nc.clone(), ch.clone()), ci(inner)));
+        let c0 = max(sub(ch.clone(), ci(lo)), ci(0));
+        let c1 = min(add(ch.clone(), ci(hi + 1)), ci(c));
+        let (c0, c1) = (b.let_(c0), b.let_(c1));
+        let row = b.let_(add(nbase.clone(), mul(ch.clone(), ci(inner))));
+        let sq = |b: &mut KernelBuilder, cc: Expr, i: Expr| {
+            let v = b.let_(load(px, add(nbase.clone(), add(mul(cc, ci(inner)), i))));
+            mul(v.clone(), v)
+        };
+        b.for_loop(0, inner, |b, i| {
+            let v = sq(b, c0.clone(), i.clone());
+            b.store(py, add(row.clone(), i), v);
+        });
+        b.for_loop(add(c0.clone(), ci(1)), c1.clone(), |b, cc| {
+            b.for_loop(0, inner, |b, i| {
+                let idx = b.let_(add(row.clone(), i.clone()));
+                let prev = load(py, idx.clone());
+                let v = sq(b, cc.clone(), i);
+                b.store(py, idx, add(prev, v));
+            });
+        });
+        b.for_loop(0, inner, |b, i| {
+            let idx = b.let_(add(row.clone(), i));
+            let sum = load(py, idx.clone());
+            let base = add(cf(t, bias as f64), mul(cf(t, alpha as f64 / size as f64), sum));
+            let lg = math::log(b, base);
+            let p = math::exp(b, mul(cf(t, beta as f64), lg));
+            let v = load(px, idx.clone());
+            b.store(py, idx, div(v, p));
+        });
+    });
 }
 
 /// One (batch, row) of a matrix product `y[i, :] = Σ_k a[i, k] · b[k, :]`.
@@ -596,6 +645,9 @@ enum SoftKind {
 }
 
 fn softmax(cx: &mut Cx, n: &Node, axis: i64, kind: SoftKind) -> Result<(), LowerError> {
+    if kind != SoftKind::Hard && super::softmax_fast::try_lower(cx, n, axis, kind == SoftKind::Log)? {
+        return Ok(());
+    }
     let (x, y) = (cx.input(n, 0)?, cx.output(n, 0)?);
     let xs = cx.ty(x).shape.clone();
     let d = cx.ty(x).dtype;
