@@ -28,6 +28,7 @@ mod conv_kernel;
 mod gemm_ops;
 mod roi;
 mod tree;
+mod winograd;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};

@@ -65,7 +65,7 @@ pub(super) fn lower_base(cx: &mut Cx, n: &Node, base: &Op) -> Result<(), LowerEr
 fn conv_any(cx: &mut Cx, n: &Node, window: &Window, group: usize) -> Result<(), LowerError> {
     let r = cx.ty(cx.input(n, 0)?).shape.len().saturating_sub(2);
     check_window(cx, window, r)?;
-    if super::conv_kernel::conv(cx, n, window, group)? {
+    if super::winograd::conv(cx, n, window, group)? || super::conv_kernel::conv(cx, n, window, group)? {
         return Ok(());
     }
     conv(cx, n, window, group)
