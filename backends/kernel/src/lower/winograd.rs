@@ -203,11 +203,15 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     Ok(true)
 }
 
-/// Tile rows per block: `V` and `M` of a block within `budget` bytes.
+/// Tile rows per block: about `ONNXC_WINOGRAD_TILES` tiles (default 512,
+/// the GEMM's N block) so the transformed weights, which are streamed once
+/// per block, are amortized over many tiles, but `V` and `M` of a block
+/// within `ONNXC_WINOGRAD_BUDGET` bytes (default 8 MiB).
 fn rows_per_block(geo: Geo, alpha: i64) -> i64 {
-    let budget: i64 = std::env::var("ONNXC_WINOGRAD_BUDGET").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let env = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (target, budget) = (env("ONNXC_WINOGRAD_TILES", 512), env("ONNXC_WINOGRAD_BUDGET", 8 << 20));
     let per_row = alpha * alpha * (geo.c + geo.k) * geo.tw * 4;
-    let r = (budget / per_row.max(1)).clamp(1, geo.th);
+    let r = ((target + geo.tw - 1) / geo.tw).min(budget / per_row.max(1)).clamp(1, geo.th);
     // Even blocks: the same rows in each (the last may have fewer).
     let blocks = (geo.th + r - 1) / r;
     (geo.th + blocks - 1) / blocks
@@ -243,7 +247,10 @@ fn lower(cx: &mut Cx, n: &Node, geo: Geo, mats: &Mats, wv: Vec<f32>, bias: Optio
     let gemm_len = (gk::scratch_len(tile, geo.k, pb, geo.c, false, true) + 15) / 16 * 16;
     let v_off = gemm_len;
     let m_off = v_off + a2 * geo.c * pb;
-    let scratch_elems = m_off + a2 * geo.k * pb;
+    // Row buffers of the transforms (one tile row of one channel, in L1).
+    let row_len = alpha * geo.m * (geo.tw + 1);
+    let t_off = m_off + a2 * geo.k * pb;
+    let scratch_elems = t_off + 2 * row_len;
 
     let mut b = cx.builder("conv_winograd");
     let px = b.input(Scalar::F32);
@@ -252,7 +259,7 @@ fn lower(cx: &mut Cx, n: &Node, geo: Geo, mats: &Mats, wv: Vec<f32>, bias: Optio
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
-    let k = Kern { geo, mats, tile, px, pw, pbias, py, ps, epi: &epi, ulen, v_off, m_off };
+    let k = Kern { geo, mats, tile, px, pw, pbias, py, ps, epi: &epi, ulen, v_off, m_off, t_off, row_len };
     let full = geo.th / rows;
     let rest = geo.th % rows;
     b.for_loop(0, nb, |b, ni| {
@@ -289,6 +296,9 @@ struct Kern<'a> {
     ulen: i64,
     v_off: i64,
     m_off: i64,
+    /// Two row buffers of `row_len` elements at `t_off`.
+    t_off: i64,
+    row_len: i64,
 }
 
 impl Kern<'_> {
@@ -356,92 +366,89 @@ impl Kern<'_> {
         });
     }
 
-    /// Input transform of tile row `tr` of one channel: `V[ξ][c][t]` at
-    /// `vt + ξ·C·pb + tc`. Patches wholly inside the input load without checks.
+    /// Input transform of tile row `tr` of one channel into `V[ξ][c][t]`
+    /// at `vt + ξ·C·pb + tc`, in three passes whose inner loops run over
+    /// contiguous memory (no gathers of stride `m`): (1) the `α` input rows
+    /// with their zero padding, de-interleaved by column phase into
+    /// `R[i][col % m][col / m]`; (2) the vertical transform
+    /// `T[a][r][·] = Σ_i Bᵀ[a][i] R[i][r][·]`; (3) the horizontal one, where
+    /// patch column `j` of tile `tc` is `T[a][j % m][tc + j / m]`.
     fn input_row(&self, b: &mut KernelBuilder, chbase: &Expr, tr: &Expr, vt: &Expr, pb: i64) {
         let g = self.geo;
-        let alpha = self.alpha();
-        let ih0 = b.let_(sub(mul(tr.clone(), ci(g.m)), ci(g.pt)));
-        let rows_in = math::band(ge(ih0.clone(), ci(0)), le(add(ih0.clone(), ci(alpha)), ci(g.h)));
-        // Tile columns whose patch columns are all inside: [lo, hi).
-        let lo = ((g.pl + g.m - 1) / g.m).min(g.tw);
-        let hi = if g.w + g.pl >= alpha { ((g.w + g.pl - alpha) / g.m + 1).clamp(lo, g.tw) } else { lo };
-        let patch = |b: &mut KernelBuilder, tc: Expr, guard: bool| {
-            let iw0 = b.let_(sub(mul(tc.clone(), ci(g.m)), ci(g.pl)));
-            let mut d = Vec::with_capacity((alpha * alpha) as usize);
-            for i in 0..alpha {
-                let ih = add(ih0.clone(), ci(i));
-                let row = b.let_(add(chbase.clone(), mul(ih.clone(), ci(g.w))));
-                let rok = if guard { Some(b.let_(math::band(ge(ih.clone(), ci(0)), lt(ih, ci(g.h))))) } else { None };
-                for j in 0..alpha {
-                    let iw = add(iw0.clone(), ci(j));
-                    let v = match &rok {
-                        None => load(self.px, add(row.clone(), iw)),
-                        Some(rok) => {
-                            let iw = b.let_(iw);
-                            let ok = math::band(rok.clone(), math::band(ge(iw.clone(), ci(0)), lt(iw.clone(), ci(g.w))));
-                            let at = b.let_(select(ok.clone(), add(row.clone(), iw), chbase.clone()));
-                            select(ok, load(self.px, at), cf(Scalar::F32, 0.0))
-                        }
-                    };
-                    d.push(b.let_(v));
+        let (alpha, m, s) = (self.alpha(), g.m, self.ps);
+        let w1 = g.tw + 1;
+        let (r_off, t_off) = (self.t_off, self.t_off + self.row_len);
+        let zero = cf(Scalar::F32, 0.0);
+        let ih0 = b.let_(sub(mul(tr.clone(), ci(m)), ci(g.pt)));
+        b.for_loop(0, alpha, |b, i| {
+            let ih = b.let_(add(ih0.clone(), i.clone()));
+            let rbase = b.let_(add(ci(r_off), mul(i, ci(m * w1))));
+            let row_in = math::band(ge(ih.clone(), ci(0)), lt(ih.clone(), ci(g.h)));
+            let xrow = b.let_(add(chbase.clone(), mul(ih, ci(g.w))));
+            let at = |col: Expr| add(rbase.clone(), add(mul(rem(col.clone(), ci(m)), ci(w1)), div(col, ci(m))));
+            b.if_else(
+                row_in,
+                |b| {
+                    b.for_loop(0, m * w1, |b, col| {
+                        let iw = b.let_(sub(col.clone(), ci(g.pl)));
+                        let ok = b.let_(math::band(ge(iw.clone(), ci(0)), lt(iw.clone(), ci(g.w))));
+                        let src = b.let_(add(xrow.clone(), select(ok.clone(), iw, ci(0))));
+                        b.store(s, at(col), select(ok, load(self.px, src), zero.clone()));
+                    })
+                },
+                |b| b.for_loop(0, m * w1, |b, col| b.store(s, at(col), zero.clone())),
+            );
+        });
+        b.for_loop(0, w1, |b, q| {
+            for r in 0..m {
+                let col: Vec<Expr> = (0..alpha).map(|i| b.let_(load(s, add(q.clone(), ci(r_off + (i * m + r) * w1))))).collect();
+                for a in 0..alpha {
+                    let v = lin_comb(&self.mats.bt[(a * alpha) as usize..((a + 1) * alpha) as usize], &col);
+                    b.store(s, add(q.clone(), ci(t_off + (a * m + r) * w1)), v);
                 }
             }
-            let v = sandwich(b, &self.mats.bt, &self.mats.bt, alpha as usize, &d);
-            let at = b.let_(add(vt.clone(), tc));
-            for (xi, e) in v.into_iter().enumerate() {
-                b.store(self.ps, add(at.clone(), ci(xi as i64 * g.c * pb)), e);
+        });
+        b.for_loop(0, g.tw, |b, tc| {
+            let dst = b.let_(add(vt.clone(), tc.clone()));
+            for a in 0..alpha {
+                let row: Vec<Expr> = (0..alpha).map(|j| b.let_(load(s, add(tc.clone(), ci(t_off + (a * m + j % m) * w1 + j / m))))).collect();
+                for bb in 0..alpha {
+                    let v = lin_comb(&self.mats.bt[(bb * alpha) as usize..((bb + 1) * alpha) as usize], &row);
+                    b.store(s, add(dst.clone(), ci((a * alpha + bb) * g.c * pb)), v);
+                }
             }
-        };
-        b.if_else(
-            rows_in,
-            |b| {
-                b.for_loop(0, lo, |b, tc| patch(b, tc, true));
-                b.for_loop(lo, hi, |b, tc| patch(b, tc, false));
-                b.for_loop(hi, g.tw, |b, tc| patch(b, tc, true));
-            },
-            |b| b.for_loop(0, g.tw, |b, tc| patch(b, tc, true)),
-        );
+        });
     }
 
-    /// Output transform of tile row `o.tr` of one output channel, with the
-    /// bias and epilogue; the last tile row and column may be partial.
+    /// Output transform of tile row `o.tr` of one output channel: (1) per
+    /// tile `Aᵀ M A` plus the bias into `O[q][r][tc]` (contiguous in `tc`);
+    /// (2) per valid output row, the epilogue and the store over contiguous
+    /// output columns (reading `O` at the column's tile and phase).
     fn output_row(&self, b: &mut KernelBuilder, o: &OutRow) {
         let g = self.geo;
-        let (full_cols, last_cols) = (g.ow / g.m, g.ow % g.m);
-        let last_rows = g.oh % g.m;
-        let row_variant = |b: &mut KernelBuilder, nrows: i64| {
-            b.for_loop(0, full_cols, |b, tc| self.out_tile(b, o, tc, nrows, g.m));
-            if last_cols > 0 {
-                self.out_tile(b, o, ci(full_cols), nrows, last_cols);
+        let (alpha, m, s) = (self.alpha(), g.m, self.ps);
+        let ob = self.t_off;
+        b.for_loop(0, g.tw, |b, tc| {
+            let mt = b.let_(add(o.mt.clone(), tc.clone()));
+            let mv: Vec<Expr> = (0..alpha * alpha).map(|xi| b.let_(load(s, add(mt.clone(), ci(xi * g.k * o.pb))))).collect();
+            let yv = sandwich(b, &self.mats.at, &self.mats.at, alpha as usize, &mv);
+            for (qr, v) in yv.into_iter().enumerate() {
+                b.store(s, add(tc.clone(), ci(ob + qr as i64 * g.tw)), add(v, o.bias.clone()));
             }
-        };
-        if last_rows == 0 {
-            row_variant(b, g.m);
-        } else {
-            b.if_else(eq(o.tr.clone(), ci(g.th - 1)), |b| row_variant(b, last_rows), |b| row_variant(b, g.m));
-        }
-    }
-
-    fn out_tile(&self, b: &mut KernelBuilder, o: &OutRow, tc: Expr, nrows: i64, ncols: i64) {
-        let g = self.geo;
-        let alpha = self.alpha();
-        let mt = b.let_(add(o.mt.clone(), tc.clone()));
-        let mv: Vec<Expr> = (0..alpha * alpha).map(|xi| b.let_(load(self.ps, add(mt.clone(), ci(xi * g.k * o.pb))))).collect();
-        let yv = sandwich(b, &self.mats.at, &self.mats.at, alpha as usize, &mv);
-        let oh0 = b.let_(mul(o.tr.clone(), ci(g.m)));
-        let ow0 = b.let_(mul(tc, ci(g.m)));
-        for a in 0..nrows {
-            let ohv = b.let_(add(oh0.clone(), ci(a)));
-            let yrow = b.let_(add(o.ybase.clone(), add(mul(o.ko.clone(), ci(g.oh * g.ow)), mul(ohv.clone(), ci(g.ow)))));
-            for c in 0..ncols {
-                let owv = b.let_(add(ow0.clone(), ci(c)));
-                let v = add(yv[(a * g.m + c) as usize].clone(), o.bias.clone());
-                let idx = [o.ni.clone(), o.ko.clone(), ohv.clone(), owv.clone()];
-                let v = self.epi.apply(b, v, OutIndex::Multi(&idx));
-                b.store(self.py, add(yrow.clone(), owv), v);
-            }
-        }
+        });
+        b.for_loop(0, m, |b, q| {
+            let ohv = b.let_(add(mul(o.tr.clone(), ci(m)), q.clone()));
+            let obq = b.let_(add(ci(ob), mul(q, ci(m * g.tw))));
+            b.if_(lt(ohv.clone(), ci(g.oh)), |b| {
+                let yrow = b.let_(add(o.ybase.clone(), add(mul(o.ko.clone(), ci(g.oh * g.ow)), mul(ohv.clone(), ci(g.ow)))));
+                b.for_loop(0, g.ow, |b, ow| {
+                    let v = load(s, add(obq.clone(), add(mul(rem(ow.clone(), ci(m)), ci(g.tw)), div(ow.clone(), ci(m)))));
+                    let idx = [o.ni.clone(), o.ko.clone(), ohv.clone(), ow.clone()];
+                    let v = self.epi.apply(b, v, OutIndex::Multi(&idx));
+                    b.store(self.py, add(yrow.clone(), ow), v);
+                });
+            });
+        });
     }
 }
 
