@@ -13,7 +13,7 @@
 //! transformed input `V` (`α²·C·PB`) and the GEMM results `M` (`α²·K·PB`)
 //! stay bounded (and mostly in L2); both live in node scratch after the
 //! GEMM's own packing space. `Ok(false)` where it does not apply or the
-//! cost rule (`worth_it`) prefers the implicit GEMM of `conv_kernel.rs`.
+//! cost rule (`pick`) prefers the implicit GEMM of `conv_kernel.rs`.
 
 use super::epilogue::{Epilogue, OutIndex};
 use super::gemm_kernel::{self as gk, Gemm, Side, Tile};
@@ -149,27 +149,43 @@ struct Geo {
     tw: i64,
 }
 
-/// The tile size and whether to skip the cost rule: `ONNXC_WINOGRAD=0`
-/// disables, `2`/`4` picks F(2×2)/F(4×4), `force2`/`force4` also skips the
-/// cost rule (tests, tuning).
-fn choice() -> Option<(usize, bool)> {
+/// `ONNXC_WINOGRAD`: `0` disables, `2`/`4` restricts to F(2×2)/F(4×4),
+/// `force2`/`force4` also skips the cost rule (tests, tuning).
+fn setting() -> (Option<usize>, bool) {
     match std::env::var("ONNXC_WINOGRAD").ok().as_deref() {
-        Some("0") => None,
-        Some("2") => Some((2, false)),
-        Some("force2") => Some((2, true)),
-        Some("force4") => Some((4, true)),
-        _ => Some((4, false)),
+        Some("0") => (Some(0), false),
+        Some("2") => (Some(2), false),
+        Some("4") => (Some(4), false),
+        Some("force2") => (Some(2), true),
+        Some("force4") => (Some(4), true),
+        _ => (None, false),
     }
 }
 
-/// Whether Winograd beats the implicit GEMM: enough channels for the GEMMs
-/// to dominate the transforms, and enough tiles for the GEMM's N side.
-fn worth_it(c: i64, k: i64, tiles: i64, forced: bool) -> bool {
-    forced || (c >= 16 && k >= 16 && tiles >= 16)
+/// The tile size `m` of F(m×m, 3×3) for this layer, or `None` where the
+/// implicit GEMM wins. Measured on VGG-19 (cycles per layer, AVX-512,
+/// 6×32 tile): F(4×4) runs 1.5–2× faster from 28×28 outputs up with 64 to
+/// 512 channels, F(2×2) 1.2× at 14×14 (F(4×4) loses there: 16 tiles fill
+/// half of the GEMM's 32 columns and the 4× larger transformed weights are
+/// streamed for few tiles). So: the largest tile that still gives a full
+/// register tile's worth of tiles per image, few channels excluded (the
+/// transforms, linear in C + K, would dominate the GEMMs, linear in C·K).
+fn pick(c: i64, k: i64, oh: i64, ow: i64, nr: i64) -> Option<usize> {
+    let (only, forced) = setting();
+    if only == Some(0) {
+        return None;
+    }
+    if forced {
+        return only;
+    }
+    if c < 16 || k < 16 {
+        return None;
+    }
+    let tiles = |m: i64| ((oh + m - 1) / m) * ((ow + m - 1) / m);
+    [4usize, 2].into_iter().filter(|m| only.is_none_or(|o| o == *m)).find(|m| tiles(*m as i64) >= nr)
 }
 
 pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {
-    let Some((m, forced)) = choice() else { return Ok(false) };
     let (x, wt, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
     let bias = n.input(2);
     let (xs, ws, ys) = (cx.ty(x).shape.clone(), cx.ty(wt).shape.clone(), cx.ty(y).shape.clone());
@@ -180,8 +196,12 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     if !f32s || !shape_ok || !win_ok || group != 1 {
         return Ok(false);
     }
-    let mi = m as i64;
     let (oh, ow) = (ys[2] as i64, ys[3] as i64);
+    if oh == 0 || ow == 0 {
+        return Ok(false);
+    }
+    let Some(m) = pick(xs[1] as i64, ys[1] as i64, oh, ow, cx.tile.nr) else { return Ok(false) };
+    let mi = m as i64;
     let geo = Geo {
         c: xs[1] as i64,
         k: ys[1] as i64,
@@ -195,21 +215,18 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
         th: (oh + mi - 1) / mi,
         tw: (ow + mi - 1) / mi,
     };
-    if oh == 0 || ow == 0 || !worth_it(geo.c, geo.k, geo.th * geo.tw, forced) {
-        return Ok(false);
-    }
     let mats = Mats::new(m);
     lower(cx, n, geo, &mats, f32_values(wconst), bias)?;
     Ok(true)
 }
 
-/// Tile rows per block: about `ONNXC_WINOGRAD_TILES` tiles (default 512,
-/// the GEMM's N block) so the transformed weights, which are streamed once
+/// Tile rows per block: about `ONNXC_WINOGRAD_TILES` tiles (default 128;
+/// 512 and 64 measured slower on VGG-19) so the transformed weights, which are streamed once
 /// per block, are amortized over many tiles, but `V` and `M` of a block
 /// within `ONNXC_WINOGRAD_BUDGET` bytes (default 8 MiB).
 fn rows_per_block(geo: Geo, alpha: i64) -> i64 {
     let env = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (target, budget) = (env("ONNXC_WINOGRAD_TILES", 512), env("ONNXC_WINOGRAD_BUDGET", 8 << 20));
+    let (target, budget) = (env("ONNXC_WINOGRAD_TILES", 128), env("ONNXC_WINOGRAD_BUDGET", 8 << 20));
     let per_row = alpha * alpha * (geo.c + geo.k) * geo.tw * 4;
     let r = ((target + geo.tw - 1) / geo.tw).min(budget / per_row.max(1)).clamp(1, geo.th);
     // Even blocks: the same rows in each (the last may have fewer).
