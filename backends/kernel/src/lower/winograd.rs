@@ -181,8 +181,9 @@ fn pick(c: i64, k: i64, oh: i64, ow: i64, nr: i64) -> Option<usize> {
     if c < 16 || k < 16 {
         return None;
     }
+    let min_tiles = std::env::var("ONNXC_WINOGRAD_MIN_TILES").ok().and_then(|v| v.parse().ok()).unwrap_or(nr);
     let tiles = |m: i64| ((oh + m - 1) / m) * ((ow + m - 1) / m);
-    [4usize, 2].into_iter().filter(|m| only.is_none_or(|o| o == *m)).find(|m| tiles(*m as i64) >= nr)
+    [4usize, 2].into_iter().filter(|m| only.is_none_or(|o| o == *m)).find(|m| tiles(*m as i64) >= min_tiles)
 }
 
 pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {
