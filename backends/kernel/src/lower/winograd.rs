@@ -224,10 +224,13 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     Ok(true)
 }
 
-/// Tile rows per block: about `ONNXC_WINOGRAD_TILES` tiles (default 128;
-/// 512 and 64 measured slower on VGG-19) so the transformed weights, which are streamed once
-/// per block, are amortized over many tiles, but `V` and `M` of a block
-/// within `ONNXC_WINOGRAD_BUDGET` bytes (default 8 MiB).
+/// Tile rows per block: about `ONNXC_WINOGRAD_TILES` tiles (default 128)
+/// so the transformed weights, streamed once per block, are amortized over
+/// many tiles, with `V` and `M` of a block within `ONNXC_WINOGRAD_BUDGET`
+/// bytes (default 8 MiB). On VGG-19, 512 and 64 tiles measured slower (V
+/// and M fall out of cache / the weights are streamed too often), and
+/// choosing the height that minimizes the padding of the GEMM's N side to
+/// `nr` columns (blocks up to 224 tiles) gained nothing measurable.
 fn rows_per_block(geo: Geo, alpha: i64) -> i64 {
     let env = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let (target, budget) = (env("ONNXC_WINOGRAD_TILES", 128), env("ONNXC_WINOGRAD_BUDGET", 8 << 20));
