@@ -30,7 +30,7 @@ mod roi;
 mod tree;
 mod depthwise;
 mod softmax_fast;
-
+mod winograd;
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
 use crate::math;
