@@ -68,7 +68,8 @@ fn conv_any(cx: &mut Cx, n: &Node, window: &Window, group: usize) -> Result<(), 
     if super::depthwise::conv(cx, n, window, group)? {
         return Ok(());
     }
-    if super::winograd::conv(cx, n, window, group)? || super::conv_kernel::conv(cx, n, window, group)? {        return Ok(());
+    if super::winograd::conv(cx, n, window, group)? || super::conv_kernel::conv(cx, n, window, group)? {
+        return Ok(());
     }
     conv(cx, n, window, group)
 }
