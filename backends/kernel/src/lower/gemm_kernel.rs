@@ -362,6 +362,17 @@ fn blocks(b: &mut KernelBuilder, range: (Expr, Expr), w: i64, blk: i64, f: &mut 
 /// `scratch_len` elements of `g.scratch`. `p.max` must be `chunks(..)` of
 /// the same problem (or 1), which fixes how the panels are split.
 pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part) {
+    emit_part_at(b, g, finish, p, ci(0))
+}
+
+/// `emit` with the product's scratch starting at element `scratch0` of
+/// `g.scratch` (a caller that runs several products in parallel chunks of
+/// its own, each with its own scratch: Winograd).
+pub(crate) fn emit_at(b: &mut KernelBuilder, g: &Gemm, finish: Finish, scratch0: Expr) {
+    emit_part_at(b, g, finish, &Part { idx: ci(0), of: ci(1), max: 1 }, scratch0)
+}
+
+fn emit_part_at(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part, scratch0: Expr) {
     let t = g.tile.fit(g.m, g.n, g.k);
     let (m, n, k) = (g.m, g.n, g.k);
     b.allow_contract();
@@ -372,8 +383,9 @@ pub(crate) fn emit_part(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Par
         Split::M => ((ci(0), ci(n)), part_range(b, p, m, t.mr)),
     };
     // This chunk's scratch: [A block][B block][tile].
-    let base = if p.max == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime())))) };
-    let at_off = |b: &mut KernelBuilder, off: i64| if p.max == 1 { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
+    let whole = p.max == 1 && scratch0 == ci(0);
+    let base = if p.max == 1 { scratch0 } else { b.let_(add(scratch0, mul(p.idx.clone(), ci(scratch_len(g.tile, m, n, k, g.a.runtime(), g.b.runtime()))))) };
+    let at_off = |b: &mut KernelBuilder, off: i64| if whole { ci(off) } else { b.let_(add(base.clone(), ci(off))) };
     let (a_scratch, b_scratch, tile_off) = (base.clone(), at_off(b, a_len), at_off(b, a_len + b_len));
     let single_k = k <= t.kc;
     blocks(b, (jlo, jhi), t.nr, t.nc, &mut |b, jc, ncur| {

@@ -238,6 +238,8 @@ fn rows_per_block(geo: Geo, alpha: i64) -> i64 {
     let r = ((target + geo.tw - 1) / geo.tw).min(budget / per_row.max(1)).clamp(1, geo.th);
     // Even blocks: the same rows in each (the last may have fewer).
     let blocks = (geo.th + r - 1) / r;
+    // An even count, so the two chunks of a pool get the same work.
+    let blocks = if blocks % 2 == 1 && geo.th > blocks { blocks + 1 } else { blocks };
     (geo.th + blocks - 1) / blocks
 }
 
@@ -283,18 +285,29 @@ fn lower(cx: &mut Cx, n: &Node, geo: Geo, mats: &Mats, wv: Vec<f32>, bias: Optio
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
     let epi = Epilogue::declare(cx, &mut b, n)?;
-    let k = Kern { geo, mats, tile, px, pw, pbias, py, ps, epi: &epi, ulen, v_off, m_off, t_off, row_len };
-    let full = geo.th / rows;
-    let rest = geo.th % rows;
-    b.for_loop(0, nb, |b, ni| {
-        b.for_loop(0, full, |b, blk| {
-            let r0 = b.let_(mul(blk, ci(rows)));
-            k.block(b, &ni, &r0, rows, pb);
+    // Blocks of all images are the units the pool's chunks share, each
+    // chunk with its own scratch (a NULL pool runs one chunk over all).
+    let (full, rest) = (geo.th / rows, geo.th % rows);
+    let nblk = full + i64::from(rest > 0);
+    let units = nb * nblk;
+    let chunks = units.min(2);
+    gk::for_parts(&mut b, chunks, |b, p| {
+        let base = if p.max == 1 { ci(0) } else { b.let_(mul(p.idx.clone(), ci(scratch_elems))) };
+        let k = Kern { geo, mats, tile, px, pw, pbias, py, ps, epi: &epi, ulen, v_off, m_off, t_off, row_len, base };
+        let lo = b.let_(div(mul(p.idx.clone(), ci(units)), p.of.clone()));
+        let hi = b.let_(div(mul(add(p.idx, ci(1)), ci(units)), p.of));
+        b.for_loop(lo, hi, |b, u| {
+            let ni = b.let_(div(u.clone(), ci(nblk)));
+            let blk = b.let_(rem(u, ci(nblk)));
+            let r0 = b.let_(mul(blk.clone(), ci(rows)));
+            if rest == 0 {
+                k.block(b, &ni, &r0, rows, pb);
+            } else {
+                b.if_else(lt(blk, ci(full)), |b| k.block(b, &ni, &r0, rows, pb), |b| k.block(b, &ni, &r0, rest, pb));
+            }
         });
-        if rest > 0 {
-            k.block(b, &ni, &ci(full * rows), rest, pb);
-        }
     });
+    let scratch_elems = scratch_elems * chunks;
     let mut args = vec![cx.buf(x)?, wbuf];
     if let Some(bv) = bias {
         args.push(cx.buf(bv)?);
@@ -323,11 +336,22 @@ struct Kern<'a> {
     /// Two row buffers of `row_len` elements at `t_off`.
     t_off: i64,
     row_len: i64,
+    /// Where this chunk's scratch starts (the offsets above are relative).
+    base: Expr,
 }
 
 impl Kern<'_> {
     fn alpha(&self) -> i64 {
         self.mats.alpha() as i64
+    }
+
+    /// Scratch element `off` of this chunk.
+    fn at(&self, off: i64) -> Expr {
+        if self.base == ci(0) {
+            ci(off)
+        } else {
+            add(self.base.clone(), ci(off))
+        }
     }
 
     /// One block of `rows` tile rows from tile row `r0` of image `ni`; `pb`
@@ -339,7 +363,7 @@ impl Kern<'_> {
         let xbase = b.let_(mul(ni.clone(), ci(g.c * g.h * g.w)));
         b.for_loop(0, g.c, |b, c| {
             let chbase = b.let_(add(xbase.clone(), mul(c.clone(), ci(g.h * g.w))));
-            let vrow = b.let_(add(ci(self.v_off), mul(c, ci(pb))));
+            let vrow = b.let_(add(self.at(self.v_off), mul(c, ci(pb))));
             b.for_loop(0, rows, |b, rr| {
                 let tr = b.let_(add(r0.clone(), rr.clone()));
                 let vt = b.let_(add(vrow.clone(), mul(rr, ci(g.tw))));
@@ -347,8 +371,8 @@ impl Kern<'_> {
             });
         });
         b.for_loop(0, a2, |b, xi| {
-            let vbase = b.let_(add(ci(self.v_off), mul(xi.clone(), ci(g.c * pb))));
-            let mbase = b.let_(add(ci(self.m_off), mul(xi.clone(), ci(g.k * pb))));
+            let vbase = b.let_(add(self.at(self.v_off), mul(xi.clone(), ci(g.c * pb))));
+            let mbase = b.let_(add(self.at(self.m_off), mul(xi.clone(), ci(g.k * pb))));
             let s = self.ps;
             let pack = |b: &mut KernelBuilder, blk: &gk::PackBlock| {
                 let jend = b.let_(round_up_expr(blk.ncur.clone(), blk.nr));
@@ -372,7 +396,7 @@ impl Kern<'_> {
                 scratch: s,
                 tile: self.tile,
             };
-            gk::emit(b, &gm, &|_, v, _| v);
+            gk::emit_at(b, &gm, &|_, v, _| v, self.base.clone());
         });
         let ybase = b.let_(mul(ni.clone(), ci(g.k * g.oh * g.ow)));
         b.for_loop(0, g.k, |b, ko| {
@@ -380,7 +404,7 @@ impl Kern<'_> {
                 Some(p) => b.let_(load(p, ko.clone())),
                 None => cf(Scalar::F32, 0.0),
             };
-            let mrow = b.let_(add(ci(self.m_off), mul(ko.clone(), ci(pb))));
+            let mrow = b.let_(add(self.at(self.m_off), mul(ko.clone(), ci(pb))));
             b.for_loop(0, rows, |b, rr| {
                 let tr = b.let_(add(r0.clone(), rr.clone()));
                 let mt = b.let_(add(mrow.clone(), mul(rr, ci(g.tw))));
@@ -402,11 +426,12 @@ impl Kern<'_> {
         let (alpha, m, s) = (self.alpha(), g.m, self.ps);
         let w1 = g.tw + 1;
         let (r_off, t_off) = (self.t_off, self.t_off + self.row_len);
+        let (rb, tb) = (b.let_(self.at(r_off)), b.let_(self.at(t_off)));
         let zero = cf(Scalar::F32, 0.0);
         let ih0 = b.let_(sub(mul(tr.clone(), ci(m)), ci(g.pt)));
         b.for_loop(0, alpha, |b, i| {
             let ih = b.let_(add(ih0.clone(), i.clone()));
-            let rbase = b.let_(add(ci(r_off), mul(i, ci(m * w1))));
+            let rbase = b.let_(add(rb.clone(), mul(i, ci(m * w1))));
             let row_in = math::band(ge(ih.clone(), ci(0)), lt(ih.clone(), ci(g.h)));
             let xrow = b.let_(add(chbase.clone(), mul(ih, ci(g.w))));
             let at = |col: Expr| add(rbase.clone(), add(mul(rem(col.clone(), ci(m)), ci(w1)), div(col, ci(m))));
@@ -425,17 +450,17 @@ impl Kern<'_> {
         });
         b.for_loop(0, w1, |b, q| {
             for r in 0..m {
-                let col: Vec<Expr> = (0..alpha).map(|i| b.let_(load(s, add(q.clone(), ci(r_off + (i * m + r) * w1))))).collect();
+                let col: Vec<Expr> = (0..alpha).map(|i| b.let_(load(s, add(add(q.clone(), rb.clone()), ci((i * m + r) * w1))))).collect();
                 for a in 0..alpha {
                     let v = lin_comb(&self.mats.bt[(a * alpha) as usize..((a + 1) * alpha) as usize], &col);
-                    b.store(s, add(q.clone(), ci(t_off + (a * m + r) * w1)), v);
+                    b.store(s, add(add(q.clone(), tb.clone()), ci((a * m + r) * w1)), v);
                 }
             }
         });
         b.for_loop(0, g.tw, |b, tc| {
             let dst = b.let_(add(vt.clone(), tc.clone()));
             for a in 0..alpha {
-                let row: Vec<Expr> = (0..alpha).map(|j| b.let_(load(s, add(tc.clone(), ci(t_off + (a * m + j % m) * w1 + j / m))))).collect();
+                let row: Vec<Expr> = (0..alpha).map(|j| b.let_(load(s, add(add(tc.clone(), tb.clone()), ci((a * m + j % m) * w1 + j / m))))).collect();
                 for bb in 0..alpha {
                     let v = lin_comb(&self.mats.bt[(bb * alpha) as usize..((bb + 1) * alpha) as usize], &row);
                     b.store(s, add(dst.clone(), ci((a * alpha + bb) * g.c * pb)), v);
@@ -451,18 +476,18 @@ impl Kern<'_> {
     fn output_row(&self, b: &mut KernelBuilder, o: &OutRow) {
         let g = self.geo;
         let (alpha, m, s) = (self.alpha(), g.m, self.ps);
-        let ob = self.t_off;
+        let ob = b.let_(self.at(self.t_off));
         b.for_loop(0, g.tw, |b, tc| {
             let mt = b.let_(add(o.mt.clone(), tc.clone()));
             let mv: Vec<Expr> = (0..alpha * alpha).map(|xi| b.let_(load(s, add(mt.clone(), ci(xi * g.k * o.pb))))).collect();
             let yv = sandwich(b, &self.mats.at, &self.mats.at, alpha as usize, &mv);
             for (qr, v) in yv.into_iter().enumerate() {
-                b.store(s, add(tc.clone(), ci(ob + qr as i64 * g.tw)), add(v, o.bias.clone()));
+                b.store(s, add(add(tc.clone(), ob.clone()), ci(qr as i64 * g.tw)), add(v, o.bias.clone()));
             }
         });
         b.for_loop(0, m, |b, q| {
             let ohv = b.let_(add(mul(o.tr.clone(), ci(m)), q.clone()));
-            let obq = b.let_(add(ci(ob), mul(q, ci(m * g.tw))));
+            let obq = b.let_(add(ob.clone(), mul(q, ci(m * g.tw))));
             b.if_(lt(ohv.clone(), ci(g.oh)), |b| {
                 let yrow = b.let_(add(o.ybase.clone(), add(mul(o.ko.clone(), ci(g.oh * g.ow)), mul(ohv.clone(), ci(g.ow)))));
                 b.for_loop(0, g.ow, |b, ow| {
