@@ -117,7 +117,7 @@ pub(crate) enum Side<'a> {
     /// `at(b, row_or_col, k)` gives `A[i, k]` (or `B[k, j]`) as an f32 value;
     /// packed into scratch at run time.
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
-    /// The caller packs each block itself (B only; e.g. im2col by rows).
+    /// The caller packs each block itself (e.g. im2col: rows of B, or A panels).
     Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
 }
 
@@ -132,6 +132,11 @@ impl Side<'_> {
 /// `ncur` rounded up to `nr`, zero where `j0 + jj >= n`. (Rows rather than
 /// `nr`-column panels let the packer copy whole input rows at a time; the
 /// micro-kernel reads `nr` contiguous values per row either way.)
+///
+/// For a custom A the block is `A[pc.., j0..]` (`j0`/`ncur` are rows, `nr`
+/// is `mr`) in `mr`-row panels like `pack_a`'s:
+/// `scratch[off + p·mr·kcur + kk·mr + r] = A[j0 + p·mr + r, pc + kk]`,
+/// zero for rows at or past `m`; `ld` is unused.
 pub(crate) struct PackBlock {
     pub scratch: ParamId,
     pub off: Expr,
@@ -267,10 +272,17 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
             }
             b.for_step(0, m, t.mc, |b, ic| {
                 let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
-                if let Side::Load { buf, at } = &g.a {
-                    // (a `Custom` A is not supported: A is always Load or Packed)
-                    let s = g.scratch;
-                    pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                match &g.a {
+                    Side::Load { buf, at } => {
+                        let s = g.scratch;
+                        pack_a(b, t, m, [*buf, s], *at, ci(a_scratch), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                    }
+                    // A custom A packer fills `mr`-row panels (see `PackBlock`).
+                    Side::Custom(pack) => {
+                        let blk = PackBlock { scratch: g.scratch, off: ci(a_scratch), j0: ic.clone(), ncur: mcur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.mr, ld: 0 };
+                        pack(b, &blk);
+                    }
+                    Side::Packed { .. } => {}
                 }
                 b.for_step(0, ncur.clone(), t.nr, |b, jr| {
                     b.for_step(0, mcur.clone(), t.mr, |b, ir| {

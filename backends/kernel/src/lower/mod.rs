@@ -28,6 +28,7 @@ mod conv_kernel;
 mod gemm_ops;
 mod roi;
 mod tree;
+mod conv_nhwc;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -205,6 +206,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => dynamic::lower(cx, n),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
         Op::TreeEnsemble(a) => tree::lower(cx, n, a),
+        Op::ConvNhwc { window, group } => conv_nhwc::lower(cx, n, window, *group),
         _ => shape::lower(cx, n),
     }
 }
