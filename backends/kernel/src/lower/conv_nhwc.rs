@@ -53,7 +53,10 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
         wv[(j * c as usize + ci) * taps as usize + tap]
     });
     let wbuf = cx.const_buf(gk::f32_bytes(&packed));
-    let scratch_elems = gk::scratch_len(tile, npos, m, kdim, true, false);
+    // A 1×1 unpadded convolution reads its rows in place: row p is the C
+    // channels of one input pixel.
+    let in_place = taps == 1 && ah.p == 0 && aw.p == 0 && w.pads.iter().all(|p| *p == 0);
+    let scratch_elems = gk::scratch_len(tile, npos, m, kdim, !in_place, false);
     let mut b = cx.builder("conv_nhwc_gemm");
     let px = b.input(Scalar::F32);
     let pw = b.input(Scalar::F32);
@@ -66,12 +69,21 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
         let xbase = b.let_(mul(ni.clone(), ci(ah.inp * aw.inp * c)));
         let ybase = b.let_(mul(ni, ci(npos * m)));
         let pack = |b: &mut KernelBuilder, blk: &PackBlock| pack_rows(b, px, &xbase, blk, (ah, aw), (c, npos));
+        let row = |b: &mut KernelBuilder, i: Expr| {
+            let pix = if ah.s == 1 && aw.s == 1 {
+                i
+            } else {
+                let (oh, ow) = (b.let_(div(i.clone(), ci(aw.out))), b.let_(rem(i, ci(aw.out))));
+                add(mul(mul(oh, ci(ah.s)), ci(aw.inp)), mul(ow, ci(aw.s)))
+            };
+            add(xbase.clone(), mul(pix, ci(c)))
+        };
         let y_at = |i: Expr, j: Expr| add(ybase.clone(), add(mul(i, ci(m)), j));
         let gm = Gemm {
             m: npos,
             n: m,
             k: kdim,
-            a: Side::Custom(&pack),
+            a: if in_place { Side::Rows { buf: px, row: &row } } else { Side::Custom(&pack) },
             b: Side::Packed { buf: pw, base: ci(0) },
             y: py,
             y_at: &y_at,

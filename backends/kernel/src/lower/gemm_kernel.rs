@@ -119,11 +119,17 @@ pub(crate) enum Side<'a> {
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
     /// The caller packs each block itself (e.g. im2col: rows of B, or A panels).
     Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
+    /// A only, read in place without packing: `row(b, i)` is the element
+    /// offset in `buf` of `A[i, 0]`, and a row's k values are contiguous.
+    /// The micro-kernel broadcasts A values one at a time anyway, so `MR`
+    /// row streams cost no more than a panel (a 1×1 channels-last
+    /// convolution reads its input this way).
+    Rows { buf: ParamId, row: &'a dyn Fn(&mut KernelBuilder, Expr) -> Expr },
 }
 
 impl Side<'_> {
     fn runtime(&self) -> bool {
-        !matches!(self, Side::Packed { .. })
+        matches!(self, Side::Load { .. } | Side::Custom(_))
     }
 }
 
@@ -268,7 +274,7 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                     let blk = PackBlock { scratch: g.scratch, off: ci(b_scratch), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
                     pack(b, &blk);
                 }
-                Side::Packed { .. } => {}
+                Side::Packed { .. } | Side::Rows { .. } => {}
             }
             b.for_step(0, m, t.mc, |b, ic| {
                 let mcur = b.let_(min(ci(t.mc), sub(ci(m), ic.clone())));
@@ -282,19 +288,21 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
                         let blk = PackBlock { scratch: g.scratch, off: ci(a_scratch), j0: ic.clone(), ncur: mcur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.mr, ld: 0 };
                         pack(b, &blk);
                     }
-                    Side::Packed { .. } => {}
+                    Side::Packed { .. } | Side::Rows { .. } => {}
                 }
                 b.for_step(0, ncur.clone(), t.nr, |b, jr| {
                     b.for_step(0, mcur.clone(), t.mr, |b, ir| {
                         let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                         let pa = match &g.a {
-                            Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))), stride: t.mr },
-                            _ => PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr },
+                            Side::Packed { buf, base } => APanel::Panel(PanelRef { buf: *buf, base: add(base.clone(), add(mul(i0.clone(), ci(k)), mul(pc.clone(), ci(t.mr)))), stride: t.mr }),
+                            Side::Rows { buf, row } => APanel::Rows { buf: *buf, bases: row_bases(b, t, m, &i0, &pc, *row) },
+                            _ => APanel::Panel(PanelRef { buf: g.scratch, base: add(ci(a_scratch), mul(ir.clone(), kcur.clone())), stride: t.mr }),
                         };
                         let pb = match &g.b {
                             Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(j0.clone(), ci(k)), mul(pc.clone(), ci(t.nr)))), stride: t.nr },
                             Side::Custom(_) => PanelRef { buf: g.scratch, base: add(ci(b_scratch), jr.clone()), stride: b_ld(t) },
                             Side::Load { .. } => PanelRef { buf: g.scratch, base: add(ci(b_scratch), mul(jr.clone(), kcur.clone())), stride: t.nr },
+                            Side::Rows { .. } => unreachable!("Side::Rows is an A operand only"),
                         };
                         let accs = micro(b, t, pa, pb, kcur.clone());
                         let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
@@ -309,16 +317,26 @@ pub(crate) fn emit(b: &mut KernelBuilder, g: &Gemm, finish: Finish) {
 }
 
 /// The register tile: `MR·NR` accumulators over `kcur` steps of k.
-fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr) -> Vec<LocalIdx> {
+fn micro(b: &mut KernelBuilder, t: Tile, pa: APanel, pb: PanelRef, kcur: Expr) -> Vec<LocalIdx> {
     let (mr, nr) = (t.mr as usize, t.nr as usize);
     let accs: Vec<LocalIdx> = (0..mr * nr).map(|_| b.var(cf(Scalar::F32, 0.0))).collect();
-    let (abase, bbase) = (b.let_(pa.base), b.let_(pb.base));
+    let abase = match &pa {
+        APanel::Panel(p) => b.let_(p.base.clone()),
+        APanel::Rows { .. } => ci(0),
+    };
+    let bbase = b.let_(pb.base);
     b.for_loop(0, kcur, |b, kk| {
-        let ao = b.let_(add(abase.clone(), mul(kk.clone(), ci(pa.stride))));
+        let ao = match &pa {
+            APanel::Panel(p) => b.let_(add(abase.clone(), mul(kk.clone(), ci(p.stride)))),
+            APanel::Rows { .. } => kk.clone(),
+        };
         let bo = b.let_(add(bbase.clone(), mul(kk, ci(pb.stride))));
         let bv: Vec<Expr> = (0..nr).map(|c| b.let_(load(pb.buf, add(bo.clone(), ci(c as i64))))).collect();
         for r in 0..mr {
-            let av = b.let_(load(pa.buf, add(ao.clone(), ci(r as i64))));
+            let av = match &pa {
+                APanel::Panel(p) => b.let_(load(p.buf, add(ao.clone(), ci(r as i64)))),
+                APanel::Rows { buf, bases } => b.let_(load(*buf, add(bases[r].clone(), ao.clone()))),
+            };
             for c in 0..nr {
                 let acc = accs[r * nr + c];
                 b.assign(acc, add(Expr::Local(acc), mul(av.clone(), bv[c].clone())));
@@ -329,6 +347,27 @@ fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr)
 }
 
 type LocalIdx = crate::kir::LocalId;
+
+/// Where the micro-kernel reads A: a panel, or `MR` rows in place
+/// (`buf[bases[r] + kk]`).
+enum APanel {
+    Panel(PanelRef),
+    Rows { buf: ParamId, bases: Vec<Expr> },
+}
+
+/// Offsets of `A[i0 + r, pc]` for the tile's rows (`Side::Rows`); rows past
+/// `m` re-read row `m - 1` (their results are never stored).
+fn row_bases(b: &mut KernelBuilder, t: Tile, m: i64, i0: &Expr, pc: &Expr, row: &dyn Fn(&mut KernelBuilder, Expr) -> Expr) -> Vec<Expr> {
+    (0..t.mr)
+        .map(|r| {
+            let i = add(i0.clone(), ci(r));
+            let i = if m % t.mr == 0 { i } else { min(i, ci(m - 1)) };
+            let i = b.let_(i);
+            let o = row(b, i);
+            b.let_(add(o, pc.clone()))
+        })
+        .collect()
+}
 
 struct TileAt {
     i0: Expr,
