@@ -56,13 +56,19 @@ fn conv_nhwc_shapes() {
     conv(&[1, 6, 6, 30], &[9, 30, 3, 3], win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), true);
     conv(&[1, 4, 5, 100], &[40, 100, 1, 3], win(&[1, 3], &[1, 1], &[0, 1, 0, 1], &[1, 1]), true);
     conv(&[1, 2, 12, 30], &[3, 30, 7, 7], win(&[7, 7], &[2, 2], &[3, 3, 3, 3], &[1, 1]), true);
+    // Channel counts with a divisor in 16..=512 read rows in place from a
+    // zero-bordered copy: asymmetric and end-only pads, strides, dilation.
+    conv(&[1, 9, 9, 16], &[6, 16, 3, 2], win(&[3, 2], &[1, 2], &[2, 1, 0, 1], &[2, 1]), true);
+    conv(&[2, 7, 6, 32], &[40, 32, 3, 3], win(&[3, 3], &[1, 1], &[0, 0, 1, 1], &[1, 1]), false);
+    conv(&[1, 8, 8, 48], &[7, 48, 3, 3], win(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), true);
+    conv(&[1, 11, 20], &[5, 20, 3], win(&[3], &[1], &[1, 2], &[2]), true);
 }
 
 #[test]
 fn conv_nhwc_fused_epilogue() {
     let mut g = G::new();
-    let x = g.input(DType::F32, &[1, 5, 6, 8]);
-    let w = g.konst(rand_tensor(DType::F32, &[12, 8, 3, 3], 3));
+    let x = g.input(DType::F32, &[1, 5, 6, 16]);
+    let w = g.konst(rand_tensor(DType::F32, &[12, 16, 3, 3], 3));
     let b = g.konst(rand_tensor(DType::F32, &[12], 4));
     let chan = g.konst(rand_tensor(DType::F32, &[1, 1, 1, 12], 5));
     let res = g.input(DType::F32, &[1, 5, 6, 12]);

@@ -28,6 +28,14 @@ struct Axis {
     d: i64,
 }
 
+impl Axis {
+    /// Extent of the padded input the output reads: `[0, span)` in padded
+    /// coordinates (input index + begin pad).
+    fn span(self) -> i64 {
+        (self.out - 1) * self.s + (self.k - 1) * self.d + 1
+    }
+}
+
 /// Lowers a plain or fused `ConvNhwc` (`n`'s epilogue, if any, applies at the store).
 pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(), LowerError> {
     let (x, wt, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
@@ -53,43 +61,62 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
         wv[(j * c as usize + ci) * taps as usize + tap]
     });
     let wbuf = cx.const_buf(gk::f32_bytes(&packed));
-    // A 1×1 unpadded convolution reads its rows in place: row p is the C
-    // channels of one input pixel.
-    let in_place = taps == 1 && ah.p == 0 && aw.p == 0 && w.pads.iter().all(|p| *p == 0);
-    let scratch_elems = gk::scratch_len(tile, npos, m, kdim, !in_place, false);
+    // K blocks of whole channel runs (`kc` divides C) let the micro-kernel
+    // read A rows in place: within a block, row p's k values are the
+    // channels pc.. of one (padded) input pixel. Padding is a zero-bordered
+    // copy of the image in scratch.
+    let kc = (16..=512).rev().find(|d| c % d == 0);
+    let (hp, wp) = (ah.span(), aw.span());
+    let padded = ah.p > 0 || aw.p > 0 || hp > ah.inp || wp > aw.inp;
+    let wp = if padded { wp } else { aw.inp };
+    let pad_elems = if padded && kc.is_some() { hp * wp * c } else { 0 };
+    let gtile = match kc {
+        Some(kc) => gk::Tile { kc, ..tile },
+        None => tile,
+    };
+    let scratch_elems = gk::scratch_len(gtile, npos, m, kdim, kc.is_none(), false);
     let mut b = cx.builder("conv_nhwc_gemm");
     let px = b.input(Scalar::F32);
     let pw = b.input(Scalar::F32);
     let pbias = bias.map(|_| b.input(Scalar::F32));
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
+    let ppad = (pad_elems > 0).then(|| b.output(Scalar::F32));
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
     b.for_loop(0, nb, |b, ni| {
         let xbase = b.let_(mul(ni.clone(), ci(ah.inp * aw.inp * c)));
         let ybase = b.let_(mul(ni, ci(npos * m)));
+        if let Some(pp) = ppad {
+            pad_copy(b, px, pp, &xbase, (ah, aw), c);
+        }
+        let (src, sbase) = match ppad {
+            Some(pp) => (pp, ci(0)),
+            None => (px, xbase.clone()),
+        };
         let pack = |b: &mut KernelBuilder, blk: &PackBlock| pack_rows(b, px, &xbase, blk, (ah, aw), (c, npos));
-        let row = |b: &mut KernelBuilder, i: Expr| {
-            let pix = if ah.s == 1 && aw.s == 1 {
-                i
-            } else {
-                let (oh, ow) = (b.let_(div(i.clone(), ci(aw.out))), b.let_(rem(i, ci(aw.out))));
-                add(mul(mul(oh, ci(ah.s)), ci(aw.inp)), mul(ow, ci(aw.s)))
-            };
-            add(xbase.clone(), mul(pix, ci(c)))
+        // Offset of A[i, pc]: pixel (oh·s + kh·d, ow·s + kw·d) of the padded image, channel pc - tap·C.
+        let row = |b: &mut KernelBuilder, i: Expr, pc: Expr| {
+            let (oh, ow) = (b.let_(div(i.clone(), ci(aw.out))), b.let_(rem(i, ci(aw.out))));
+            let tap = b.let_(div(pc.clone(), ci(c)));
+            let (kh, kw) = (b.let_(div(tap.clone(), ci(aw.k))), b.let_(rem(tap.clone(), ci(aw.k))));
+            let ih = add(mul(oh, ci(ah.s)), mul(kh, ci(ah.d)));
+            let iw = add(mul(ow, ci(aw.s)), mul(kw, ci(aw.d)));
+            let pix = add(mul(ih, ci(wp)), iw);
+            add(sbase.clone(), add(mul(pix, ci(c)), sub(pc, mul(tap, ci(c)))))
         };
         let y_at = |i: Expr, j: Expr| add(ybase.clone(), add(mul(i, ci(m)), j));
         let gm = Gemm {
             m: npos,
             n: m,
             k: kdim,
-            a: if in_place { Side::Rows { buf: px, row: &row } } else { Side::Custom(&pack) },
+            a: if kc.is_some() { Side::Rows { buf: src, row: &row } } else { Side::Custom(&pack) },
             b: Side::Packed { buf: pw, base: ci(0) },
             y: py,
             y_at: &y_at,
             bias: pbias.map(|buf| Bias { buf, base: ci(0), per_row: false }),
             scratch: ps,
-            tile,
+            tile: gtile,
         };
         gk::emit(b, &gm, &fin);
     });
@@ -99,6 +126,9 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
     }
     args.push(cx.buf(y)?);
     args.push(cx.scratch(scratch_elems as usize * 4));
+    if pad_elems > 0 {
+        args.push(cx.scratch(pad_elems as usize * 4));
+    }
     epi.push_args(cx, &mut args)?;
     epi.check(cx)?;
     cx.emit(b.finish(), args);
@@ -150,6 +180,31 @@ fn pack_rows(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &PackBlock, 
                     |b| b.for_loop(klo.clone(), khi.clone(), |b, kk| b.store(s, add(dst0.clone(), mul(kk, ci(mr))), zero.clone())),
                 );
             });
+        });
+    });
+}
+
+/// Copies image `xbase` of X into `pp` as the `span × span` window the
+/// output reads (begin pads shift it; zeros outside the image).
+fn pad_copy(b: &mut KernelBuilder, px: ParamId, pp: ParamId, xbase: &Expr, axes: (Axis, Axis), c: i64) {
+    let (ah, aw) = axes;
+    let (hp, wp) = (ah.span(), aw.span());
+    let zero = cf(Scalar::F32, 0.0);
+    b.for_loop(0, hp, |b, h| {
+        let ih = b.let_(sub(h.clone(), ci(ah.p)));
+        let hin = b.let_(math::band(ge(ih.clone(), ci(0)), lt(ih.clone(), ci(ah.inp))));
+        b.for_loop(0, wp, |b, w| {
+            let iw = b.let_(sub(w.clone(), ci(aw.p)));
+            let inside = math::band(hin.clone(), math::band(ge(iw.clone(), ci(0)), lt(iw.clone(), ci(aw.inp))));
+            let dst = b.let_(mul(add(mul(h.clone(), ci(wp)), w), ci(c)));
+            b.if_else(
+                inside,
+                |b| {
+                    let src = b.let_(add(xbase.clone(), mul(add(mul(ih.clone(), ci(aw.inp)), iw.clone()), ci(c))));
+                    b.for_loop(0, c, |b, q| b.store(pp, add(dst.clone(), q.clone()), load(px, add(src.clone(), q))));
+                },
+                |b| b.for_loop(0, c, |b, q| b.store(pp, add(dst.clone(), q), zero.clone())),
+            );
         });
     });
 }

@@ -119,12 +119,13 @@ pub(crate) enum Side<'a> {
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
     /// The caller packs each block itself (e.g. im2col: rows of B, or A panels).
     Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
-    /// A only, read in place without packing: `row(b, i)` is the element
-    /// offset in `buf` of `A[i, 0]`, and a row's k values are contiguous.
+    /// A only, read in place without packing: `row(b, i, pc)` is the element
+    /// offset in `buf` of `A[i, pc]` for a K block starting at `pc`, and the
+    /// block's k values of a row are contiguous from there.
     /// The micro-kernel broadcasts A values one at a time anyway, so `MR`
     /// row streams cost no more than a panel (a 1×1 channels-last
     /// convolution reads its input this way).
-    Rows { buf: ParamId, row: &'a dyn Fn(&mut KernelBuilder, Expr) -> Expr },
+    Rows { buf: ParamId, row: &'a dyn Fn(&mut KernelBuilder, Expr, Expr) -> Expr },
 }
 
 impl Side<'_> {
@@ -357,14 +358,14 @@ enum APanel {
 
 /// Offsets of `A[i0 + r, pc]` for the tile's rows (`Side::Rows`); rows past
 /// `m` re-read row `m - 1` (their results are never stored).
-fn row_bases(b: &mut KernelBuilder, t: Tile, m: i64, i0: &Expr, pc: &Expr, row: &dyn Fn(&mut KernelBuilder, Expr) -> Expr) -> Vec<Expr> {
+fn row_bases(b: &mut KernelBuilder, t: Tile, m: i64, i0: &Expr, pc: &Expr, row: &dyn Fn(&mut KernelBuilder, Expr, Expr) -> Expr) -> Vec<Expr> {
     (0..t.mr)
         .map(|r| {
             let i = add(i0.clone(), ci(r));
             let i = if m % t.mr == 0 { i } else { min(i, ci(m - 1)) };
             let i = b.let_(i);
-            let o = row(b, i);
-            b.let_(add(o, pc.clone()))
+            let o = row(b, i, pc.clone());
+            b.let_(o)
         })
         .collect()
 }
