@@ -400,6 +400,10 @@ pub enum Op {
     /// [N, d..., C], W [M, C/group, k...] (ONNX's weight layout), B? [M];
     /// output [N, o..., M]. Exactly `Conv` with X and Y transposed.
     ConvNhwc { window: Window, group: usize },
+    /// A pooling op (`MaxPool` with one output, `AveragePool`,
+    /// `GlobalAveragePool`, `GlobalMaxPool`) on channels-last tensors: input
+    /// [N, d..., C], output [N, o..., C] (built by the `layout` pass).
+    PoolNhwc { pool: Box<Op> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,9 +13,9 @@
 //! or the form an earlier node already produced) and produces only a
 //! channels-last value; its channels-first value is *pending*. Layout-
 //! agnostic consumers (elementwise ops, BatchNormalization's Mul/Add after
-//! bn-fold, Concat over channels) whose operands all have a channels-last
-//! form (constants are permuted at compile time) run channels-last too and
-//! keep their own result pending. Any other reader of a pending value gets
+//! bn-fold, Concat over channels, pooling as `Op::PoolNhwc`) whose operands
+//! all have a channels-last form (constants are permuted at compile time)
+//! run channels-last too and keep their own result pending. Any other reader of a pending value gets
 //! it through a `Transpose` back, inserted right before its first such
 //! reader (and defining the original value, so no reader is renamed). A run
 //! of convolutions and the ops between them thus has one reorder in and one
@@ -202,6 +202,10 @@ fn agnostic(g: &mut Graph, w: &mut Walk, n: &Node) -> Option<Node> {
         Op::Unary(_) | Op::Activation(_) | Op::Binary(_) | Op::Variadic(_) | Op::Clip | Op::Cast { .. } => n.op.clone(),
         // Channels are axis 1 of the channels-first form, the last one here.
         Op::Concat { axis } if (*axis == 1 || *axis == 1 - rank as i64) => Op::Concat { axis: rank as i64 - 1 },
+        // Pooling has a channels-last kernel (float, one output).
+        Op::MaxPool { .. } | Op::AveragePool { .. } | Op::GlobalAveragePool | Op::GlobalMaxPool if g.ty(y).dtype.is_float() => {
+            Op::PoolNhwc { pool: Box::new(n.op.clone()) }
+        }
         _ => return None,
     };
     if rank != 4 {

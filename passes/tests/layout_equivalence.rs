@@ -1,6 +1,6 @@
 //! Property tests of the layout pass: random CNN-like graphs (convolutions
 //! of several shapes, bias/BN/residual adds, activations, channel Concat,
-//! pooling that stays channels-first, outputs taken mid-graph) evaluate to
+//! max/average/global pooling, outputs taken mid-graph) evaluate to
 //! the same outputs before and after the pass (every eligible convolution
 //! made channels-last) and after the whole pipeline with it, and a chain of
 //! channels-last convolutions has exactly one reorder in and one out.
@@ -23,6 +23,8 @@ enum Step {
     Residual { a: usize, b: usize },
     Concat { a: usize, b: usize },
     MaxPool { a: usize },
+    AvgPool { a: usize, include_pad: bool },
+    GlobalPool { a: usize, max: bool },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -34,6 +36,8 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (i(), i()).prop_map(|(a, b)| Step::Residual { a, b }),
         1 => (i(), i()).prop_map(|(a, b)| Step::Concat { a, b }),
         1 => i().prop_map(|a| Step::MaxPool { a }),
+        1 => (i(), any::<bool>()).prop_map(|(a, include_pad)| Step::AvgPool { a, include_pad }),
+        1 => (i(), any::<bool>()).prop_map(|(a, max)| Step::GlobalPool { a, max }),
     ]
 }
 
@@ -102,6 +106,13 @@ impl Builder {
             Step::MaxPool { a } => {
                 let window = Window { kernel_shape: vec![2, 2], strides: vec![1, 1], pads: vec![0, 0, 1, 1], dilations: vec![1, 1] };
                 self.node(Op::MaxPool { window, ceil_mode: false }, vec![Some(self.pick(a))]);
+            }
+            Step::AvgPool { a, include_pad } => {
+                let window = Window { kernel_shape: vec![3, 2], strides: vec![2, 1], pads: vec![1, 0, 1, 1], dilations: vec![1, 1] };
+                self.node(Op::AveragePool { window, ceil_mode: true, count_include_pad: include_pad }, vec![Some(self.pick(a))]);
+            }
+            Step::GlobalPool { a, max } => {
+                self.node(if max { Op::GlobalMaxPool } else { Op::GlobalAveragePool }, vec![Some(self.pick(a))]);
             }
         }
     }

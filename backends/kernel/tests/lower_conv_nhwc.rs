@@ -83,3 +83,26 @@ fn conv_nhwc_fused_epilogue() {
     check_codegen(&g, Codegen::Vectorizing);
     check_codegen(&g, Codegen::Scalar);
 }
+
+fn pool(xs: &[usize], op: Op) {
+    let mut g = G::new();
+    let x = g.input(DType::F32, xs);
+    let y = g.node(Op::PoolNhwc { pool: Box::new(op) }, vec![Some(x)]);
+    g.output(y);
+    g.check();
+}
+
+/// Channels-last pooling (`Op::PoolNhwc`): padding, strides, dilation,
+/// ceil mode, average with and without the pads counted, global pools.
+#[test]
+fn pool_nhwc_kinds() {
+    let w = |k: &[usize], s: &[usize], p: &[usize], d: &[usize]| win(k, s, p, d);
+    pool(&[1, 7, 6, 5], Op::MaxPool { window: w(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), ceil_mode: false });
+    pool(&[2, 8, 9, 3], Op::MaxPool { window: w(&[2, 3], &[2, 1], &[0, 1, 1, 0], &[2, 1]), ceil_mode: true });
+    for include in [false, true] {
+        pool(&[1, 7, 7, 17], Op::AveragePool { window: w(&[3, 3], &[2, 2], &[1, 1, 1, 1], &[1, 1]), ceil_mode: true, count_include_pad: include });
+        pool(&[2, 6, 5, 4], Op::AveragePool { window: w(&[2, 2], &[1, 2], &[0, 1, 1, 0], &[1, 1]), ceil_mode: false, count_include_pad: include });
+    }
+    pool(&[2, 5, 4, 33], Op::GlobalAveragePool);
+    pool(&[1, 3, 3, 8], Op::GlobalMaxPool);
+}

@@ -166,6 +166,7 @@ pub fn eval_op(
         Op::MaxUnpool { window } => spatial::max_unpool(window, inputs),
         Op::TreeEnsemble(a) => tree::eval(a, inputs),
         Op::ConvNhwc { window, group } => layout::conv_nhwc(window, *group, inputs),
+        Op::PoolNhwc { pool } => layout::pool_nhwc(pool, inputs, out_types),
     }
 }
 

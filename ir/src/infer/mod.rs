@@ -205,6 +205,7 @@ fn dispatch(
         Op::MaxUnpool { window } => one(spatial::max_unpool(window, inputs)?),
         Op::TreeEnsemble(a) => one(spatial::tree_ensemble(a, inputs)?),
         Op::ConvNhwc { window, group } => one(layout::conv_nhwc(window, *group, inputs)?),
+        Op::PoolNhwc { pool } => one(layout::pool_nhwc(pool, inputs, num_outputs)?),
     }
 }
 

@@ -29,6 +29,7 @@ mod gemm_ops;
 mod roi;
 mod tree;
 mod conv_nhwc;
+mod pool_nhwc;
 
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
@@ -207,6 +208,7 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
         Op::TreeEnsemble(a) => tree::lower(cx, n, a),
         Op::ConvNhwc { window, group } => conv_nhwc::lower(cx, n, window, *group),
+        Op::PoolNhwc { pool } => pool_nhwc::lower(cx, n, pool),
         _ => shape::lower(cx, n),
     }
 }
