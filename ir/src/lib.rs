@@ -7,6 +7,7 @@ pub mod eval;
 pub mod fused;
 pub mod graph;
 pub mod infer;
+pub mod layout;
 pub mod minifloat;
 pub mod op;
 pub mod slice;

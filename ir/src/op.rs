@@ -396,6 +396,14 @@ pub enum Op {
     /// ai.onnx.ml TreeEnsemble-5 (post_transform NONE). input: X [N, F]
     /// (float); output [N, n_targets] of X's type.
     TreeEnsemble(TreeEnsembleAttrs),
+    /// Conv on channels-last tensors (built by the `layout` pass): inputs X
+    /// [N, d..., C], W [M, C/group, k...] (ONNX's weight layout), B? [M];
+    /// output [N, o..., M]. Exactly `Conv` with X and Y transposed.
+    ConvNhwc { window: Window, group: usize },
+    /// A pooling op (`MaxPool` with one output, `AveragePool`,
+    /// `GlobalAveragePool`, `GlobalMaxPool`) on channels-last tensors: input
+    /// [N, d..., C], output [N, o..., C] (built by the `layout` pass).
+    PoolNhwc { pool: Box<Op> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -38,7 +38,7 @@ impl Pass for FuseEpilogue {
 fn as_fused(n: &Node) -> Option<(Op, Vec<Option<ValueId>>, Vec<PostOp>)> {
     let arity = match &n.op {
         Op::Fused { base_inputs, post, base } => return Some(((**base).clone(), n.inputs.clone(), post.clone())).filter(|_| *base_inputs <= n.inputs.len()),
-        Op::Conv { .. } | Op::Gemm { .. } => 3,
+        Op::Conv { .. } | Op::Gemm { .. } | Op::ConvNhwc { .. } => 3,
         Op::MatMul => 2,
         _ => return None,
     };

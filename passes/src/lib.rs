@@ -8,6 +8,7 @@ pub mod error;
 pub mod fuse_elementwise;
 pub mod fuse_epilogue;
 pub mod identity;
+pub mod layout;
 pub mod memory_plan;
 pub mod pipeline;
 
@@ -18,5 +19,6 @@ pub use fuse_epilogue::FuseEpilogue;
 pub use dce::Dce;
 pub use error::PassError;
 pub use identity::IdentityElim;
+pub use layout::Layout;
 pub use memory_plan::{plan, validate, MemoryPlan};
 pub use pipeline::{Pass, PipelineOptions};

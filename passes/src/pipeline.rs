@@ -7,6 +7,7 @@ use crate::fuse_epilogue::FuseEpilogue;
 use crate::dce::Dce;
 use crate::error::PassError;
 use crate::identity::IdentityElim;
+use crate::layout::Layout;
 use onnxc_ir::{text, verify, Graph};
 
 /// One graph-to-graph transformation.
@@ -35,15 +36,19 @@ impl Default for PipelineOptions {
 
 /// The passes `run` applies, in order. Identities go first so folding and
 /// DCE see through them; DCE then removes what folding made dead. Fusion
-/// comes last: BatchNormalization folds into weights, then epilogues join
-/// their Conv/Gemm/MatMul before the remaining elementwise chains fuse, so
-/// an activation after a Conv becomes the Conv's epilogue.
+/// comes last: BatchNormalization folds into weights, the layout pass makes
+/// some convolutions channels-last (after bn-fold, so the BatchNormalizations
+/// left are plain Mul/Add it can carry along; before fusion, so it sees
+/// plain ops), then epilogues join their Conv/ConvNhwc/Gemm/MatMul before
+/// the remaining elementwise chains fuse, so an activation after a Conv
+/// becomes the Conv's epilogue.
 pub fn default_passes() -> Vec<Box<dyn Pass>> {
     vec![
         Box::new(IdentityElim),
         Box::new(ConstFold::default()),
         Box::new(Dce),
         Box::new(BnFold),
+        Box::new(Layout::default()),
         Box::new(FuseEpilogue),
         Box::new(FuseElementwise),
     ]

@@ -39,9 +39,9 @@ fn print_ir_after_all_reports_every_pass_in_order() {
     run_with_sink(&mut g, &opts, &mut |pass, g| seen.push((pass.to_string(), ir_after(pass, g))))
         .unwrap();
     let names: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(names, ["identity-elim", "const-fold", "dce", "bn-fold", "fuse-epilogue", "fuse-elementwise"]);
+    assert_eq!(names, ["identity-elim", "const-fold", "dce", "bn-fold", "layout", "fuse-epilogue", "fuse-elementwise"]);
     assert!(seen[2].1.starts_with("// IR after dce\ngraph("));
-    assert!(seen[5].1.starts_with("// IR after fuse-elementwise\ngraph("));
+    assert!(seen[6].1.starts_with("// IR after fuse-elementwise\ngraph("));
     assert_eq!(g.nodes.len(), 1, "identity and c*c are gone, the Add and Relu fused");
     let quiet = PipelineOptions { print_ir_after_all: false, verify: true };
     let mut calls = 0;

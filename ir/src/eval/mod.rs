@@ -20,6 +20,7 @@ mod quant;
 mod rnn;
 pub mod resize;
 mod nn;
+mod layout;
 mod norm;
 mod attention;
 mod pool;
@@ -164,6 +165,8 @@ pub fn eval_op(
         Op::DeformConv { window, group, offset_group } => spatial::deform_conv(window, *group, *offset_group, inputs),
         Op::MaxUnpool { window } => spatial::max_unpool(window, inputs),
         Op::TreeEnsemble(a) => tree::eval(a, inputs),
+        Op::ConvNhwc { window, group } => layout::conv_nhwc(window, *group, inputs),
+        Op::PoolNhwc { pool } => layout::pool_nhwc(pool, inputs, out_types),
     }
 }
 

@@ -23,6 +23,7 @@ mod seqmix;
 mod signal;
 mod training;
 mod fused;
+mod layout;
 pub use fused::program_types;
 mod dynamic;
 
@@ -203,6 +204,8 @@ fn dispatch(
         Op::DeformConv { window, group, offset_group } => one(spatial::deform_conv(window, *group, *offset_group, inputs)?),
         Op::MaxUnpool { window } => one(spatial::max_unpool(window, inputs)?),
         Op::TreeEnsemble(a) => one(spatial::tree_ensemble(a, inputs)?),
+        Op::ConvNhwc { window, group } => one(layout::conv_nhwc(window, *group, inputs)?),
+        Op::PoolNhwc { pool } => one(layout::pool_nhwc(pool, inputs, num_outputs)?),
     }
 }
 

@@ -12,6 +12,7 @@ pub(super) fn lower(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
     match &n.op {
         Op::Fused { base, .. } => match base.as_ref() {
             Op::Conv { .. } | Op::Gemm { .. } | Op::MatMul => nn::lower_base(cx, n, base),
+            Op::ConvNhwc { window, group } if matches!(n.op, Op::Fused { base_inputs: 3, .. }) => super::conv_nhwc::lower(cx, n, window, *group),
             other => Err(cx.unsupported(format!("fused epilogue on {}", other.onnx_name()))),
         },
         Op::FusedElementwise { program } => elementwise_program(cx, n, program),

@@ -118,13 +118,20 @@ pub(crate) enum Side<'a> {
     /// `at(b, row_or_col, k)` gives `A[i, k]` (or `B[k, j]`) as an f32 value;
     /// packed into scratch at run time.
     Load { buf: ParamId, at: &'a dyn Fn(&mut KernelBuilder, ParamId, Expr, Expr) -> Expr },
-    /// The caller packs each block itself (B only; e.g. im2col by rows).
+    /// The caller packs each block itself (e.g. im2col: rows of B, or A panels).
     Custom(&'a dyn Fn(&mut KernelBuilder, &PackBlock)),
+    /// A only, read in place without packing: `row(b, i, pc)` is the element
+    /// offset in `buf` of `A[i, pc]` for a K block starting at `pc`, and the
+    /// block's k values of a row are contiguous from there.
+    /// The micro-kernel broadcasts A values one at a time anyway, so `MR`
+    /// row streams cost no more than a panel (a 1×1 channels-last
+    /// convolution reads its input this way).
+    Rows { buf: ParamId, row: &'a dyn Fn(&mut KernelBuilder, Expr, Expr) -> Expr },
 }
 
 impl Side<'_> {
     fn runtime(&self) -> bool {
-        !matches!(self, Side::Packed { .. })
+        matches!(self, Side::Load { .. } | Side::Custom(_))
     }
 }
 
@@ -133,6 +140,11 @@ impl Side<'_> {
 /// `ncur` rounded up to `nr`, zero where `j0 + jj >= n`. (Rows rather than
 /// `nr`-column panels let the packer copy whole input rows at a time; the
 /// micro-kernel reads `nr` contiguous values per row either way.)
+///
+/// For a custom A the block is `A[pc.., j0..]` (`j0`/`ncur` are rows, `nr`
+/// is `mr`) in `mr`-row panels like `pack_a`'s:
+/// `scratch[off + p·mr·kcur + kk·mr + r] = A[j0 + p·mr + r, pc + kk]`,
+/// zero for rows at or past `m`; `ld` is unused.
 pub(crate) struct PackBlock {
     pub scratch: ParamId,
     pub off: Expr,
@@ -399,13 +411,20 @@ fn emit_part_at(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part, scrat
                     let blk = PackBlock { scratch: g.scratch, off: b_scratch.clone(), j0: jc.clone(), ncur: ncur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.nr, ld: b_ld(t) };
                     pack(b, &blk);
                 }
-                Side::Packed { .. } => {}
+                Side::Packed { .. } | Side::Rows { .. } => {}
             }
             blocks(b, (ilo.clone(), ihi.clone()), t.mr, t.mc, &mut |b, ic, mcur| {
-                if let Side::Load { buf, at } = &g.a {
-                    // (a `Custom` A is not supported: A is always Load or Packed)
-                    let s = g.scratch;
-                    pack_a(b, t, m, [*buf, s], *at, a_scratch.clone(), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                match &g.a {
+                    Side::Load { buf, at } => {
+                        let s = g.scratch;
+                        pack_a(b, t, m, [*buf, s], *at, a_scratch.clone(), ic.clone(), mcur.clone(), pc.clone(), kcur.clone());
+                    }
+                    // A custom A packer fills `mr`-row panels (see `PackBlock`).
+                    Side::Custom(pack) => {
+                        let blk = PackBlock { scratch: g.scratch, off: a_scratch.clone(), j0: ic.clone(), ncur: mcur.clone(), pc: pc.clone(), kcur: kcur.clone(), nr: t.mr, ld: 0 };
+                        pack(b, &blk);
+                    }
+                    Side::Packed { .. } | Side::Rows { .. } => {}
                 }
                 // Y tiles walk along rows (ir outer) so each tile's rows are
                 // a few sequential streams for the prefetcher (the output and
@@ -414,13 +433,15 @@ fn emit_part_at(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part, scrat
                 let tile = |b: &mut KernelBuilder, ir: Expr, jr: Expr| {
                     let (i0, j0) = (b.let_(add(ic.clone(), ir.clone())), b.let_(add(jc.clone(), jr.clone())));
                     let pa = match &g.a {
-                        Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(m, t.mr))), mul(i0.clone(), kcur.clone()))), stride: t.mr },
-                        _ => PanelRef { buf: g.scratch, base: add(a_scratch.clone(), mul(ir.clone(), kcur.clone())), stride: t.mr },
+                        Side::Packed { buf, base } => APanel::Panel(PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(m, t.mr))), mul(i0.clone(), kcur.clone()))), stride: t.mr }),
+                        Side::Rows { buf, row } => APanel::Rows { buf: *buf, bases: row_bases(b, t, m, &i0, &pc, *row) },
+                        _ => APanel::Panel(PanelRef { buf: g.scratch, base: add(a_scratch.clone(), mul(ir.clone(), kcur.clone())), stride: t.mr }),
                     };
                     let pb = match &g.b {
                         Side::Packed { buf, base } => PanelRef { buf: *buf, base: add(base.clone(), add(mul(pc.clone(), ci(round_up(n, t.nr))), mul(j0.clone(), kcur.clone()))), stride: t.nr },
                         Side::Custom(_) => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), jr.clone()), stride: b_ld(t) },
                         Side::Load { .. } => PanelRef { buf: g.scratch, base: add(b_scratch.clone(), mul(jr.clone(), kcur.clone())), stride: t.nr },
+                        Side::Rows { .. } => unreachable!("Side::Rows is an A operand only"),
                     };
                     let accs = micro(b, t, pa, pb, kcur.clone());
                     let first = if single_k { cbool(true) } else { b.let_(eq(pc.clone(), ci(0))) };
@@ -439,16 +460,26 @@ fn emit_part_at(b: &mut KernelBuilder, g: &Gemm, finish: Finish, p: &Part, scrat
 }
 
 /// The register tile: `MR·NR` accumulators over `kcur` steps of k.
-fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr) -> Vec<LocalIdx> {
+fn micro(b: &mut KernelBuilder, t: Tile, pa: APanel, pb: PanelRef, kcur: Expr) -> Vec<LocalIdx> {
     let (mr, nr) = (t.mr as usize, t.nr as usize);
     let accs: Vec<LocalIdx> = (0..mr * nr).map(|_| b.var(cf(Scalar::F32, 0.0))).collect();
-    let (abase, bbase) = (b.let_(pa.base), b.let_(pb.base));
+    let abase = match &pa {
+        APanel::Panel(p) => b.let_(p.base.clone()),
+        APanel::Rows { .. } => ci(0),
+    };
+    let bbase = b.let_(pb.base);
     b.for_loop(0, kcur, |b, kk| {
-        let ao = b.let_(add(abase.clone(), mul(kk.clone(), ci(pa.stride))));
+        let ao = match &pa {
+            APanel::Panel(p) => b.let_(add(abase.clone(), mul(kk.clone(), ci(p.stride)))),
+            APanel::Rows { .. } => kk.clone(),
+        };
         let bo = b.let_(add(bbase.clone(), mul(kk, ci(pb.stride))));
         let bv: Vec<Expr> = (0..nr).map(|c| b.let_(load(pb.buf, add(bo.clone(), ci(c as i64))))).collect();
         for r in 0..mr {
-            let av = b.let_(load(pa.buf, add(ao.clone(), ci(r as i64))));
+            let av = match &pa {
+                APanel::Panel(p) => b.let_(load(p.buf, add(ao.clone(), ci(r as i64)))),
+                APanel::Rows { buf, bases } => b.let_(load(*buf, add(bases[r].clone(), ao.clone()))),
+            };
             for c in 0..nr {
                 let acc = accs[r * nr + c];
                 b.assign(acc, add(Expr::Local(acc), mul(av.clone(), bv[c].clone())));
@@ -459,6 +490,27 @@ fn micro(b: &mut KernelBuilder, t: Tile, pa: PanelRef, pb: PanelRef, kcur: Expr)
 }
 
 type LocalIdx = crate::kir::LocalId;
+
+/// Where the micro-kernel reads A: a panel, or `MR` rows in place
+/// (`buf[bases[r] + kk]`).
+enum APanel {
+    Panel(PanelRef),
+    Rows { buf: ParamId, bases: Vec<Expr> },
+}
+
+/// Offsets of `A[i0 + r, pc]` for the tile's rows (`Side::Rows`); rows past
+/// `m` re-read row `m - 1` (their results are never stored).
+fn row_bases(b: &mut KernelBuilder, t: Tile, m: i64, i0: &Expr, pc: &Expr, row: &dyn Fn(&mut KernelBuilder, Expr, Expr) -> Expr) -> Vec<Expr> {
+    (0..t.mr)
+        .map(|r| {
+            let i = add(i0.clone(), ci(r));
+            let i = if m % t.mr == 0 { i } else { min(i, ci(m - 1)) };
+            let i = b.let_(i);
+            let o = row(b, i, pc.clone());
+            b.let_(o)
+        })
+        .collect()
+}
 
 struct TileAt {
     i0: Expr,

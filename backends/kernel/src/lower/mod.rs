@@ -31,6 +31,9 @@ mod tree;
 mod depthwise;
 mod softmax_fast;
 mod winograd;
+mod conv_nhwc;
+mod pool_nhwc;
+
 use crate::builder::*;
 use crate::kir::{Const, Expr, Kernel, ParamId, Scalar};
 use crate::math;
@@ -207,6 +210,8 @@ fn lower_node(cx: &mut Cx, n: &Node) -> Result<(), LowerError> {
         Op::NonZero | Op::Compress { .. } | Op::Unique { .. } | Op::NonMaxSuppression { .. } => dynamic::lower(cx, n),
         Op::Det | Op::TensorScatter { .. } | Op::CenterCropPad { .. } | Op::Col2Im { .. } | Op::TfIdfVectorizer(_) | Op::RoiAlign { .. } | Op::DeformConv { .. } | Op::MaxUnpool { .. } => misc::lower(cx, n),
         Op::TreeEnsemble(a) => tree::lower(cx, n, a),
+        Op::ConvNhwc { window, group } => conv_nhwc::lower(cx, n, window, *group),
+        Op::PoolNhwc { pool } => pool_nhwc::lower(cx, n, pool),
         _ => shape::lower(cx, n),
     }
 }
