@@ -56,11 +56,6 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
     let tile = cx.tile;
     // B[k, j] with k = tap·C + ci reads W[j, ci, tap] (ONNX's [M, C, kh, kw]).
     let wv = f32_values(wconst);
-    let packed = gk::pack_b_const(tile, npos, m, kdim, &|kk, j| {
-        let (tap, ci) = (kk / c as usize, kk % c as usize);
-        wv[(j * c as usize + ci) * taps as usize + tap]
-    });
-    let wbuf = cx.const_buf(gk::f32_bytes(&packed));
     // K blocks of whole channel runs (`kc` divides C) let the micro-kernel
     // read A rows in place: within a block, row p's k values are the
     // channels pc.. of one (padded) input pixel. Padding is a zero-bordered
@@ -74,7 +69,16 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
         Some(kc) => gk::Tile { kc, ..tile },
         None => tile,
     };
-    let scratch_elems = gk::scratch_len(gtile, npos, m, kdim, kc.is_none(), false);
+    // Packed with the product's own K blocks (the panel layout follows them).
+    let packed = gk::pack_b_const(gtile, npos, m, kdim, &|kk, j| {
+        let (tap, ci) = (kk / c as usize, kk % c as usize);
+        wv[(j * c as usize + ci) * taps as usize + tap]
+    });
+    let wbuf = cx.const_buf(gk::f32_bytes(&packed));
+    // One image: the product's chunks run on the pool (each with its own
+    // scratch) after the padding copy; a batch runs image by image, serially.
+    let parts = if nb == 1 { gk::chunks(gtile, npos, m, kdim) } else { 1 };
+    let scratch_elems = gk::scratch_len(gtile, npos, m, kdim, kc.is_none(), false) * parts;
     let mut b = cx.builder("conv_nhwc_gemm");
     let px = b.input(Scalar::F32);
     let pw = b.input(Scalar::F32);
@@ -84,12 +88,9 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
     let ppad = (pad_elems > 0).then(|| b.output(Scalar::F32));
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
-    b.for_loop(0, nb, |b, ni| {
+    let image = |b: &mut KernelBuilder, ni: Expr, part: &gk::Part| {
         let xbase = b.let_(mul(ni.clone(), ci(ah.inp * aw.inp * c)));
         let ybase = b.let_(mul(ni, ci(npos * m)));
-        if let Some(pp) = ppad {
-            pad_copy(b, px, pp, &xbase, (ah, aw), c);
-        }
         let (src, sbase) = match ppad {
             Some(pp) => (pp, ci(0)),
             None => (px, xbase.clone()),
@@ -118,8 +119,23 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
             scratch: ps,
             tile: gtile,
         };
-        gk::emit(b, &gm, &fin);
-    });
+        gk::emit_part(b, &gm, &fin, part);
+    };
+    let pad = |b: &mut KernelBuilder, ni: Expr| {
+        if let Some(pp) = ppad {
+            let xbase = b.let_(mul(ni, ci(ah.inp * aw.inp * c)));
+            pad_copy(b, px, pp, &xbase, (ah, aw), c);
+        }
+    };
+    if nb == 1 {
+        pad(&mut b, ci(0));
+        gk::for_parts(&mut b, parts, |b, part| image(b, ci(0), &part));
+    } else {
+        b.for_loop(0, nb, |b, ni| {
+            pad(b, ni.clone());
+            image(b, ni, &gk::Part { idx: ci(0), of: ci(1), max: 1 });
+        });
+    }
     let mut args = vec![cx.buf(x)?, wbuf];
     if let Some(bv) = bias {
         args.push(cx.buf(bv)?);
