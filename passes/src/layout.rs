@@ -27,7 +27,7 @@
 use crate::dce::eliminate_dead_code;
 use crate::error::PassError;
 use crate::pipeline::Pass;
-use onnxc_ir::layout::{permute, to_first, to_last};
+use onnxc_ir::layout::{permute, to_first, to_last, winograd_tile};
 use onnxc_ir::op::Window;
 use onnxc_ir::{eval, DType, Graph, Node, Op, Tensor, TensorType, ValueId};
 use std::collections::{HashMap, HashSet};
@@ -73,6 +73,10 @@ impl Pass for Layout {
 
 /// Register tile of the packed GEMM on the widest target (AVX-512): rows × columns.
 const TILE: (usize, usize) = (6, 32);
+/// Smallest Winograd tile for which a conv stays channels-first (keeping
+/// the F(2×2) layers too measured the same on ResNet-50, Inception and
+/// VGG-19, and slower on DenseNet-121).
+const WINOGRAD_KEEP: usize = 4;
 
 fn round_up(x: usize, m: usize) -> usize {
     x.div_ceil(m) * m
@@ -103,8 +107,15 @@ fn choose(g: &Graph, n: &Node, mode: LayoutMode) -> bool {
         return true;
     }
     let (cin, cout, npos) = (xs[1], ys[1], ys[2] * ys[3]);
+    // A 3×3 stride-1 conv that the channels-first Winograd kernel runs as
+    // F(4×4) stays channels-first (CPU ms per run, 1 thread: VGG-19 181 ->
+    // 130, Inception v2 21.3 -> 19.1), unless it has few output channels
+    // (DenseNet-121's 128 -> 32 growth convs: 33.1 channels-first, 30.0
+    // channels-last, where 32 channels are exactly the tile's width).
+    let three = window.kernel_shape == [3, 3] && window.strides == [1, 1] && window.dilations == [1, 1];
+    let wino = three && cout >= 64 && winograd_tile(cin as i64, cout as i64, ys[2] as i64, ys[3] as i64, TILE.1 as i64).is_some_and(|m| m >= WINOGRAD_KEEP);
     let rows_in_place = (16..=512).any(|d| cin % d == 0);
-    rows_in_place && efficiency(npos, cout) >= 0.9 * efficiency(cout, npos)
+    !wino && rows_in_place && efficiency(npos, cout) >= 0.9 * efficiency(cout, npos)
 }
 
 fn plain_window(w: &Window) -> bool {

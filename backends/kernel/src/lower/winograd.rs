@@ -162,14 +162,8 @@ fn setting() -> (Option<usize>, bool) {
     }
 }
 
-/// The tile size `m` of F(m×m, 3×3) for this layer, or `None` where the
-/// implicit GEMM wins. Measured on VGG-19 (cycles per layer, AVX-512,
-/// 6×32 tile): F(4×4) runs 1.5–2× faster from 28×28 outputs up with 64 to
-/// 512 channels, F(2×2) 1.2× at 14×14 (F(4×4) loses there: 16 tiles fill
-/// half of the GEMM's 32 columns and the 4× larger transformed weights are
-/// streamed for few tiles). So: the largest tile that still gives a full
-/// register tile's worth of tiles per image, few channels excluded (the
-/// transforms, linear in C + K, would dominate the GEMMs, linear in C·K).
+/// The tile size `m` of F(m×m, 3×3) for this layer (`onnxc_ir::layout::winograd_tile`,
+/// the cost rule shared with the layout pass), unless `ONNXC_WINOGRAD` says otherwise.
 fn pick(c: i64, k: i64, oh: i64, ow: i64, nr: i64) -> Option<usize> {
     let (only, forced) = setting();
     if only == Some(0) {
@@ -178,15 +172,8 @@ fn pick(c: i64, k: i64, oh: i64, ow: i64, nr: i64) -> Option<usize> {
     if forced {
         return only;
     }
-    if c < 16 || k < 16 {
-        return None;
-    }
     let min_tiles = std::env::var("ONNXC_WINOGRAD_MIN_TILES").ok().and_then(|v| v.parse().ok()).unwrap_or(nr);
-    let tiles = |m: i64| ((oh + m - 1) / m) * ((ow + m - 1) / m);
-    // F(2×2) saves 2.25× the multiplications, not 4×: on DenseNet-121's
-    // 14×14 layers (128 → 32 channels) its transforms cost more than that.
-    let fits = |m: usize| tiles(m as i64) >= min_tiles && (m == 4 || c.min(k) >= 64);
-    [4usize, 2].into_iter().filter(|m| only.is_none_or(|o| o == *m)).find(|m| fits(*m))
+    onnxc_ir::layout::winograd_tile(c, k, oh, ow, min_tiles).filter(|m| only.is_none_or(|o| o == *m))
 }
 
 pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {
