@@ -69,6 +69,14 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     let pbias = bias.map(|_| b.input(Scalar::F32));
     let py = b.output(Scalar::F32);
     let ps = b.output(Scalar::F32);
+    // A width stride of 2 reads the input through a copy with each row's
+    // even and odd columns split (`split_columns`), so the im2col copies
+    // contiguous runs instead of gathering every other element per tap.
+    let w2 = (aw.inp + 1) / 2;
+    let split = (!direct && aw.s == 2 && aw.d == 1).then(|| b.output(Scalar::F32));
+    if let Some(pd) = split {
+        split_columns(&mut b, px, pd, nb * c * ah.inp, aw.inp);
+    }
     let epi = Epilogue::declare(cx, &mut b, n)?;
     let fin = |b: &mut KernelBuilder, acc: Expr, idx: Expr| epi.apply(b, acc, OutIndex::Flat(idx));
     let body = |b: &mut KernelBuilder, part: gk::Part| b.for_loop(0, nb * g, |b, ng| {
@@ -77,7 +85,11 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
         let xbase = b.let_(mul(add(mul(ni.clone(), ci(c)), mul(gi.clone(), ci(cg))), ci(hw)));
         let ybase = b.let_(mul(add(mul(ni, ci(mtot)), mul(gi.clone(), ci(mg))), ci(npos)));
         let b_at = |_: &mut KernelBuilder, buf: ParamId, j: Expr, kk: Expr| load(buf, add(xbase.clone(), add(mul(kk, ci(hw)), j)));
-        let pack = |b: &mut KernelBuilder, blk: &gk::PackBlock| pack_im2col(b, px, &xbase, blk, (ah, aw), npos);
+        let src = match split {
+            Some(pd) => Src::Split { buf: pd, base: b.let_(mul(div(xbase.clone(), ci(hw)), ci(ah.inp * 2 * w2))), w2 },
+            None => Src::Plain { buf: px, base: xbase.clone() },
+        };
+        let pack = |b: &mut KernelBuilder, blk: &gk::PackBlock| pack_im2col(b, &src, blk, (ah, aw), npos);
         let y_at = |i: Expr, j: Expr| add(ybase.clone(), add(mul(i, ci(npos)), j));
         let gm = Gemm {
             m: mg,
@@ -100,6 +112,9 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
     }
     args.push(cx.buf(y)?);
     args.push(cx.scratch(scratch_elems as usize * 4));
+    if split.is_some() {
+        args.push(cx.scratch((nb * c * ah.inp * 2 * w2) as usize * 4));
+    }
     epi.push_args(cx, &mut args)?;
     epi.check(cx)?;
     cx.emit(b.finish(), args);
@@ -113,7 +128,28 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
 /// range computed up front (zeros left and right for the padding). A
 /// segment is a whole output row (not a panel's share of one), so the
 /// per-segment set-up is paid a few times per k row, not per panel.
-fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackBlock, axes: (Axis, Axis), npos: i64) {
+/// Where the im2col reads the input image.
+enum Src {
+    /// The input itself, channel planes from `base`.
+    Plain { buf: ParamId, base: Expr },
+    /// `split_columns`'s copy: row `r` is `[even columns; odd columns]`,
+    /// `2·w2` elements, channel planes from `base`.
+    Split { buf: ParamId, base: Expr, w2: i64 },
+}
+
+/// `dst` row `r` = the even columns of `src` row `r`, then the odd ones
+/// (`w2 = ⌈w/2⌉` elements each), for `rows` rows of `w`: a top-level loop,
+/// shared by the pool's threads.
+fn split_columns(b: &mut KernelBuilder, src: ParamId, dst: ParamId, rows: i64, w: i64) {
+    let w2 = (w + 1) / 2;
+    b.par_for(0, rows, |b, r| {
+        let (sb, db) = (b.let_(mul(r.clone(), ci(w))), b.let_(mul(r, ci(2 * w2))));
+        b.for_loop(0, w2, |b, q| b.store(dst, add(db.clone(), q.clone()), load(src, add(sb.clone(), mul(q, ci(2))))));
+        b.for_loop(0, w / 2, |b, q| b.store(dst, add(add(db.clone(), ci(w2)), q.clone()), load(src, add(sb.clone(), add(mul(q, ci(2)), ci(1))))));
+    });
+}
+
+fn pack_im2col(b: &mut KernelBuilder, src: &Src, blk: &gk::PackBlock, axes: (Axis, Axis), npos: i64) {
     let (ah, aw) = axes;
     let (taps, hw, nr, s) = (ah.k * aw.k, ah.inp * aw.inp, blk.nr, blk.scratch);
     let zero = cf(Scalar::F32, 0.0);
@@ -132,7 +168,7 @@ fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackB
         let kabs = b.let_(add(blk.pc.clone(), kk.clone()));
         let t = b.let_(rem(kabs.clone(), ci(taps)));
         let (kh, kw) = (b.let_(div(t.clone(), ci(aw.k))), b.let_(rem(t, ci(aw.k))));
-        let chbase = b.let_(add(xbase.clone(), mul(div(kabs, ci(taps)), ci(hw))));
+        let ch = b.let_(div(kabs, ci(taps)));
         let dst = b.let_(add(blk.off.clone(), mul(kk, ci(blk.ld))));
         b.for_loop(sub(jend.clone(), j0.clone()), ncols.clone(), |b, c| b.store(s, add(dst.clone(), c), zero.clone()));
         let shift = b.let_(sub(mul(kw, ci(aw.d)), ci(aw.p)));
@@ -158,11 +194,26 @@ fn pack_im2col(b: &mut KernelBuilder, px: ParamId, xbase: &Expr, blk: &gk::PackB
                     } else {
                         b.for_loop(lo.clone(), a.clone(), |b, ow| b.store(s, add(cbase.clone(), ow), zero.clone()));
                     }
-                    let xrow = b.let_(add(chbase.clone(), add(mul(ih.clone(), ci(aw.inp)), shift.clone())));
-                    b.for_loop(a.clone(), z.clone(), |b, ow| {
-                        let v = load(px, add(xrow.clone(), mul(ow.clone(), ci(aw.s))));
-                        b.store(s, add(cbase.clone(), ow), v);
-                    });
+                    match src {
+                        Src::Plain { buf, base } => {
+                            let xrow = b.let_(add(add(base.clone(), mul(ch.clone(), ci(hw))), add(mul(ih.clone(), ci(aw.inp)), shift.clone())));
+                            b.for_loop(a.clone(), z.clone(), |b, ow| {
+                                let v = load(*buf, add(xrow.clone(), mul(ow.clone(), ci(aw.s))));
+                                b.store(s, add(cbase.clone(), ow), v);
+                            });
+                        }
+                        Src::Split { buf, base, w2 } => {
+                            // Input column 2·ow + shift: phase p0 = shift mod 2
+                            // (shift ≥ -pad), at (shift - p0)/2 + ow of that half.
+                            let p0 = b.let_(rem(add(shift.clone(), ci(2 * (aw.p + 1))), ci(2)));
+                            let row = b.let_(add(base.clone(), mul(add(mul(ch.clone(), ci(ah.inp)), ih.clone()), ci(2 * w2))));
+                            let xrow = b.let_(add(add(row, mul(p0.clone(), ci(*w2))), div(sub(shift.clone(), p0), ci(2))));
+                            b.for_loop(a.clone(), z.clone(), |b, ow| {
+                                let v = load(*buf, add(xrow.clone(), ow.clone()));
+                                b.store(s, add(cbase.clone(), ow), v);
+                            });
+                        }
+                    }
                     if fixed {
                         let at = b.let_(add(cbase.clone(), max(z, a)));
                         (0..rmax).for_each(|q| b.store(s, add(at.clone(), ci(q)), zero.clone()));
