@@ -14,16 +14,24 @@ use super::gemm_ops::f32_values;
 use super::*;
 use onnxc_ir::op::Window;
 
-
-/// Spatial geometry of one axis: input, output, kernel, stride, pad, dilation.
+/// Spatial geometry of one axis: input, output, kernel, stride, pad,
+/// dilation (shared with the channels-last kernel, `conv_nhwc.rs`).
 #[derive(Clone, Copy)]
-struct Axis {
-    inp: i64,
-    out: i64,
-    k: i64,
-    s: i64,
-    p: i64,
-    d: i64,
+pub(super) struct Axis {
+    pub inp: i64,
+    pub out: i64,
+    pub k: i64,
+    pub s: i64,
+    pub p: i64,
+    pub d: i64,
+}
+
+impl Axis {
+    /// Extent of the padded input the output reads: `[0, span)` in padded
+    /// coordinates (input index + begin pad).
+    pub(super) fn span(self) -> i64 {
+        (self.out - 1) * self.s + (self.k - 1) * self.d + 1
+    }
 }
 
 pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {

@@ -12,29 +12,11 @@
 //! channels-last by the pass.
 
 use super::epilogue::{Epilogue, OutIndex};
+use super::conv_kernel::Axis;
 use super::gemm_kernel::{self as gk, Bias, Gemm, PackBlock, Side};
 use super::gemm_ops::f32_values;
 use super::*;
 use onnxc_ir::op::Window;
-
-/// Spatial geometry of one axis: input, output, kernel, stride, pad, dilation.
-#[derive(Clone, Copy)]
-struct Axis {
-    inp: i64,
-    out: i64,
-    k: i64,
-    s: i64,
-    p: i64,
-    d: i64,
-}
-
-impl Axis {
-    /// Extent of the padded input the output reads: `[0, span)` in padded
-    /// coordinates (input index + begin pad).
-    fn span(self) -> i64 {
-        (self.out - 1) * self.s + (self.k - 1) * self.d + 1
-    }
-}
 
 /// Lowers a plain or fused `ConvNhwc` (`n`'s epilogue, if any, applies at the store).
 pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(), LowerError> {
