@@ -8,31 +8,12 @@
 //! fast path does not apply (non-f32, weights not constant, depthwise,
 //! spatial rank above 2), and the caller keeps the generic lowering.
 
+use super::depthwise::Axis;
 use super::epilogue::{Epilogue, OutIndex};
 use super::gemm_kernel::{self as gk, Bias, Gemm, Side};
 use super::gemm_ops::f32_values;
 use super::*;
 use onnxc_ir::op::Window;
-
-/// Spatial geometry of one axis: input, output, kernel, stride, pad,
-/// dilation (shared with the channels-last kernel, `conv_nhwc.rs`).
-#[derive(Clone, Copy)]
-pub(super) struct Axis {
-    pub inp: i64,
-    pub out: i64,
-    pub k: i64,
-    pub s: i64,
-    pub p: i64,
-    pub d: i64,
-}
-
-impl Axis {
-    /// Extent of the padded input the output reads: `[0, span)` in padded
-    /// coordinates (input index + begin pad).
-    pub(super) fn span(self) -> i64 {
-        (self.out - 1) * self.s + (self.k - 1) * self.d + 1
-    }
-}
 
 pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bool, LowerError> {
     let (x, wt, y) = (cx.input(n, 0)?, cx.input(n, 1)?, cx.output(n, 0)?);
@@ -51,8 +32,8 @@ pub(super) fn conv(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<bo
         return Ok(false); // depthwise: the direct kernel vectorizes better
     }
     // Rank 1 is rank 2 with a height of 1.
-    let ax = |i: usize| Axis { inp: xs[2 + i] as i64, out: ys[2 + i] as i64, k: ws[2 + i] as i64, s: w.strides[i] as i64, p: w.pads[i] as i64, d: w.dilations[i] as i64 };
-    let one = Axis { inp: 1, out: 1, k: 1, s: 1, p: 0, d: 1 };
+    let ax = |i: usize| Axis { inp: xs[2 + i] as i64, out: ys[2 + i] as i64, k: ws[2 + i] as i64, s: w.strides[i] as i64, p: w.pads[i] as i64, pe: w.pads[r + i] as i64, d: w.dilations[i] as i64 };
+    let one = Axis::ONE;
     let (ah, aw) = if r == 2 { (ax(0), ax(1)) } else { (one, ax(0)) };
     let taps = ah.k * aw.k;
     let (kdim, npos, hw) = (cg * taps, ah.out * aw.out, ah.inp * aw.inp);

@@ -12,7 +12,7 @@
 //! channels-last by the pass.
 
 use super::epilogue::{Epilogue, OutIndex};
-use super::conv_kernel::Axis;
+use super::depthwise::Axis;
 use super::gemm_kernel::{self as gk, Bias, Gemm, PackBlock, Side};
 use super::gemm_ops::f32_values;
 use super::*;
@@ -30,8 +30,8 @@ pub(super) fn lower(cx: &mut Cx, n: &Node, w: &Window, group: usize) -> Result<(
         return Err(cx.unsupported("ConvNhwc other than f32, 1-D/2-D, group 1"));
     }
     let (nb, c, m) = (xs[0] as i64, xs[r + 1] as i64, ys[r + 1] as i64);
-    let ax = |i: usize| Axis { inp: xs[1 + i] as i64, out: ys[1 + i] as i64, k: ws[2 + i] as i64, s: w.strides[i] as i64, p: w.pads[i] as i64, d: w.dilations[i] as i64 };
-    let one = Axis { inp: 1, out: 1, k: 1, s: 1, p: 0, d: 1 };
+    let ax = |i: usize| Axis { inp: xs[1 + i] as i64, out: ys[1 + i] as i64, k: ws[2 + i] as i64, s: w.strides[i] as i64, p: w.pads[i] as i64, pe: w.pads[r + i] as i64, d: w.dilations[i] as i64 };
+    let one = Axis::ONE;
     let (ah, aw) = if r == 2 { (ax(0), ax(1)) } else { (one, ax(0)) };
     let taps = ah.k * aw.k;
     let (kdim, npos) = (c * taps, ah.out * aw.out);

@@ -20,7 +20,8 @@ use onnxc_ir::op::Window;
 /// Most border positions per axis emitted one by one (beyond: the generic loops).
 const MAX_BORDER: i64 = 16;
 
-/// Geometry of one spatial axis: input, output, kernel, stride, begin/end pad, dilation.
+/// Geometry of one spatial axis: input, output, kernel, stride, begin/end pad,
+/// dilation (shared with the GEMM convolutions, `conv_kernel.rs` and `conv_nhwc.rs`).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Axis {
     pub inp: i64,
@@ -33,7 +34,14 @@ pub(super) struct Axis {
 }
 
 impl Axis {
-    const ONE: Axis = Axis { inp: 1, out: 1, k: 1, s: 1, p: 0, pe: 0, d: 1 };
+    /// A size-1 axis (rank-1 convolutions run as rank 2 with a height of 1).
+    pub(super) const ONE: Axis = Axis { inp: 1, out: 1, k: 1, s: 1, p: 0, pe: 0, d: 1 };
+
+    /// Extent of the padded input the output reads: `[0, span)` in padded
+    /// coordinates (input index + begin pad).
+    pub(super) fn span(self) -> i64 {
+        (self.out - 1) * self.s + (self.k - 1) * self.d + 1
+    }
 
     fn pos(&self, o: i64, kk: i64) -> i64 {
         o * self.s - self.p + kk * self.d
