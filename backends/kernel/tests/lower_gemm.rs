@@ -102,19 +102,6 @@ fn packed_kernels_are_used() {
     assert!(p.workspace_size > plan.size);
 }
 
-/// Lowers for `codegen` (the tile depends on it), interprets and compares.
-fn check_codegen(g: &G, codegen: onnxc_kernel::target::Codegen) {
-    let plan = onnxc_passes::plan(&g.g);
-    let p = onnxc_kernel::lower::lower_graph_for_codegen(&g.g, &plan, "t", &onnxc_kernel::Target::host(), codegen).unwrap();
-    let ins: Vec<&[u8]> = g.inputs.iter().map(|t| &t.bytes()[..]).collect();
-    let mut outs = vec![Vec::new(); p.outputs.len()];
-    onnxc_kernel::interp::run_program(&p, &ins, &mut outs).unwrap();
-    let want = onnxc_ir::eval::eval_graph(&g.g, &g.inputs).unwrap();
-    for (i, (o, w)) in outs.into_iter().zip(want).enumerate() {
-        let got = onnxc_ir::Tensor::from_bytes(w.ty().clone(), o.into()).unwrap();
-        compare(i, &got, &w, 1e-4, 1e-4);
-    }
-}
 
 #[test]
 fn scalar_backend_tiles() {
@@ -126,20 +113,20 @@ fn scalar_backend_tiles() {
         let b = if const_b { g.konst(rand_tensor(DType::F32, &[k, n], 7)) } else { g.input(DType::F32, &[k, n]) };
         let y = g.node(Op::MatMul, vec![Some(a), Some(b)]);
         g.output(y);
-        check_codegen(&g, Codegen::Scalar);
+        g.check_codegen(Codegen::Scalar);
     }
     let mut g = G::new();
     let x = g.input(DType::F32, &[1, 5, 7, 6]);
     let w = g.konst(rand_tensor(DType::F32, &[7, 5, 3, 3], 3));
     let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
     g.output(y);
-    check_codegen(&g, Codegen::Scalar);
-    check_codegen(&g, Codegen::Vectorizing);
+    g.check_codegen(Codegen::Scalar);
+    g.check_codegen(Codegen::Vectorizing);
     let mut g = G::new();
     let x = g.input(DType::F32, &[1, 4, 9, 13]);
     let w = g.konst(rand_tensor(DType::F32, &[5, 4, 3, 3], 3));
     let y = g.node(Op::Conv { window: win(&[3, 3], &[1, 1], &[0, 1, 1, 0], &[1, 1]), group: 1 }, vec![Some(x), Some(w), None]);
     g.output(y);
-    check_codegen(&g, Codegen::Scalar);
-    check_codegen(&g, Codegen::Vectorizing);
+    g.check_codegen(Codegen::Scalar);
+    g.check_codegen(Codegen::Vectorizing);
 }

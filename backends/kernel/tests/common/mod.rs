@@ -76,9 +76,21 @@ impl G {
     pub fn check_tol(&self, rtol: f64, atol: f64) {
         let plan = onnxc_passes::plan(&self.g);
         let p = lower_graph(&self.g, &plan, "t").unwrap_or_else(|e| panic!("lower: {e}"));
+        self.run_and_compare(&p, rtol, atol);
+    }
+    /// Lowers for `codegen` on the host (the GEMM tile depends on it),
+    /// interprets, compares with rtol = atol = 1e-4, and returns the program.
+    pub fn check_codegen(&self, codegen: onnxc_kernel::target::Codegen) -> onnxc_kernel::program::Program {
+        let plan = onnxc_passes::plan(&self.g);
+        let p = onnxc_kernel::lower::lower_graph_for_codegen(&self.g, &plan, "t", &onnxc_kernel::Target::host(), codegen)
+            .unwrap_or_else(|e| panic!("lower: {e}"));
+        self.run_and_compare(&p, 1e-4, 1e-4);
+        p
+    }
+    fn run_and_compare(&self, p: &onnxc_kernel::program::Program, rtol: f64, atol: f64) {
         let ins: Vec<&[u8]> = self.inputs.iter().map(|t| &t.bytes()[..]).collect();
         let mut outs = vec![Vec::new(); p.outputs.len()];
-        run_program(&p, &ins, &mut outs).unwrap_or_else(|e| panic!("interp: {e}"));
+        run_program(p, &ins, &mut outs).unwrap_or_else(|e| panic!("interp: {e}"));
         let want = onnxc_ir::eval::eval_graph(&self.g, &self.inputs).unwrap_or_else(|e| panic!("eval: {e}"));
         assert_eq!(outs.len(), want.len());
         for (i, (o, w)) in outs.into_iter().zip(want).enumerate() {
