@@ -420,26 +420,22 @@ fn roi_sample(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> [f64; 4] {
     if h == 0 || w == 0 || y < -1.0 || y > h as f64 || x < -1.0 || x > w as f64 {
         return [0.0; 4];
     }
-    let (mut y, mut x) = (y.max(0.0), x.max(0.0));
-    let (mut yl, mut xl) = (y as usize, x as usize);
-    let (yh, xh);
-    if yl >= h - 1 {
-        yl = h - 1;
-        yh = h - 1;
-        y = yl as f64;
-    } else {
-        yh = yl + 1;
-    }
-    if xl >= w - 1 {
-        xl = w - 1;
-        xh = w - 1;
-        x = xl as f64;
-    } else {
-        xh = xl + 1;
-    }
+    let ((y, yl, yh), (x, xl, xh)) = (roi_axis(y, h), roi_axis(x, w));
     let (ly, lx) = (y - yl as f64, x - xl as f64);
     let (hy, hx) = (1.0 - ly, 1.0 - lx);
     [hy * hx * plane[yl * w + xl], hy * lx * plane[yl * w + xh], ly * hx * plane[yh * w + xl], ly * lx * plane[yh * w + xh]]
+}
+
+/// RoiAlign's clamping along one axis of extent `n` (> 0): the coordinate
+/// (at least 0, pinned to the last index past it) and its low/high taps.
+fn roi_axis(v: f64, n: usize) -> (f64, usize, usize) {
+    let v = v.max(0.0);
+    let lo = v as usize;
+    if lo >= n - 1 {
+        ((n - 1) as f64, n - 1, n - 1)
+    } else {
+        (v, lo, lo + 1)
+    }
 }
 
 /// Bilinear sample of an `h` x `w` plane at (y, x); taps outside read 0.
